@@ -1,0 +1,38 @@
+"""Matplotlib set-up shared by the experiments: headless, atomic PNG files."""
+
+import io
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # experiments run on servers and in CI: no display.
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+from lossjax.results import atomic_write_bytes  # noqa: E402
+
+# Colours by pairing, so every figure in the project reads the same way.
+PAIRING_COLORS = {
+  "sigmoid_mse": "tab:red",
+  "sigmoid_bce": "tab:blue",
+  "softmax_nll": "tab:green",
+  "softmax_mse": "tab:orange",
+}
+
+PAIRING_LABELS = {
+  "sigmoid_mse": "sigmoid + quadratic",
+  "sigmoid_bce": "sigmoid + cross-entropy",
+  "softmax_nll": "softmax + log-likelihood",
+  "softmax_mse": "softmax + quadratic",
+}
+
+
+def save_figure(
+  fig: plt.Figure, path: str | os.PathLike, *, dpi: int = 120
+) -> Path:
+  """Saves ``fig`` as PNG atomically and closes it."""
+  buffer = io.BytesIO()
+  fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+  plt.close(fig)
+  return atomic_write_bytes(path, buffer.getvalue())

@@ -1,0 +1,96 @@
+"""Writing results: atomic files, JSON, CSV and Markdown tables.
+
+Every file is written to a temporary name in the same directory and renamed
+into place, so an interrupted run leaves either the old file or the new one,
+never half of one.
+"""
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+  """Writes ``data`` to ``path`` via a temporary file and ``os.replace``."""
+  path = Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+  try:
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    Path(tmp).unlink(missing_ok=True)
+    raise
+  return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+  """Writes ``text`` (UTF-8) to ``path`` atomically."""
+  return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _json_safe(value: Any) -> Any:
+  # JSON has no NaN/inf: a diverged run is written as null, not invalid JSON.
+  if isinstance(value, float) and not math.isfinite(value):
+    return None
+  if isinstance(value, Mapping):
+    return {k: _json_safe(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_json_safe(v) for v in value]
+  return value
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+  """Writes ``obj`` as indented, strict JSON (non-finite floats -> null)."""
+  text = json.dumps(_json_safe(obj), indent=2, allow_nan=False)
+  return atomic_write_text(path, text + "\n")
+
+
+def write_csv(
+  path: str | os.PathLike,
+  rows: Iterable[Mapping[str, Any]],
+  columns: Sequence[str],
+) -> Path:
+  """Writes ``rows`` (dicts) as CSV with the given column order."""
+  buffer = io.StringIO()
+  writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+  writer.writeheader()
+  for row in rows:
+    writer.writerow({c: "" if row.get(c) is None else row[c] for c in columns})
+  return atomic_write_text(path, buffer.getvalue())
+
+
+def format_value(value: Any, digits: int = 4) -> str:
+  """A compact human-readable cell: floats to ``digits`` significant digits."""
+  if value is None:
+    return "-"
+  if isinstance(value, float):
+    return f"{value:.{digits}g}"
+  return str(value)
+
+
+def markdown_table(
+  rows: Sequence[Mapping[str, Any]],
+  columns: Sequence[str],
+  headers: Sequence[str] | None = None,
+) -> str:
+  """Renders ``rows`` as a GitHub Markdown table."""
+  headers = list(headers or columns)
+  lines = [
+    "| " + " | ".join(headers) + " |",
+    "|" + "|".join("---" for _ in headers) + "|",
+  ]
+  for row in rows:
+    lines.append(
+      "| " + " | ".join(format_value(row.get(c)) for c in columns) + " |"
+    )
+  return "\n".join(lines) + "\n"
