@@ -16,12 +16,20 @@ from pathlib import Path
 from typing import Any
 
 
+def _umask() -> int:
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
   """Writes ``data`` to ``path`` via a temporary file and ``os.replace``."""
   path = Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
   try:
+    # mkstemp creates the file 0600; give it the mode open() would have.
+    os.chmod(tmp, 0o666 & ~_umask())
     with os.fdopen(fd, "wb") as f:
       f.write(data)
       f.flush()

@@ -75,7 +75,7 @@ def batch_cost(pairing: str | jax.Array) -> Callable[..., jax.Array]:
 
 def layer_grad_norms(grads: Params) -> jax.Array:
   """L2 norm of each layer's gradient (weights and bias together), ``(L,)``."""
-  return jnp.stack([optax.global_norm(layer) for layer in grads])
+  return jnp.stack([optax.tree.norm(layer) for layer in grads])
 
 
 def fit(
