@@ -32,13 +32,23 @@ from lossjax.losses import (
 )
 from lossjax.mlp import Params, backprop, forward, mean_loss, mlp_logits
 from lossjax.neuron import dc_da_grads, neuron_output, neuron_params
-from lossjax.train import OPTIMIZERS, fit, fit_many, make_optimizer
+from lossjax.train import (
+  OPTIMIZERS,
+  TrainState,
+  fit,
+  fit_many,
+  init_train_state,
+  make_optimizer,
+  train_epochs,
+  train_epochs_many,
+)
 
 __all__ = [
   "INITIALIZERS",
   "OPTIMIZERS",
   "PAIRINGS",
   "Params",
+  "TrainState",
   "backprop",
   "check_pairing",
   "constant_init",
@@ -47,6 +57,7 @@ __all__ = [
   "fit_many",
   "forward",
   "gaussian_init",
+  "init_train_state",
   "glorot_init",
   "init_mlp",
   "large_init",
@@ -65,4 +76,6 @@ __all__ = [
   "softmax",
   "softmax_jacobian",
   "target_vectors",
+  "train_epochs",
+  "train_epochs_many",
 ]

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # experiments run on servers and in CI: no display.
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from lossjax.results import atomic_write_bytes  # noqa: E402
 
@@ -36,3 +37,8 @@ def save_figure(
   fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
   plt.close(fig)
   return atomic_write_bytes(path, buffer.getvalue())
+
+
+def integer_epochs(ax: plt.Axes) -> None:
+  """Epoch axes get whole-number ticks."""
+  ax.xaxis.set_major_locator(MaxNLocator(integer=True))

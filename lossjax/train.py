@@ -9,6 +9,7 @@ compiles once per shape and static setting, never per epoch.
 
 import functools
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -78,12 +79,32 @@ def layer_grad_norms(grads: Params) -> jax.Array:
   return jnp.stack([optax.tree.norm(layer) for layer in grads])
 
 
-def fit(
+class TrainState(NamedTuple):
+  """Everything a run needs to continue: parameters, optimiser state, RNG."""
+
+  params: Params
+  opt_state: optax.OptState
+  key: jax.Array
+
+
+def init_train_state(
   params: Params,
+  key: jax.Array,
+  *,
+  optimizer: str = "sgd",
+  weight_decay: float = 0.0,
+) -> TrainState:
+  """The state before the first epoch (optimiser state from ``params``)."""
+  # No optax state depends on the learning rate's value, only on the params.
+  tx = make_optimizer(optimizer, 0.0, weight_decay=weight_decay)
+  return TrainState(params, tx.init(params), key)
+
+
+def train_epochs(
+  state: TrainState,
   x: jax.Array,
   targets: jax.Array,
   learning_rate: ArrayLike,
-  key: jax.Array,
   eval_data: object = None,
   *,
   pairing: str | jax.Array,
@@ -93,18 +114,20 @@ def fit(
   weight_decay: float = 0.0,
   grad_fn: GradFn | None = None,
   eval_fn: EvalFn | None = None,
-) -> tuple[Params, dict[str, jax.Array]]:
-  """Trains one configuration with mini-batch gradient descent.
+) -> tuple[TrainState, dict[str, jax.Array]]:
+  """Runs ``epochs`` epochs of mini-batch training from ``state``.
 
   Each epoch visits ``len(x) // batch_size`` mini-batches of a fresh random
   permutation (the remainder is dropped, as a ``scan`` needs equal steps).
+  Calling this repeatedly with ``epochs=1`` gives the same result as one call
+  with more epochs, so long runs can report and save after every epoch
+  without recompiling.
 
   Args:
-    params: initial MLP parameters.
+    state: from :func:`init_train_state` or a previous call.
     x: training inputs, shape ``(n, n_in)``.
     targets: training targets (vectors or integer labels) for ``x``.
     learning_rate: step size, may be traced (for ``vmap`` over rates).
-    key: PRNG key for the shuffles.
     eval_data: any pytree of arrays handed to ``eval_fn`` (e.g. a validation
       set). Passing data as an argument, not a closure, keeps it out of the
       compiled program's constants.
@@ -117,14 +140,14 @@ def fit(
     grad_fn: ``(params, x, targets) -> grads`` replacing ``jax.grad`` of the
       mean cost (e.g. :func:`lossjax.neuron.dc_da_grads`); the cost is still
       recorded.
-    eval_fn: ``(params, eval_data) -> {name: scalar or array}`` evaluated before training
-      and after every epoch.
+    eval_fn: ``(params, eval_data) -> {name: array}``, evaluated after every
+      epoch.
 
   Returns:
-    ``(final_params, history)``. ``history`` holds ``cost`` and
-    ``grad_norm`` (mean over the epoch's steps; shape ``(epochs,)`` and
-    ``(epochs, L)``) and every ``eval_fn`` entry with a leading axis of
-    ``epochs + 1`` (index 0 is the initial state).
+    ``(state, history)``. ``history`` holds ``cost`` and ``grad_norm`` (the
+    mean over the epoch's steps of the mini-batch cost and of each layer's
+    gradient norm; shapes ``(epochs,)`` and ``(epochs, L)``) and every
+    ``eval_fn`` entry with a leading axis of ``epochs``.
   """
   num_examples = x.shape[0]
   batch_size = num_examples if batch_size is None else batch_size
@@ -148,23 +171,74 @@ def fit(
     params = optax.apply_updates(params, updates)
     return (params, opt_state), (cost, layer_grad_norms(grads))
 
-  def epoch(carry, epoch_key):
-    if steps == 1 and batch_size == num_examples:
+  def epoch(state, _):
+    key, epoch_key = jax.random.split(state.key)
+    if batch_size == num_examples:
       order = jnp.arange(num_examples)  # full batch: order is irrelevant
     else:
       order = jax.random.permutation(epoch_key, num_examples)
     batches = order[: steps * batch_size].reshape(steps, batch_size)
-    carry, (costs, norms) = jax.lax.scan(step, carry, batches)
+    (params, opt_state), (costs, norms) = jax.lax.scan(
+      step, (state.params, state.opt_state), batches
+    )
     record = {"cost": costs.mean(), "grad_norm": norms.mean(axis=0)}
-    return carry, {**record, **eval_fn(carry[0], eval_data)}
+    record.update(eval_fn(params, eval_data))
+    return TrainState(params, opt_state, key), record
 
-  initial_eval = eval_fn(params, eval_data)
-  (params, _), history = jax.lax.scan(
-    epoch, (params, tx.init(params)), jax.random.split(key, epochs)
+  return jax.lax.scan(epoch, state, length=epochs)
+
+
+def fit(
+  params: Params,
+  x: jax.Array,
+  targets: jax.Array,
+  learning_rate: ArrayLike,
+  key: jax.Array,
+  eval_data: object = None,
+  *,
+  optimizer: str = "sgd",
+  weight_decay: float = 0.0,
+  eval_fn: EvalFn | None = None,
+  **kwargs,
+) -> tuple[Params, dict[str, jax.Array]]:
+  """Trains one configuration from ``params``: :func:`train_epochs` end to end.
+
+  Args:
+    params: initial MLP parameters.
+    x: training inputs, shape ``(n, n_in)``.
+    targets: training targets for ``x``.
+    learning_rate: step size, may be traced.
+    key: PRNG key for the shuffles.
+    eval_data: handed to ``eval_fn``.
+    optimizer: one of :data:`OPTIMIZERS`.
+    weight_decay: see :func:`make_optimizer`.
+    eval_fn: as for :func:`train_epochs`; also evaluated before training.
+    **kwargs: ``pairing``, ``epochs``, ``batch_size``, ``grad_fn`` of
+      :func:`train_epochs`.
+
+  Returns:
+    ``(final_params, history)``: as :func:`train_epochs`, except that
+    ``eval_fn`` entries have ``epochs + 1`` rows, row 0 being the initial
+    state.
+  """
+  state = init_train_state(
+    params, key, optimizer=optimizer, weight_decay=weight_decay
   )
-  for name, value in initial_eval.items():
-    history[name] = jnp.concatenate([value[None], history[name]])
-  return params, history
+  state, history = train_epochs(
+    state,
+    x,
+    targets,
+    learning_rate,
+    eval_data,
+    optimizer=optimizer,
+    weight_decay=weight_decay,
+    eval_fn=eval_fn,
+    **kwargs,
+  )
+  if eval_fn is not None:
+    for name, value in eval_fn(params, eval_data).items():
+      history[name] = jnp.concatenate([value[None], history[name]])
+  return state.params, history
 
 
 _STATIC = (
@@ -176,6 +250,32 @@ _STATIC = (
   "grad_fn",
   "eval_fn",
 )
+
+
+def _vmap_over_configs(
+  fn,
+  first,
+  x,
+  targets,
+  learning_rates,
+  second,
+  *,
+  eval_data,
+  pairing_ids,
+  pairing,
+  static,
+):
+  """``vmap`` of ``fn(first, x, targets, lr, second, eval_data, ...)``."""
+  if (pairing is None) == (pairing_ids is None):
+    raise ValueError("Give exactly one of `pairing` and `pairing_ids`.")
+  if pairing_ids is None:
+    pairing_ids = jnp.zeros(learning_rates.shape, jnp.int32)  # unused
+
+  def one(a, lr, b, pid):
+    chosen = pid if pairing is None else pairing
+    return fn(a, x, targets, lr, b, eval_data, pairing=chosen, **static)
+
+  return jax.vmap(one)(first, learning_rates, second, pairing_ids)
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
@@ -201,7 +301,7 @@ def fit_many(
     x: training inputs shared by all configurations.
     targets: training targets shared by all configurations.
     learning_rates: shape ``(m,)``.
-    keys: PRNG keys, shape ``(m, ...)``.
+    keys: PRNG keys, shape ``(m,)``.
     eval_data: shared pytree handed to ``eval_fn``.
     pairing_ids: ``(m,)`` indices into :data:`lossjax.PAIRINGS`, for grids
       that mix pairings; give either this or ``pairing``.
@@ -214,21 +314,52 @@ def fit_many(
     ``(final_params, history)`` with a leading configuration axis on every
     leaf.
   """
-  if (pairing is None) == (pairing_ids is None):
-    raise ValueError("Give exactly one of `pairing` and `pairing_ids`.")
-  if pairing_ids is None:
-    pairing_ids = jnp.zeros(learning_rates.shape, jnp.int32)  # unused
+  return _vmap_over_configs(
+    fit,
+    params,
+    x,
+    targets,
+    learning_rates,
+    keys,
+    eval_data=eval_data,
+    pairing_ids=pairing_ids,
+    pairing=pairing,
+    static=static,
+  )
 
-  def one(p, lr, k, pid):
-    return fit(
-      p,
-      x,
-      targets,
-      lr,
-      k,
-      eval_data,
-      pairing=pid if pairing is None else pairing,
-      **static,
-    )
 
-  return jax.vmap(one)(params, learning_rates, keys, pairing_ids)
+@functools.partial(jax.jit, static_argnames=_STATIC)
+def train_epochs_many(
+  states: TrainState,
+  x: jax.Array,
+  targets: jax.Array,
+  learning_rates: jax.Array,
+  *,
+  eval_data: object = None,
+  pairing_ids: jax.Array | None = None,
+  pairing: str | None = None,
+  **static,
+) -> tuple[TrainState, dict[str, jax.Array]]:
+  """:func:`train_epochs` for stacked states, one ``vmap`` compiled once.
+
+  The arguments are those of :func:`fit_many`, with ``states`` (stacked
+  :class:`TrainState`, e.g. ``jax.vmap(init_train_state)(params, keys)``) in
+  place of ``params`` and ``keys``. Call it once per epoch (``epochs=1``) to
+  report and save as training goes: the compiled program is reused.
+  """
+
+  def fn(state, xx, tt, lr, _, data, **kw):
+    return train_epochs(state, xx, tt, lr, data, **kw)
+
+  return _vmap_over_configs(
+    fn,
+    states,
+    x,
+    targets,
+    learning_rates,
+    learning_rates,
+    eval_data=eval_data,
+    pairing_ids=pairing_ids,
+    pairing=pairing,
+    static=static,
+  )

@@ -1,0 +1,214 @@
+"""Training MLP classifiers on image data, several configurations at once.
+
+A *group* is one pairing and one architecture; its configurations (seeds,
+learning rates, init scales) share shapes, so they train as one ``vmap`` in
+one compiled program. :func:`train_group` runs it one epoch per call of that
+program and yields the metrics after each epoch, so callers can print
+progress and save results as they come.
+"""
+
+import dataclasses
+import functools
+import math
+from collections.abc import Iterator, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lossjax.activations import sigmoid_prime
+from lossjax.data import Dataset
+from lossjax.init import init_mlp
+from lossjax.losses import SIGMOID_PAIRINGS, check_pairing, loss, output_delta
+from lossjax.mlp import Params, mlp_logits
+from lossjax.train import init_train_state, train_epochs_many
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceData:
+  """A dataset's splits as device arrays (moved once, shared by all runs)."""
+
+  train: tuple[jax.Array, jax.Array]
+  eval: dict[str, tuple[jax.Array, jax.Array]]
+  num_inputs: int
+  num_classes: int
+
+  @classmethod
+  def from_dataset(cls, dataset: Dataset) -> "DeviceData":
+    def put(split):
+      return jnp.asarray(split.images), jnp.asarray(split.labels)
+
+    return cls(
+      train=put(dataset.train),
+      eval={"validation": put(dataset.validation), "test": put(dataset.test)},
+      num_inputs=dataset.train.images.shape[1],
+      num_classes=dataset.num_classes,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupConfig:
+  """One pairing and architecture, and the settings its runs share.
+
+  Attributes:
+    pairing: one of :data:`lossjax.PAIRINGS`.
+    hidden: hidden layer sizes (sigmoid units), e.g. ``(30,)``.
+    init: initialiser name (:data:`lossjax.INITIALIZERS`).
+    batch_size: mini-batch size.
+    epochs: passes over the training data.
+    optimizer: one of :data:`lossjax.OPTIMIZERS`.
+    l2: the book's regularisation ``lambda`` (cost ``+ lambda/(2n) sum w^2``).
+  """
+
+  pairing: str
+  hidden: tuple[int, ...]
+  init: str = "large"
+  batch_size: int = 10
+  epochs: int = 30
+  optimizer: str = "sgd"
+  l2: float = 0.0
+
+  def __post_init__(self):
+    check_pairing(self.pairing)
+    if any(h < 1 for h in self.hidden):
+      raise ValueError(f"hidden sizes must be >= 1, got {self.hidden}.")
+    if self.epochs < 1 or self.batch_size < 1:
+      raise ValueError("epochs and batch_size must be >= 1.")
+    if self.l2 < 0:
+      raise ValueError(f"l2 must be >= 0, got {self.l2}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+  """What differs between the runs of a group."""
+
+  seed: int
+  lr: float
+  init_scale: float = 1.0
+
+
+def output_slope(pairing: str, logits: jax.Array) -> jax.Array:
+  """Mean slope ``d a_j / d z_j`` of the output units: how unsaturated they are.
+
+  ``sigma'(z)`` for sigmoid outputs; the softmax Jacobian's diagonal
+  ``a_j (1 - a_j)`` for softmax outputs. Both are at most 1/4 and vanish as
+  outputs saturate.
+  """
+  if pairing in SIGMOID_PAIRINGS:
+    return jnp.mean(sigmoid_prime(logits))
+  a = jax.nn.softmax(logits, axis=-1)
+  return jnp.mean(a * (1 - a))
+
+
+@functools.cache
+def classification_eval(pairing: str):
+  """Per-epoch metrics for ``train_epochs``' ``eval_fn`` (cached per pairing).
+
+  ``data`` is ``{"validation": (x, labels), "test": (x, labels)}``. Returns
+  accuracy and mean cost on both, and on the validation set the mean output
+  slope and the mean norm of the output error ``dC/dz`` (BP1), the signal that
+  backpropagation carries into the network.
+  """
+
+  def evaluate(params: Params, data) -> dict[str, jax.Array]:
+    metrics = {}
+    for split, (x, labels) in data.items():
+      logits = mlp_logits(params, x)
+      prefix = "val" if split == "validation" else split
+      metrics[f"{prefix}_accuracy"] = jnp.mean(
+        jnp.argmax(logits, axis=-1) == labels
+      )
+      metrics[f"{prefix}_cost"] = jnp.mean(loss(pairing, logits, labels))
+      if split == "validation":
+        delta = output_delta(pairing, logits, labels)
+        metrics["output_error"] = jnp.mean(jnp.linalg.norm(delta, axis=-1))
+        metrics["output_slope"] = output_slope(pairing, logits)
+    return metrics
+
+  return evaluate
+
+
+def init_group(
+  config: GroupConfig, runs: Sequence[RunConfig], data: DeviceData
+) -> tuple[list[int], Params]:
+  """Layer sizes and stacked initial parameters, one row per run."""
+  sizes = [data.num_inputs, *config.hidden, data.num_classes]
+  keys = jnp.stack([jax.random.key(r.seed) for r in runs])
+  scales = jnp.array([r.init_scale for r in runs], jnp.float32)
+  init_keys = jax.vmap(lambda k: jax.random.fold_in(k, 0))(keys)
+  params = jax.vmap(lambda k, s: init_mlp(config.init, k, sizes, scale=s))(
+    init_keys, scales
+  )
+  return sizes, params
+
+
+def train_group(
+  config: GroupConfig, runs: Sequence[RunConfig], data: DeviceData
+) -> Iterator[list[dict]]:
+  """Trains every run of a group together; yields metrics epoch by epoch.
+
+  The first yield is epoch 0 (before training). Each yield is a list with one
+  dict per run: ``epoch``, ``train_cost`` (mean mini-batch cost over the
+  epoch), ``grad_norm`` (per layer, mean over the epoch's steps), and the
+  entries of :func:`classification_eval`.
+  """
+  if not runs:
+    raise ValueError("a group needs at least one run.")
+  sizes, params = init_group(config, runs, data)
+  n_train = data.train[0].shape[0]
+  weight_decay = config.l2 / n_train
+  shuffle_keys = jnp.stack(
+    [jax.random.fold_in(jax.random.key(r.seed), 1) for r in runs]
+  )
+  states = jax.vmap(
+    functools.partial(
+      init_train_state,
+      optimizer=config.optimizer,
+      weight_decay=weight_decay,
+    )
+  )(params, shuffle_keys)
+  lrs = jnp.array([r.lr for r in runs], jnp.float32)
+  evaluate = classification_eval(config.pairing)
+  initial = jax.jit(jax.vmap(evaluate, in_axes=(0, None)))(params, data.eval)
+  yield _rows(0, None, initial, len(runs))
+  for epoch in range(1, config.epochs + 1):
+    states, history = train_epochs_many(
+      states,
+      *data.train,
+      lrs,
+      eval_data=data.eval,
+      pairing=config.pairing,
+      epochs=1,
+      batch_size=min(config.batch_size, n_train),
+      optimizer=config.optimizer,
+      weight_decay=weight_decay,
+      eval_fn=evaluate,
+    )
+    yield _rows(epoch, history, None, len(runs))
+
+
+def _rows(epoch, history, initial, num_runs) -> list[dict]:
+  metrics = jax.device_get(initial if history is None else history)
+  rows = []
+  for i in range(num_runs):
+    row = {"epoch": epoch, "train_cost": None, "grad_norm": None}
+    for name, values in metrics.items():
+      value = np.asarray(values[i])
+      if history is not None:
+        value = value[0]  # the one epoch of this call
+      if name == "cost":
+        name = "train_cost"
+      row[name] = value.tolist()
+    rows.append(_finite_or_none(row))
+  return rows
+
+
+def _finite_or_none(row: dict) -> dict:
+  def clean(v):
+    if isinstance(v, float) and not math.isfinite(v):
+      return None
+    if isinstance(v, list):
+      return [clean(x) for x in v]
+    return v
+
+  return {k: clean(v) for k, v in row.items()}

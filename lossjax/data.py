@@ -1,0 +1,399 @@
+"""Image-classification data as in-memory arrays: TFDS or IDX files.
+
+Two sources give the same thing: float32 pixels in ``[0, 1]`` flattened to
+``(n, height*width*channels)`` and int32 labels.
+
+- **IDX** (offline): a directory with the four files of the original MNIST
+  distribution (``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte``,
+  ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``), as shipped for
+  MNIST, Fashion-MNIST and KMNIST. Headers, sizes and label ranges are checked;
+  a truncated or corrupt file raises :class:`DataError`, never returns garbage.
+- **TFDS**: any prepared image-classification dataset by name, read through
+  TFDS's random-access data sources, which need no TensorFlow. Preparing a
+  dataset (download and conversion) does need TensorFlow and a network; when
+  either is missing the error says so and names the offline alternative.
+
+:func:`load_dataset` picks the source, carves the validation split from the
+end of the training split (the book keeps the first 50,000 MNIST training
+images for training and the last 10,000 for validation) and can subsample.
+"""
+
+import dataclasses
+import gzip
+import importlib.util
+import os
+from pathlib import Path
+
+import numpy as np
+
+IDX_FILES = {
+  ("train", "images"): "train-images-idx3-ubyte",
+  ("train", "labels"): "train-labels-idx1-ubyte",
+  ("test", "images"): "t10k-images-idx3-ubyte",
+  ("test", "labels"): "t10k-labels-idx1-ubyte",
+}
+# Type codes of the IDX header's third byte, and the big-endian dtypes.
+_IDX_DTYPES = {
+  0x08: np.dtype(">u1"),
+  0x09: np.dtype(">i1"),
+  0x0B: np.dtype(">i2"),
+  0x0C: np.dtype(">i4"),
+  0x0D: np.dtype(">f4"),
+  0x0E: np.dtype(">f8"),
+}
+SOURCES = ("auto", "idx", "tfds")
+
+
+class DataError(Exception):
+  """A dataset could not be loaded; the message says why and what to do."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+  """One split: ``images`` float32 ``(n, d)`` in [0, 1], ``labels`` int32."""
+
+  images: np.ndarray
+  labels: np.ndarray
+
+  def __post_init__(self):
+    if self.images.ndim != 2 or self.labels.shape != self.images.shape[:1]:
+      raise DataError(
+        f"images {self.images.shape} and labels {self.labels.shape} do not "
+        "match: expected (n, d) images and n labels."
+      )
+
+  def __len__(self) -> int:
+    return len(self.labels)
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+  """Train, validation and test splits of one dataset."""
+
+  name: str
+  num_classes: int
+  train: Split
+  validation: Split
+  test: Split
+  source: str
+
+  def describe(self) -> str:
+    return (
+      f"{self.name} ({self.source}): {len(self.train)} train, "
+      f"{len(self.validation)} validation, {len(self.test)} test, "
+      f"{self.train.images.shape[1]} inputs, {self.num_classes} classes"
+    )
+
+
+# ----------------------------------------------------------------------------
+# IDX files.
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+  """Reads one IDX file (gzipped or not) into a native-endian array.
+
+  Args:
+    path: the file.
+
+  Returns:
+    The array, with the shape and dtype its header declares.
+
+  Raises:
+    DataError: unreadable, truncated, or a header that does not fit the data.
+  """
+  path = Path(path)
+  try:
+    with path.open("rb") as f:
+      raw = f.read()
+    if raw[:2] == b"\x1f\x8b":
+      raw = gzip.decompress(raw)
+  except (OSError, EOFError, gzip.BadGzipFile) as e:
+    raise DataError(
+      f"cannot read {path}: {e}. The file is damaged or truncated; "
+      "download it again."
+    ) from e
+  if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+    raise DataError(
+      f"{path} is not an IDX file (bad magic number {raw[:4].hex() or 'empty'}"
+      "; expected 0000 then a type code and the number of dimensions)."
+    )
+  dtype, ndim = _IDX_DTYPES[raw[2]], raw[3]
+  header = 4 + 4 * ndim
+  if ndim == 0 or len(raw) < header:
+    raise DataError(f"{path}: IDX header is truncated or declares 0 axes.")
+  shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, offset=4))
+  expected = header + int(np.prod(shape)) * dtype.itemsize
+  if len(raw) != expected:
+    raise DataError(
+      f"{path}: header declares shape {shape} ({expected} bytes) but the file "
+      f"holds {len(raw)} bytes; it is truncated or corrupt. Download it again."
+    )
+  data = np.frombuffer(raw, dtype, offset=header).reshape(shape)
+  return data.astype(dtype.newbyteorder("="))
+
+
+def _idx_path(directory: Path, stem: str) -> Path | None:
+  # Distributions differ: "train-images-idx3-ubyte" or "train-images.idx3-ubyte",
+  # gzipped or not.
+  dotted = stem.replace("-idx", ".idx")
+  for name in (stem, dotted):
+    for suffix in (".gz", ""):
+      candidate = directory / (name + suffix)
+      if candidate.is_file():
+        return candidate
+  return None
+
+
+def has_idx_files(directory: str | os.PathLike) -> bool:
+  """Whether ``directory`` holds at least one split of IDX files."""
+  directory = Path(directory)
+  return any(
+    _idx_path(directory, IDX_FILES[split, "images"])
+    and _idx_path(directory, IDX_FILES[split, "labels"])
+    for split in ("train", "test")
+  )
+
+
+def _pixels(images: np.ndarray) -> np.ndarray:
+  if images.dtype != np.uint8:
+    raise DataError(
+      f"image data has dtype {images.dtype}; expected unsigned bytes (0-255)."
+    )
+  return (images.reshape(len(images), -1) / np.float32(255)).astype(np.float32)
+
+
+def _labels(labels: np.ndarray, num_classes: int, where: str) -> np.ndarray:
+  if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+    raise DataError(
+      f"{where}: labels must be a 1-D integer array, got {labels.dtype} "
+      f"{labels.shape}."
+    )
+  bad = (labels < 0) | (labels >= num_classes)
+  if bad.any():
+    raise DataError(
+      f"{where}: {int(bad.sum())} labels outside [0, {num_classes}) (e.g. "
+      f"{labels[bad][:3].tolist()}); the file is corrupt or not a "
+      f"{num_classes}-class dataset."
+    )
+  return labels.astype(np.int32)
+
+
+def load_idx_split(
+  directory: str | os.PathLike, split: str, *, num_classes: int = 10
+) -> Split:
+  """Reads the ``train`` or ``test`` split from IDX files in ``directory``."""
+  directory = Path(directory)
+  paths = {
+    kind: _idx_path(directory, IDX_FILES[split, kind])
+    for kind in ("images", "labels")
+  }
+  missing = [IDX_FILES[split, kind] for kind, p in paths.items() if p is None]
+  if missing:
+    raise DataError(
+      f"{directory} has no {' or '.join(missing)} (.gz or not), so the "
+      f"{split} split is missing."
+    )
+  images = read_idx(paths["images"])
+  labels = read_idx(paths["labels"])
+  if images.ndim < 2:
+    raise DataError(f"{paths['images']}: expected images (n, rows, cols).")
+  if len(images) != len(labels):
+    raise DataError(
+      f"{paths['images'].name} holds {len(images)} images but "
+      f"{paths['labels'].name} holds {len(labels)} labels."
+    )
+  return Split(
+    _pixels(images), _labels(labels, num_classes, str(paths["labels"]))
+  )
+
+
+# ----------------------------------------------------------------------------
+# TFDS.
+
+
+def _missing_for_prepare() -> list[str]:
+  return [
+    module
+    for module in ("tensorflow",)
+    if importlib.util.find_spec(module) is None
+  ]
+
+
+def load_tfds_split(
+  name: str, split: str, *, data_dir: str | None = None
+) -> tuple[Split, int]:
+  """Reads a prepared TFDS split through its random-access data source.
+
+  Returns:
+    The split and the number of classes declared by the dataset.
+  """
+  try:
+    import tensorflow_datasets as tfds
+  except ImportError as e:  # pragma: no cover - it is a dependency
+    raise DataError(
+      "tensorflow-datasets is not installed: pip install tensorflow-datasets"
+    ) from e
+  where = data_dir or "~/tensorflow_datasets"
+  try:
+    builder = tfds.builder(name, data_dir=data_dir)
+  except tfds.core.registered.DatasetNotFoundError as e:
+    raise DataError(
+      f"TFDS has no dataset named {name!r}. Check the spelling (e.g. mnist, "
+      "fashion_mnist, kmnist) or point --data_dir at IDX files."
+    ) from e
+  try:
+    source = tfds.data_source(
+      name, split=split, data_dir=data_dir, download=False
+    )
+  except Exception as e:  # noqa: BLE001 - TFDS raises many kinds here
+    if builder.is_prepared():
+      problem = (
+        f"is prepared under {where} but cannot be read without TensorFlow "
+        f"({type(e).__name__}: {str(e).splitlines()[0]}). Rebuild it in "
+        "array_record format"
+      )
+    else:
+      missing = _missing_for_prepare()
+      needs = (
+        f"{', '.join(missing)} (not installed) and internet access"
+        if missing
+        else "internet access"
+      )
+      problem = (
+        f"is not prepared under {where}, and preparing it needs {needs}. "
+        "Prepare it"
+      )
+    raise DataError(
+      f"TFDS dataset {name!r} ({split} split) {problem} on a machine with "
+      f"TensorFlow and internet access: `tfds build {name} --file_format=array_record "
+      "--data_dir=DIR`. Offline alternative: point --data_dir at a directory "
+      "holding the four IDX files (train-images-idx3-ubyte.gz, "
+      "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+      "t10k-labels-idx1-ubyte.gz)."
+    ) from e
+  num_classes = int(builder.info.features["label"].num_classes)
+  records = [source[i] for i in range(len(source))]
+  if not records:
+    raise DataError(f"TFDS split {name}/{split} is empty.")
+  images = np.stack([np.asarray(r["image"]) for r in records])
+  labels = np.array([int(r["label"]) for r in records])
+  where = f"TFDS {name}/{split}"
+  return Split(
+    _pixels(images), _labels(labels, num_classes, where)
+  ), num_classes
+
+
+# ----------------------------------------------------------------------------
+# Splits.
+
+
+def _take(split: Split, size: int | None) -> Split:
+  if size is None or size >= len(split):
+    return split
+  return Split(split.images[:size], split.labels[:size])
+
+
+def _check_finite(dataset_name: str, split_name: str, split: Split) -> None:
+  if not np.all(np.isfinite(split.images)):
+    raise DataError(
+      f"{dataset_name} {split_name} images contain NaN or inf; the source "
+      "data is corrupt."
+    )
+
+
+def load_dataset(
+  name: str,
+  *,
+  data_dir: str | os.PathLike | None = None,
+  source: str = "auto",
+  validation_size: int = 10_000,
+  train_size: int | None = None,
+  eval_size: int | None = None,
+  test_as_train: int | None = None,
+) -> Dataset:
+  """Loads train, validation and test splits as float32 arrays.
+
+  Args:
+    name: dataset name (``mnist``, ``fashion_mnist``, ``kmnist``, ...); the
+      TFDS name, and a label for IDX directories.
+    data_dir: IDX directory, or TFDS data directory.
+    source: ``"idx"``, ``"tfds"`` or ``"auto"`` (IDX if ``data_dir`` holds IDX
+      files, else TFDS).
+    validation_size: examples carved from the *end* of the training split.
+    train_size: keep only the first this-many training examples (after the
+      validation carve); ``None`` keeps all.
+    eval_size: keep only the first this-many validation and test examples.
+    test_as_train: for a directory with only the test split (such as the
+      MNIST t10k files): train on its first ``test_as_train`` examples
+      (validation carved from those) and test on the rest.
+
+  Returns:
+    A :class:`Dataset`.
+
+  Raises:
+    DataError: with a message that names the problem and what to do.
+  """
+  if source not in SOURCES:
+    raise DataError(f"Unknown source {source!r}; choose from {SOURCES}.")
+  if data_dir is not None:
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+      raise DataError(
+        f"data directory {data_dir} does not exist. Point --data_dir at a "
+        "directory with the IDX files (e.g. train-images-idx3-ubyte.gz) or a "
+        "TFDS data directory, or leave it unset for TFDS's default."
+      )
+  if source == "auto":
+    source = (
+      "idx" if data_dir is not None and has_idx_files(data_dir) else "tfds"
+    )
+  if source == "idx" and data_dir is None:
+    raise DataError("source='idx' needs a data_dir holding the IDX files.")
+
+  def read(split: str) -> tuple[Split, int]:
+    if source == "idx":
+      return load_idx_split(data_dir, split), 10
+    return load_tfds_split(
+      name, split, data_dir=None if data_dir is None else str(data_dir)
+    )
+
+  test, num_classes = read("test")
+  if test_as_train is not None:
+    if not 0 < test_as_train < len(test):
+      raise DataError(
+        f"test_as_train={test_as_train} must be between 1 and "
+        f"{len(test) - 1} (the test split has {len(test)} examples)."
+      )
+    train = Split(test.images[:test_as_train], test.labels[:test_as_train])
+    test = Split(test.images[test_as_train:], test.labels[test_as_train:])
+  elif source == "idx" and not (
+    _idx_path(data_dir, IDX_FILES["train", "images"])
+    and _idx_path(data_dir, IDX_FILES["train", "labels"])
+  ):
+    raise DataError(
+      f"{data_dir} has the test split but no training files "
+      "(train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz]). Add "
+      "them, or train on part of the test split with test_as_train=N "
+      "(--test_as_train=N), e.g. 8000 for the MNIST t10k files."
+    )
+  else:
+    train, _ = read("train")
+  if not 0 <= validation_size < len(train):
+    raise DataError(
+      f"validation_size={validation_size} must be below the number of "
+      f"training examples ({len(train)})."
+    )
+  cut = len(train) - validation_size
+  validation = Split(train.images[cut:], train.labels[cut:])
+  train = Split(train.images[:cut], train.labels[:cut])
+  dataset = Dataset(
+    name=name,
+    num_classes=num_classes,
+    train=_take(train, train_size),
+    validation=_take(validation, eval_size),
+    test=_take(test, eval_size),
+    source=source,
+  )
+  for split_name in ("train", "validation", "test"):
+    _check_finite(name, split_name, getattr(dataset, split_name))
+  return dataset

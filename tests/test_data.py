@@ -1,0 +1,204 @@
+"""Dataset loading: IDX files (valid and corrupt), TFDS under mock data."""
+
+import gzip
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import tensorflow_datasets as tfds
+from absl.testing import absltest, parameterized
+
+from lossjax import data
+from tests import datasets
+
+
+class IdxTest(parameterized.TestCase):
+  def setUp(self):
+    super().setUp()
+    self.dir = Path(self.enter_context(tempfile.TemporaryDirectory()))
+
+  @parameterized.parameters(True, False)
+  def test_round_trip(self, gz):
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    path = datasets.write_idx(self.dir / "x-idx3-ubyte", images, gz=gz)
+    np.testing.assert_array_equal(data.read_idx(path), images)
+    ints = np.array([1, -5, 70000], np.int32)
+    path = datasets.write_idx(self.dir / "y-idx1-int", ints, gz=gz)
+    np.testing.assert_array_equal(data.read_idx(path), ints)
+
+  def test_load_splits_scales_and_carves_validation(self):
+    written = datasets.write_idx_dataset(self.dir, n_train=50, n_test=20)
+    dataset = data.load_dataset("toy", data_dir=self.dir, validation_size=10)
+    self.assertEqual(dataset.source, "idx")
+    self.assertEqual(dataset.num_classes, 10)
+    train_images, train_labels = written["train"]
+    # Nielsen's split: the first examples train, the last ones validate.
+    np.testing.assert_array_equal(dataset.train.labels, train_labels[:40])
+    np.testing.assert_array_equal(dataset.validation.labels, train_labels[40:])
+    np.testing.assert_array_equal(dataset.test.labels, written["t10k"][1])
+    self.assertEqual(dataset.train.images.shape, (40, 784))
+    self.assertEqual(dataset.train.images.dtype, np.float32)
+    np.testing.assert_allclose(
+      dataset.train.images[0], train_images[0].reshape(-1) / 255.0, rtol=1e-6
+    )
+    self.assertEqual(dataset.train.labels.dtype, np.int32)
+
+  def test_subsampling_and_plain_dotted_names(self):
+    written = datasets.write_idx_dataset(self.dir, gz=False)
+    for path in list(self.dir.iterdir()):  # train-images.idx3-ubyte style
+      path.rename(self.dir / path.name.replace("-idx", ".idx"))
+    dataset = data.load_dataset(
+      "toy", data_dir=self.dir, validation_size=10, train_size=7, eval_size=5
+    )
+    self.assertEqual(
+      (len(dataset.train), len(dataset.validation), len(dataset.test)),
+      (7, 5, 5),
+    )
+    np.testing.assert_array_equal(dataset.train.labels, written["train"][1][:7])
+
+  def test_test_only_directory(self):
+    written = datasets.write_idx_dataset(self.dir, n_test=30, splits=("t10k",))
+    with self.assertRaisesRegex(data.DataError, "--test_as_train"):
+      data.load_dataset("mnist", data_dir=self.dir)
+    dataset = data.load_dataset(
+      "mnist", data_dir=self.dir, test_as_train=20, validation_size=5
+    )
+    labels = written["t10k"][1]
+    np.testing.assert_array_equal(dataset.train.labels, labels[:15])
+    np.testing.assert_array_equal(dataset.validation.labels, labels[15:20])
+    np.testing.assert_array_equal(dataset.test.labels, labels[20:])
+
+  def _corrupt(self, name, mutate):
+    datasets.write_idx_dataset(self.dir, gz=False)
+    path = self.dir / name
+    path.write_bytes(mutate(path.read_bytes()))
+
+  @parameterized.named_parameters(
+    (
+      "truncated_data",
+      "train-images-idx3-ubyte",
+      lambda b: b[:-100],
+      "truncated or corrupt",
+    ),
+    (
+      "truncated_header",
+      "train-labels-idx1-ubyte",
+      lambda b: b[:6],
+      "header is truncated",
+    ),
+    (
+      "bad_magic",
+      "t10k-images-idx3-ubyte",
+      lambda b: b"\x12\x34" + b[2:],
+      "not an IDX file",
+    ),
+    ("empty", "t10k-labels-idx1-ubyte", lambda b: b"", "not an IDX file"),
+    (
+      "extra_bytes",
+      "train-labels-idx1-ubyte",
+      lambda b: b + b"\x00",
+      "truncated or corrupt",
+    ),
+    (
+      "label_out_of_range",
+      "t10k-labels-idx1-ubyte",
+      lambda b: b[:-1] + b"\x0c",
+      r"outside \[0, 10\)",
+    ),
+    (
+      "float_images",
+      "train-images-idx3-ubyte",
+      lambda b: b[:2] + b"\x0d" + b[3:],
+      "truncated or corrupt",
+    ),
+  )
+  def test_corrupt_files(self, name, mutate, message):
+    self._corrupt(name, mutate)
+    with self.assertRaisesRegex(data.DataError, message):
+      data.load_dataset("toy", data_dir=self.dir, validation_size=10)
+
+  def test_truncated_gzip(self):
+    datasets.write_idx_dataset(self.dir)
+    path = self.dir / "train-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:200])
+    with self.assertRaisesRegex(data.DataError, "damaged or truncated"):
+      data.load_dataset("toy", data_dir=self.dir, validation_size=10)
+
+  def test_count_mismatch(self):
+    datasets.write_idx_dataset(self.dir)
+    datasets.write_idx(
+      self.dir / "train-labels-idx1-ubyte", np.zeros(3, np.uint8)
+    )
+    with self.assertRaisesRegex(data.DataError, "60 images but.*3 labels"):
+      data.load_dataset("toy", data_dir=self.dir, validation_size=10)
+
+  def test_missing_directory_and_bad_options(self):
+    with self.assertRaisesRegex(data.DataError, "does not exist"):
+      data.load_dataset("mnist", data_dir=self.dir / "nope")
+    datasets.write_idx_dataset(self.dir)
+    with self.assertRaisesRegex(data.DataError, "validation_size=60"):
+      data.load_dataset("toy", data_dir=self.dir, validation_size=60)
+    with self.assertRaisesRegex(data.DataError, "Unknown source"):
+      data.load_dataset("toy", data_dir=self.dir, source="csv")
+
+  def test_split_shapes_must_match(self):
+    with self.assertRaisesRegex(data.DataError, "do not match"):
+      data.Split(np.zeros((3, 4), np.float32), np.zeros(2, np.int32))
+
+
+class TfdsTest(absltest.TestCase):
+  def test_mock_data_through_data_sources(self):
+    with tfds.testing.mock_data(num_examples=40):
+      dataset = data.load_dataset(
+        "fashion_mnist", source="tfds", validation_size=8
+      )
+    self.assertEqual(dataset.source, "tfds")
+    self.assertEqual(dataset.num_classes, 10)
+    self.assertEqual(dataset.train.images.shape, (32, 784))
+    self.assertEqual(dataset.validation.images.shape, (8, 784))
+    self.assertEqual(dataset.test.images.shape, (40, 784))
+    self.assertEqual(dataset.train.images.dtype, np.float32)
+    self.assertBetween(float(dataset.train.images.min()), 0.0, 1.0)
+    self.assertBetween(float(dataset.train.images.max()), 0.0, 1.0)
+    self.assertTrue(np.all(dataset.train.labels < 10))
+
+  def test_unknown_name(self):
+    with self.assertRaisesRegex(data.DataError, "no dataset named 'mnistt'"):
+      data.load_dataset("mnistt", source="tfds")
+
+  def test_unprepared_dataset_names_the_offline_path(self):
+    empty = self.enter_context(tempfile.TemporaryDirectory())
+    with self.assertRaisesRegex(
+      data.DataError, "(?s)not prepared under.*four IDX files"
+    ):
+      data.load_dataset("mnist", data_dir=empty)
+
+
+class RealDataTest(absltest.TestCase):
+  def test_fashion_mnist_idx(self):
+    directory = datasets.shared_data("fashion-mnist", self)
+    dataset = data.load_dataset("fashion_mnist", data_dir=directory)
+    self.assertEqual(
+      (len(dataset.train), len(dataset.validation), len(dataset.test)),
+      (50_000, 10_000, 10_000),
+    )
+    counts = np.bincount(dataset.test.labels, minlength=10)
+    np.testing.assert_array_equal(counts, np.full(10, 1000))
+
+  def test_mnist_test_split(self):
+    directory = datasets.shared_data("mnist-t10k", self)
+    dataset = data.load_dataset(
+      "mnist", data_dir=directory, test_as_train=8000, validation_size=1000
+    )
+    self.assertEqual(len(dataset.test), 2000)
+    np.testing.assert_array_equal(
+      dataset.train.labels[:10], [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    )
+    raw = gzip.decompress(
+      (directory / "t10k-labels-idx1-ubyte.gz").read_bytes()
+    )
+    self.assertEqual(raw[8], 7)  # the first label, read independently
+
+
+if __name__ == "__main__":
+  absltest.main()
