@@ -447,118 +447,6 @@ def write_report(
 # Command line.
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("workdir", None, "Directory for the results (created).")
-flags.DEFINE_string(
-  "dataset",
-  "mnist",
-  "Dataset name: a TFDS name (mnist, fashion_mnist, "
-  "kmnist, ...); also labels an IDX directory.",
-)
-flags.DEFINE_string(
-  "data_dir",
-  None,
-  "Directory with the four IDX files (train-images-idx3-"
-  "ubyte.gz, ...), or a TFDS data directory. Unset: TFDS's default.",
-)
-flags.DEFINE_enum(
-  "source",
-  "auto",
-  list(data.SOURCES),
-  "auto: IDX if --data_dir holds IDX files, else TFDS.",
-)
-flags.DEFINE_list(
-  "pairings",
-  list(lossjax.PAIRINGS),
-  f"Pairings, from {', '.join(lossjax.PAIRINGS)}.",
-)
-flags.DEFINE_list(
-  "hidden",
-  ["30"],
-  "Architectures to train, comma-separated; within one, "
-  "hidden sizes joined by 'x'. '30,100' trains [784,30,10] and [784,100,10]; "
-  "'100x30' trains [784,100,30,10].",
-)
-flags.DEFINE_list(
-  "lr",
-  [],
-  "Learning rate: one value for every pairing, or one per pairing "
-  "in --pairings order. Unset: 3.0 for the quadratic costs, 0.5 for the "
-  "cross-entropies (the book's rates).",
-)
-flags.DEFINE_integer("batch_size", 10, "Mini-batch size.", lower_bound=1)
-flags.DEFINE_integer(
-  "epochs", 30, "Passes over the training data.", lower_bound=1
-)
-flags.DEFINE_list(
-  "seeds",
-  ["0"],
-  "Seeds (initialisation and shuffling); all "
-  "seeds of a pairing train together in one vmapped program.",
-)
-flags.DEFINE_enum(
-  "init",
-  "normalized",
-  list(lossjax.INITIALIZERS),
-  "Initialiser: normalized = N(0,1/n_in) weights, N(0,1) "
-  "biases; large = N(0,1) (the book's chapter 1); gaussian; "
-  "glorot; constant.",
-)
-flags.DEFINE_float(
-  "init_scale", 1.0, "Multiplies every initial weight and bias."
-)
-flags.DEFINE_float(
-  "l2",
-  0.0,
-  "L2 regularisation lambda, as in the book: "
-  "cost + lambda/(2n) sum w^2 (weights only).",
-  lower_bound=0.0,
-)
-flags.DEFINE_enum(
-  "optimizer", "sgd", list(lossjax.OPTIMIZERS), "Optax optimiser."
-)
-flags.DEFINE_integer(
-  "validation_size",
-  10_000,
-  "Validation examples carved from the end of the training split.",
-  lower_bound=0,
-)
-flags.DEFINE_integer(
-  "train_size",
-  None,
-  "Use only the first N training examples (quick runs).",
-  lower_bound=1,
-)
-flags.DEFINE_integer(
-  "eval_size",
-  None,
-  "Use only the first N validation and test examples.",
-  lower_bound=1,
-)
-flags.DEFINE_integer(
-  "test_as_train",
-  None,
-  "For a directory with only the "
-  "test split (MNIST t10k): train on its first N examples, "
-  "test on the rest.",
-  lower_bound=1,
-)
-flags.DEFINE_enum(
-  "preset",
-  None,
-  ["nielsen"],
-  "nielsen: the book's runs: sigmoid_mse (eta "
-  "3.0) and sigmoid_bce (eta 0.5), hidden 30 and 100, batch 10, 30 epochs, "
-  "N(0,1) init. Replaces --pairings, --hidden, --lr, --batch_size, --epochs "
-  "and --init, which must then be left unset.",
-)
-flags.DEFINE_bool(
-  "report_only",
-  False,
-  "Do not train: redraw summary.md and the figures "
-  "from --workdir's config.json and metrics.jsonl (e.g. after an "
-  "interrupted run).",
-)
-flags.mark_flag_as_required("workdir")
 
 
 def _parse_hidden(text: str) -> tuple[int, ...]:
@@ -575,26 +463,141 @@ def _valid(parse, values) -> bool:
     return False
 
 
-flags.register_validator(
-  "pairings",
-  lambda v: bool(v) and set(v) <= set(lossjax.PAIRINGS),
-  f"--pairings must be a list from {', '.join(lossjax.PAIRINGS)}",
-)
-flags.register_validator(
-  "hidden",
-  lambda v: bool(v) and _valid(_parse_hidden, v),
-  "--hidden must be architectures like 30 or 30,100 or 100x30 (positive sizes)",
-)
-flags.register_validator(
-  "lr",
-  lambda v: _valid(float, v) and all(float(x) > 0 for x in v),
-  "--lr must be positive numbers",
-)
-flags.register_validator(
-  "seeds",
-  lambda v: bool(v) and _valid(int, v),
-  "--seeds must be integers, e.g. 0,1,2",
-)
+def define_flags() -> None:
+  """Defines the command-line flags (only when run as a program, so that
+  experiment modules can be imported together)."""
+  flags.DEFINE_string("workdir", None, "Directory for the results (created).")
+  flags.DEFINE_string(
+    "dataset",
+    "mnist",
+    "Dataset name: a TFDS name (mnist, fashion_mnist, "
+    "kmnist, ...); also labels an IDX directory.",
+  )
+  flags.DEFINE_string(
+    "data_dir",
+    None,
+    "Directory with the four IDX files (train-images-idx3-"
+    "ubyte.gz, ...), or a TFDS data directory. Unset: TFDS's default.",
+  )
+  flags.DEFINE_enum(
+    "source",
+    "auto",
+    list(data.SOURCES),
+    "auto: IDX if --data_dir holds IDX files, else TFDS.",
+  )
+  flags.DEFINE_list(
+    "pairings",
+    list(lossjax.PAIRINGS),
+    f"Pairings, from {', '.join(lossjax.PAIRINGS)}.",
+  )
+  flags.DEFINE_list(
+    "hidden",
+    ["30"],
+    "Architectures to train, comma-separated; within one, "
+    "hidden sizes joined by 'x'. '30,100' trains [784,30,10] and [784,100,10]; "
+    "'100x30' trains [784,100,30,10].",
+  )
+  flags.DEFINE_list(
+    "lr",
+    [],
+    "Learning rate: one value for every pairing, or one per pairing "
+    "in --pairings order. Unset: 3.0 for the quadratic costs, 0.5 for the "
+    "cross-entropies (the book's rates).",
+  )
+  flags.DEFINE_integer("batch_size", 10, "Mini-batch size.", lower_bound=1)
+  flags.DEFINE_integer(
+    "epochs", 30, "Passes over the training data.", lower_bound=1
+  )
+  flags.DEFINE_list(
+    "seeds",
+    ["0"],
+    "Seeds (initialisation and shuffling); all "
+    "seeds of a pairing train together in one vmapped program.",
+  )
+  flags.DEFINE_enum(
+    "init",
+    "normalized",
+    list(lossjax.INITIALIZERS),
+    "Initialiser: normalized = N(0,1/n_in) weights, N(0,1) "
+    "biases; large = N(0,1) (the book's chapter 1); gaussian; "
+    "glorot; constant.",
+  )
+  flags.DEFINE_float(
+    "init_scale", 1.0, "Multiplies every initial weight and bias."
+  )
+  flags.DEFINE_float(
+    "l2",
+    0.0,
+    "L2 regularisation lambda, as in the book: "
+    "cost + lambda/(2n) sum w^2 (weights only).",
+    lower_bound=0.0,
+  )
+  flags.DEFINE_enum(
+    "optimizer", "sgd", list(lossjax.OPTIMIZERS), "Optax optimiser."
+  )
+  flags.DEFINE_integer(
+    "validation_size",
+    10_000,
+    "Validation examples carved from the end of the training split.",
+    lower_bound=0,
+  )
+  flags.DEFINE_integer(
+    "train_size",
+    None,
+    "Use only the first N training examples (quick runs).",
+    lower_bound=1,
+  )
+  flags.DEFINE_integer(
+    "eval_size",
+    None,
+    "Use only the first N validation and test examples.",
+    lower_bound=1,
+  )
+  flags.DEFINE_integer(
+    "test_as_train",
+    None,
+    "For a directory with only the "
+    "test split (MNIST t10k): train on its first N examples, "
+    "test on the rest.",
+    lower_bound=1,
+  )
+  flags.DEFINE_enum(
+    "preset",
+    None,
+    ["nielsen"],
+    "nielsen: the book's runs: sigmoid_mse (eta "
+    "3.0) and sigmoid_bce (eta 0.5), hidden 30 and 100, batch 10, 30 epochs, "
+    "N(0,1) init. Replaces --pairings, --hidden, --lr, --batch_size, --epochs "
+    "and --init, which must then be left unset.",
+  )
+  flags.DEFINE_bool(
+    "report_only",
+    False,
+    "Do not train: redraw summary.md and the figures "
+    "from --workdir's config.json and metrics.jsonl (e.g. after an "
+    "interrupted run).",
+  )
+  flags.mark_flag_as_required("workdir")
+  flags.register_validator(
+    "pairings",
+    lambda v: bool(v) and set(v) <= set(lossjax.PAIRINGS),
+    f"--pairings must be a list from {', '.join(lossjax.PAIRINGS)}",
+  )
+  flags.register_validator(
+    "hidden",
+    lambda v: bool(v) and _valid(_parse_hidden, v),
+    "--hidden must be architectures like 30 or 30,100 or 100x30 (positive sizes)",
+  )
+  flags.register_validator(
+    "lr",
+    lambda v: _valid(float, v) and all(float(x) > 0 for x in v),
+    "--lr must be positive numbers",
+  )
+  flags.register_validator(
+    "seeds",
+    lambda v: bool(v) and _valid(int, v),
+    "--seeds must be integers, e.g. 0,1,2",
+  )
 
 
 def config_from_flags() -> MnistConfig:
@@ -678,4 +681,5 @@ def main(argv: Sequence[str]) -> None:
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

@@ -318,41 +318,6 @@ def write_outputs(
 # Command line.
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("workdir", None, "Directory for the results (created).")
-flags.DEFINE_list(
-  "inits",
-  ["0", "2"],
-  "Starting points: each entry v means w=b=v; 'w:b' sets them separately.",
-)
-flags.DEFINE_list(
-  "pairings",
-  list(SIGMOID_PAIRINGS),
-  f"Pairings to train, from {', '.join(SIGMOID_PAIRINGS)}.",
-)
-flags.DEFINE_list(
-  "lr", ["0.15"], "Learning rates (eta); every pairing trains with each."
-)
-flags.DEFINE_integer("epochs", 300, "Gradient steps.", lower_bound=1)
-flags.DEFINE_float("x", 1.0, "The neuron's input.")
-flags.DEFINE_float(
-  "y", 0.0, "The target output, in [0, 1].", lower_bound=0.0, upper_bound=1.0
-)
-flags.DEFINE_bool(
-  "widget_rule",
-  False,
-  "Also train the cross-entropy neuron with the book widget's update, which "
-  "uses dC/da = 1/(1-a) (for y=0) where the gradient has dC/dz = a.",
-)
-flags.DEFINE_enum(
-  "preset",
-  None,
-  ["nielsen_ch3"],
-  "nielsen_ch3: the book's chapter 3 runs (w=0.6,b=0.9 and w=b=2; eta 0.15 "
-  "quadratic, 0.005 cross-entropy; with --widget_rule). Replaces --inits, "
-  "--pairings, --lr, --epochs and --widget_rule, which must then be left "
-  "unset.",
-)
-flags.mark_flag_as_required("workdir")
 
 
 def _parse_init(text: str) -> tuple[float, float]:
@@ -372,22 +337,60 @@ def _parses(parse, values) -> bool:
   return True
 
 
-flags.register_validator(
-  "inits",
-  lambda v: bool(v) and _parses(_parse_init, v),
-  "each --inits entry must be a number v (w=b=v) or 'w:b', e.g. 0,2 or 0.6:0.9",
-)
-flags.register_validator(
-  "lr",
-  lambda v: bool(v) and _parses(float, v) and min(map(float, v)) > 0,
-  "--lr must be a comma-separated list of positive numbers, e.g. 0.15,0.5",
-)
-flags.register_validator(
-  "pairings",
-  lambda v: bool(v) and set(v) <= set(SIGMOID_PAIRINGS),
-  f"--pairings must be a list from {', '.join(SIGMOID_PAIRINGS)} (a single "
-  "output neuron cannot use softmax)",
-)
+def define_flags() -> None:
+  """Defines the command-line flags (only when run as a program, so that
+  experiment modules can be imported together)."""
+  flags.DEFINE_string("workdir", None, "Directory for the results (created).")
+  flags.DEFINE_list(
+    "inits",
+    ["0", "2"],
+    "Starting points: each entry v means w=b=v; 'w:b' sets them separately.",
+  )
+  flags.DEFINE_list(
+    "pairings",
+    list(SIGMOID_PAIRINGS),
+    f"Pairings to train, from {', '.join(SIGMOID_PAIRINGS)}.",
+  )
+  flags.DEFINE_list(
+    "lr", ["0.15"], "Learning rates (eta); every pairing trains with each."
+  )
+  flags.DEFINE_integer("epochs", 300, "Gradient steps.", lower_bound=1)
+  flags.DEFINE_float("x", 1.0, "The neuron's input.")
+  flags.DEFINE_float(
+    "y", 0.0, "The target output, in [0, 1].", lower_bound=0.0, upper_bound=1.0
+  )
+  flags.DEFINE_bool(
+    "widget_rule",
+    False,
+    "Also train the cross-entropy neuron with the book widget's update, which "
+    "uses dC/da = 1/(1-a) (for y=0) where the gradient has dC/dz = a.",
+  )
+  flags.DEFINE_enum(
+    "preset",
+    None,
+    ["nielsen_ch3"],
+    "nielsen_ch3: the book's chapter 3 runs (w=0.6,b=0.9 and w=b=2; eta 0.15 "
+    "quadratic, 0.005 cross-entropy; with --widget_rule). Replaces --inits, "
+    "--pairings, --lr, --epochs and --widget_rule, which must then be left "
+    "unset.",
+  )
+  flags.mark_flag_as_required("workdir")
+  flags.register_validator(
+    "inits",
+    lambda v: bool(v) and _parses(_parse_init, v),
+    "each --inits entry must be a number v (w=b=v) or 'w:b', e.g. 0,2 or 0.6:0.9",
+  )
+  flags.register_validator(
+    "lr",
+    lambda v: bool(v) and _parses(float, v) and min(map(float, v)) > 0,
+    "--lr must be a comma-separated list of positive numbers, e.g. 0.15,0.5",
+  )
+  flags.register_validator(
+    "pairings",
+    lambda v: bool(v) and set(v) <= set(SIGMOID_PAIRINGS),
+    f"--pairings must be a list from {', '.join(SIGMOID_PAIRINGS)} (a single "
+    "output neuron cannot use softmax)",
+  )
 
 
 def config_from_flags() -> SlowdownConfig:
@@ -431,4 +434,5 @@ def main(argv: Sequence[str]) -> None:
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import matplotlib
+import matplotlib.colors  # noqa: F401 - used as plotting.matplotlib.colors
 
 matplotlib.use("Agg")  # experiments run on servers and in CI: no display.
 

@@ -63,6 +63,11 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
   return atomic_write_text(path, text + "\n")
 
 
+def json_line(obj: Any) -> str:
+  """One strict JSON line (non-finite floats -> null), newline-terminated."""
+  return json.dumps(_json_safe(obj), allow_nan=False) + "\n"
+
+
 def write_csv(
   path: str | os.PathLike,
   rows: Iterable[Mapping[str, Any]],

@@ -275,7 +275,13 @@ def _vmap_over_configs(
     chosen = pid if pairing is None else pairing
     return fn(a, x, targets, lr, b, eval_data, pairing=chosen, **static)
 
-  return jax.vmap(one)(first, learning_rates, second, pairing_ids)
+  # A single shared key (shape ()) is broadcast, not mapped: every
+  # configuration then reads the same mini-batches, so x stays unbatched and
+  # XLA computes the first layer of all configurations as one matmul.
+  second_axis = None if jnp.ndim(second) == 0 else 0
+  return jax.vmap(one, in_axes=(0, 0, second_axis, 0))(
+    first, learning_rates, second, pairing_ids
+  )
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
@@ -301,7 +307,11 @@ def fit_many(
     x: training inputs shared by all configurations.
     targets: training targets shared by all configurations.
     learning_rates: shape ``(m,)``.
-    keys: PRNG keys, shape ``(m,)``.
+    keys: PRNG keys, shape ``(m,)``; or one key (shape ``()``) shared by
+      all configurations, which then see the same mini-batch order. Sharing
+      it keeps the inputs unbatched, so the first layer of every
+      configuration is one matrix product: several times faster for
+      small batches.
     eval_data: shared pytree handed to ``eval_fn``.
     pairing_ids: ``(m,)`` indices into :data:`lossjax.PAIRINGS`, for grids
       that mix pairings; give either this or ``pairing``.

@@ -46,3 +46,36 @@ class ResultsAreCurrentTest(parameterized.TestCase):
 
 if __name__ == "__main__":
   absltest.main()
+
+
+MNIST_RESULTS = (
+  "fashion_mnist_pairings",
+  "mnist_t10k_nielsen",
+  "fashion_mnist_nielsen",
+)
+
+
+class MnistResultsAreCurrentTest(parameterized.TestCase):
+  """The MNIST runs take minutes, so their committed metrics are re-summarised."""
+
+  @parameterized.parameters(*MNIST_RESULTS)
+  def test_summary_follows_from_committed_metrics(self, name):
+    from experiments import mnist
+    from lossjax import records
+
+    workdir = RESULTS / name
+    config = mnist.config_from_json(workdir / "config.json")
+    reference = mnist.NIELSEN_REFERENCE if config.preset == "nielsen" else None
+    rows = records.read_jsonl(workdir / "metrics.jsonl")
+    epochs_per_run = config.epochs + 1
+    runs = len(config.seeds) * len(config.pairings) * len(config.hidden)
+    self.assertLen(rows, runs * epochs_per_run)
+    fresh = mnist.summarize(rows, reference)
+    committed = json.loads((workdir / "summary.json").read_text())
+    self.assertEqual(fresh, committed)
+
+  @parameterized.parameters(*MNIST_RESULTS)
+  def test_readme_table_is_the_committed_table(self, name):
+    table = (RESULTS / name / "summary.md").read_text()
+    self.assertEqual(readme_block(name), table[table.index("| pairing") :])
+    self.assertTrue((RESULTS / name / "accuracy.png").is_file())

@@ -1,0 +1,553 @@
+"""Sweeps: grids of configurations trained in vmapped, sharded, resumable chunks.
+
+A sweep is the product ``pairings x seeds x init_scales x learning rates``.
+Each pairing's configurations are cut into chunks; a chunk trains as one
+``vmap`` inside one ``jit`` whose configuration axis is sharded over a
+``Mesh`` of every device JAX sees (one CPU, several GPUs, a TPU slice, or the
+devices of several processes after ``jax.distributed.initialize``). Each
+finished chunk is written atomically to ``chunks/`` and skipped when the same
+sweep runs again, so an interrupted sweep resumes where it stopped.
+"""
+
+import dataclasses
+import functools
+import hashlib
+import io
+import itertools
+import json
+import math
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.experimental import multihost_utils
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from lossjax import results
+from lossjax.data import load_dataset
+from lossjax.init import INITIALIZERS, init_mlp
+from lossjax.losses import PAIRINGS, SIGMOID_PAIRINGS, loss
+from lossjax.mlp import mlp_logits
+from lossjax.train import OPTIMIZERS, fit_many
+
+TASKS = ("neuron", "mlp")
+CONFIG_AXIS = "config"
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec:
+  """A whole study: the grid, the task and how to train it.
+
+  Attributes:
+    task: ``"neuron"`` (the seed's single neuron, x -> y) or ``"mlp"``.
+    pairings: pairings to sweep.
+    init_scales: for the neuron ``w = b = scale``; for MLPs a multiplier of
+      the initialiser's weights and biases.
+    lrs: learning rates.
+    seeds: seeds (initialisation and mini-batch order).
+    epochs: epochs per configuration.
+    target_cost: ``epochs_to_target`` is the first epoch whose cost is below
+      this.
+    chunk_size: configurations trained together (rounded up to a multiple of
+      the number of devices).
+    optimizer: one of :data:`lossjax.OPTIMIZERS`.
+    x, y: the neuron's input and target (task ``"neuron"``).
+    dataset, data_dir, hidden, init, batch_size, train_size, eval_size,
+      validation_size, test_as_train: data and model (task ``"mlp"``); the
+      cost is measured on the first ``eval_size`` validation examples.
+  """
+
+  task: str
+  pairings: tuple[str, ...]
+  init_scales: tuple[float, ...]
+  lrs: tuple[float, ...]
+  seeds: tuple[int, ...] = (0,)
+  epochs: int = 300
+  target_cost: float = 0.05
+  chunk_size: int = 64
+  optimizer: str = "sgd"
+  x: float = 1.0
+  y: float = 0.0
+  dataset: str = "fashion_mnist"
+  data_dir: str | None = None
+  hidden: tuple[int, ...] = (30,)
+  init: str = "normalized"
+  batch_size: int = 10
+  train_size: int | None = None
+  eval_size: int | None = 2000
+  validation_size: int = 10_000
+  test_as_train: int | None = None
+
+  def __post_init__(self):
+    if self.task not in TASKS:
+      raise ValueError(f"Unknown task {self.task!r}; choose from {TASKS}.")
+    for name in ("pairings", "init_scales", "lrs", "seeds"):
+      if not getattr(self, name):
+        raise ValueError(f"{name} is empty: the grid needs at least one.")
+    unknown = set(self.pairings) - set(PAIRINGS)
+    if unknown:
+      raise ValueError(
+        f"Unknown pairing(s) {sorted(unknown)}; choose from {PAIRINGS}."
+      )
+    if self.task == "neuron" and not set(self.pairings) <= set(
+      SIGMOID_PAIRINGS
+    ):
+      raise ValueError(
+        "the single neuron has one output: use sigmoid pairings only "
+        f"({', '.join(SIGMOID_PAIRINGS)})."
+      )
+    if min(self.lrs) <= 0:
+      raise ValueError(f"learning rates must be > 0, got {self.lrs}.")
+    if self.epochs < 1 or self.chunk_size < 1 or self.batch_size < 1:
+      raise ValueError("epochs, chunk_size and batch_size must be >= 1.")
+    if self.optimizer not in OPTIMIZERS:
+      raise ValueError(f"Unknown optimizer {self.optimizer!r}.")
+    if self.init not in INITIALIZERS:
+      raise ValueError(f"Unknown initialiser {self.init!r}.")
+
+  def fingerprint(self) -> str:
+    """Identifies the results: everything but how they are scheduled."""
+    fields = dataclasses.asdict(self)
+    fields.pop("chunk_size")
+    if self.task == "neuron":  # the MLP fields do not affect a neuron sweep
+      for name in (
+        "dataset",
+        "data_dir",
+        "hidden",
+        "init",
+        "batch_size",
+        "train_size",
+        "eval_size",
+        "validation_size",
+        "test_as_train",
+      ):
+        fields.pop(name)
+    text = json.dumps(fields, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+  def grid(self) -> list[tuple[int, float, float]]:
+    """``(seed, init_scale, lr)`` of every configuration of a pairing.
+
+    Seed-major order: a chunk then usually holds one seed, whose
+    configurations can share one mini-batch order (see ``fit_many``).
+    """
+    return list(itertools.product(self.seeds, self.init_scales, self.lrs))
+
+
+# ----------------------------------------------------------------------------
+# Tasks: what is trained and how it is measured.
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+  """Host arrays and settings for one task; shared by every chunk."""
+
+  sizes: tuple[int, ...]
+  init: str
+  x: np.ndarray
+  targets: np.ndarray
+  eval_data: tuple[np.ndarray, np.ndarray]
+  batch_size: int | None
+  metrics: tuple[str, ...]
+
+
+def make_problem(spec: SweepSpec) -> Problem:
+  """Loads the data a sweep trains on (the dataset for ``"mlp"``)."""
+  if spec.task == "neuron":
+    x = np.full((1, 1), spec.x, np.float32)
+    y = np.full((1, 1), spec.y, np.float32)
+    return Problem((1, 1), "constant", x, y, (x, y), None, ("cost", "output"))
+  dataset = load_dataset(
+    spec.dataset,
+    data_dir=spec.data_dir,
+    validation_size=spec.validation_size,
+    train_size=spec.train_size,
+    eval_size=spec.eval_size,
+    test_as_train=spec.test_as_train,
+  )
+  validation = (dataset.validation.images, dataset.validation.labels)
+  return Problem(
+    sizes=(dataset.train.images.shape[1], *spec.hidden, dataset.num_classes),
+    init=spec.init,
+    x=dataset.train.images,
+    targets=dataset.train.labels,
+    eval_data=validation,
+    batch_size=min(spec.batch_size, len(dataset.train)),
+    metrics=("cost", "accuracy"),
+  )
+
+
+@functools.cache
+def sweep_eval(task: str, pairing: str) -> Callable:
+  """Per-epoch measurement (cached, so compiled programs are reused)."""
+
+  def evaluate(params, data):
+    x, targets = data
+    logits = mlp_logits(params, x)
+    out = {"cost": jnp.mean(loss(pairing, logits, targets))}
+    if task == "neuron":
+      out["output"] = jax.nn.sigmoid(logits)[0, 0]
+    else:
+      out["accuracy"] = jnp.mean(jnp.argmax(logits, -1) == targets)
+    return out
+
+  return evaluate
+
+
+_CHUNK_STATIC = (
+  "sizes",
+  "init",
+  "pairing",
+  "epochs",
+  "batch_size",
+  "optimizer",
+  "eval_fn",
+  "shared_order",
+)
+
+
+@functools.partial(jax.jit, static_argnames=_CHUNK_STATIC)
+def _train_chunk(
+  seeds,
+  scales,
+  lrs,
+  x,
+  targets,
+  eval_data,
+  *,
+  sizes,
+  init,
+  pairing,
+  epochs,
+  batch_size,
+  optimizer,
+  eval_fn,
+  shared_order,
+):
+  keys = jax.vmap(jax.random.key)(seeds)
+  params = jax.vmap(
+    lambda k, s: init_mlp(init, jax.random.fold_in(k, 0), sizes, scale=s)
+  )(keys, scales)
+  if shared_order:
+    order_keys = jax.random.fold_in(jax.random.key(seeds[0]), 1)
+  else:
+    order_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
+  _, history = fit_many(
+    params,
+    x,
+    targets,
+    lrs,
+    order_keys,
+    eval_data=eval_data,
+    pairing=pairing,
+    epochs=epochs,
+    batch_size=batch_size,
+    optimizer=optimizer,
+    eval_fn=eval_fn,
+  )
+  return history
+
+
+# ----------------------------------------------------------------------------
+# Devices.
+
+
+def config_mesh() -> Mesh:
+  """A 1-D mesh over every device (all processes'), axis ``"config"``."""
+  return Mesh(np.array(jax.devices()), (CONFIG_AXIS,))
+
+
+def _global_array(host: np.ndarray, sharding: NamedSharding) -> jax.Array:
+  """A global array from a host array every process holds in full."""
+  return jax.make_array_from_callback(host.shape, sharding, lambda i: host[i])
+
+
+def _to_host(tree):
+  if jax.process_count() > 1:
+    return multihost_utils.process_allgather(tree, tiled=True)
+  return jax.device_get(tree)
+
+
+class ProblemOnDevices:
+  """A problem's data replicated on every device of a mesh (moved once)."""
+
+  def __init__(self, problem: Problem, mesh: Mesh):
+    replicated = NamedSharding(mesh, PartitionSpec())
+    self.mesh = mesh
+    self.configs = NamedSharding(mesh, PartitionSpec(CONFIG_AXIS))
+    self.x = _global_array(problem.x, replicated)
+    self.targets = _global_array(problem.targets, replicated)
+    self.eval_data = tuple(
+      _global_array(a, replicated) for a in problem.eval_data
+    )
+    self.problem = problem
+
+
+def train_configs(
+  on_devices: ProblemOnDevices,
+  spec: SweepSpec,
+  pairing: str,
+  configs: Sequence[tuple[int, float, float]],
+) -> dict[str, np.ndarray]:
+  """Trains ``configs`` (seed, init_scale, lr) as one sharded, vmapped call.
+
+  The list is padded to a multiple of the device count (repeating the last
+  configuration) and the padding dropped from the result.
+
+  Returns:
+    Host arrays ``seed``, ``init_scale``, ``lr`` (``(m,)``) and one
+    ``(m, epochs + 1)`` array per metric (epoch 0 is the initial state).
+  """
+  problem = on_devices.problem
+  num_devices = on_devices.mesh.size
+  padded = list(configs) + [configs[-1]] * (-len(configs) % num_devices)
+  seeds, scales, lrs = (np.array(c) for c in zip(*padded, strict=True))
+
+  def shard(values, dtype):
+    return _global_array(values.astype(dtype), on_devices.configs)
+
+  history = _train_chunk(
+    shard(seeds, np.uint32),
+    shard(scales, np.float32),
+    shard(lrs, np.float32),
+    on_devices.x,
+    on_devices.targets,
+    on_devices.eval_data,
+    sizes=problem.sizes,
+    init=problem.init,
+    pairing=pairing,
+    epochs=spec.epochs,
+    batch_size=problem.batch_size,
+    optimizer=spec.optimizer,
+    eval_fn=sweep_eval(spec.task, pairing),
+    shared_order=len(set(seeds.tolist())) == 1,
+  )
+  history = _to_host({m: history[m] for m in problem.metrics})
+  m = len(configs)
+  out = {
+    "seed": seeds[:m].astype(np.int64),
+    "init_scale": scales[:m].astype(np.float64),
+    "lr": lrs[:m].astype(np.float64),
+  }
+  out.update({k: np.asarray(v[:m], np.float64) for k, v in history.items()})
+  return out
+
+
+# ----------------------------------------------------------------------------
+# Chunk files.
+
+
+def chunk_path(workdir: Path, pairing: str, index: int) -> Path:
+  return workdir / "chunks" / pairing / f"{index:05d}.npz"
+
+
+def save_chunk(path: Path, arrays: dict[str, np.ndarray]) -> None:
+  """Writes a chunk atomically (temporary file, then rename)."""
+  buffer = io.BytesIO()
+  np.savez(buffer, **arrays)
+  results.atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_chunk(
+  path: Path,
+  configs: Sequence[tuple[int, float, float]],
+  spec: SweepSpec,
+  metrics: Sequence[str],
+) -> dict[str, np.ndarray] | None:
+  """A finished chunk's arrays, or ``None`` if absent or not this chunk's."""
+  if not path.is_file():
+    return None
+  try:
+    with np.load(path) as f:
+      arrays = {k: f[k] for k in f.files}
+  except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+    return None
+  expected = np.array(configs, np.float64)
+  got = (
+    np.stack(
+      [arrays.get(k, np.zeros(0)) for k in ("seed", "init_scale", "lr")], -1
+    )
+    if all(k in arrays for k in ("seed", "init_scale", "lr"))
+    else None
+  )
+  if (
+    got is None or got.shape != expected.shape or not np.allclose(got, expected)
+  ):
+    return None
+  for metric in metrics:
+    if arrays.get(metric, np.zeros(0)).shape != (len(configs), spec.epochs + 1):
+      return None
+  return arrays
+
+
+# ----------------------------------------------------------------------------
+# Running.
+
+
+@dataclasses.dataclass
+class SweepResult:
+  """Per-pairing arrays of every configuration (see :func:`train_configs`)."""
+
+  spec: SweepSpec
+  arrays: dict[str, dict[str, np.ndarray]]
+  chunks_trained: int
+  chunks_skipped: int
+
+
+def prepare_workdir(workdir: Path, spec: SweepSpec, *, overwrite: bool) -> None:
+  """Records the sweep in ``sweep.json``; refuses to mix two sweeps."""
+  record = workdir / "sweep.json"
+  if record.is_file() and not overwrite:
+    saved = json.loads(record.read_text())
+    if saved.get("fingerprint") != spec.fingerprint():
+      raise ValueError(
+        f"{workdir} holds results of a different sweep (sweep.json "
+        f"fingerprint {saved.get('fingerprint')}, this one "
+        f"{spec.fingerprint()}). Use another --workdir, or --overwrite to "
+        "discard them."
+      )
+    return
+  if overwrite and (workdir / "chunks").exists():
+    for old in (workdir / "chunks").glob("*/*.npz"):
+      old.unlink()
+  results.write_json(
+    record, {"fingerprint": spec.fingerprint(), **dataclasses.asdict(spec)}
+  )
+
+
+def run_sweep(
+  spec: SweepSpec,
+  workdir: str | Path,
+  *,
+  overwrite: bool = False,
+  log: Callable[[str], None] = print,
+  problem: Problem | None = None,
+) -> SweepResult:
+  """Trains every configuration not already in ``workdir``; returns them all.
+
+  Every process of a multi-process run calls this with the same arguments;
+  process 0 reads and writes ``workdir`` and tells the others which chunks
+  are done.
+  """
+  workdir = Path(workdir)
+  is_main = jax.process_index() == 0
+  if is_main:
+    prepare_workdir(workdir, spec, overwrite=overwrite)
+  problem = problem or make_problem(spec)
+  mesh = config_mesh()
+  on_devices = ProblemOnDevices(problem, mesh)
+  chunk = math.ceil(spec.chunk_size / mesh.size) * mesh.size
+  grid = spec.grid()
+  plan = [
+    (pairing, index, grid[start : start + chunk])
+    for pairing in spec.pairings
+    for index, start in enumerate(range(0, len(grid), chunk))
+  ]
+  loaded = [
+    load_chunk(chunk_path(workdir, p, i), c, spec, problem.metrics)
+    if is_main
+    else None
+    for p, i, c in plan
+  ]
+  done = np.array([a is not None for a in loaded])
+  if jax.process_count() > 1:
+    done = np.asarray(multihost_utils.broadcast_one_to_all(done))
+  todo = int((~done).sum())
+  log(
+    f"sweep {spec.fingerprint()}: {len(grid)} configurations x "
+    f"{len(spec.pairings)} pairings in {len(plan)} chunks of <= {chunk} on "
+    f"{mesh.size} device(s) ({jax.process_count()} process(es)); "
+    f"{len(plan) - todo} chunks already done, {todo} to train"
+  )
+  start = time.perf_counter()
+  trained = 0
+  for k, (pairing, index, configs) in enumerate(plan):
+    if done[k]:
+      continue
+    chunk_start = time.perf_counter()
+    arrays = train_configs(on_devices, spec, pairing, configs)
+    if is_main:
+      save_chunk(chunk_path(workdir, pairing, index), arrays)
+    loaded[k] = arrays
+    trained += 1
+    elapsed = time.perf_counter() - start
+    eta = elapsed / trained * (todo - trained)
+    log(
+      f"  [{pairing}] chunk {index + 1} ({len(configs)} configs) in "
+      f"{time.perf_counter() - chunk_start:.1f}s; {trained}/{todo} trained, "
+      f"about {eta:.0f}s left"
+    )
+  arrays = {}
+  if is_main:
+    for pairing in spec.pairings:
+      parts = [
+        a for (p, _, _), a in zip(plan, loaded, strict=True) if p == pairing
+      ]
+      arrays[pairing] = {
+        k: np.concatenate([part[k] for part in parts]) for k in parts[0]
+      }
+  return SweepResult(spec, arrays, trained, len(plan) - todo)
+
+
+# ----------------------------------------------------------------------------
+# Summaries.
+
+
+def first_epoch(mask: np.ndarray) -> np.ndarray:
+  """Index of the first True along the last axis, or -1 where none is."""
+  hit = mask.any(axis=-1)
+  return np.where(hit, mask.argmax(axis=-1), -1)
+
+
+def summary_rows(result: SweepResult) -> list[dict]:
+  """One row per configuration: final cost, epochs to target, divergence."""
+  rows = []
+  for pairing, arrays in result.arrays.items():
+    cost = arrays["cost"]
+    diverged_at = first_epoch(~np.isfinite(cost))
+    to_target = first_epoch(
+      np.isfinite(cost) & (cost < result.spec.target_cost)
+    )
+    for i in range(len(cost)):
+      diverged = diverged_at[i] >= 0
+      row = {
+        "pairing": pairing,
+        "init_scale": float(arrays["init_scale"][i]),
+        "lr": float(arrays["lr"][i]),
+        "seed": int(arrays["seed"][i]),
+        "final_cost": None if diverged else float(cost[i, -1]),
+        "epochs_to_target": int(to_target[i]) if to_target[i] >= 0 else None,
+        "diverged": bool(diverged),
+        "diverged_epoch": int(diverged_at[i]) if diverged else None,
+      }
+      for extra in ("accuracy", "output"):
+        if extra in arrays:
+          value = float(arrays[extra][i, -1])
+          row[f"final_{extra}"] = value if math.isfinite(value) else None
+      rows.append(row)
+  return rows
+
+
+def metric_rows(result: SweepResult) -> list[dict]:
+  """One row per configuration and epoch (for ``metrics.jsonl``)."""
+  rows = []
+  for pairing, arrays in result.arrays.items():
+    metrics = [k for k in ("cost", "accuracy", "output") if k in arrays]
+    for i in range(len(arrays["cost"])):
+      config = {
+        "pairing": pairing,
+        "init_scale": float(arrays["init_scale"][i]),
+        "lr": float(arrays["lr"][i]),
+        "seed": int(arrays["seed"][i]),
+      }
+      for epoch in range(arrays["cost"].shape[1]):
+        row = {**config, "epoch": epoch}
+        for metric in metrics:
+          value = float(arrays[metric][i, epoch])
+          row[metric] = value if math.isfinite(value) else None
+        rows.append(row)
+  return rows
