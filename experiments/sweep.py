@@ -74,8 +74,17 @@ def _median_grid(rows, pairing, scales, lrs, key):
   return grid, diverged
 
 
-def plot_heatmaps(result: SweepResult, rows, path: Path) -> Path:
-  """Epochs to target over init scale x learning rate, one panel per pairing."""
+HEATMAP_METRICS = ("epochs_to_target", "final_cost", "final_accuracy")
+
+
+def plot_heatmaps(
+  result: SweepResult, rows, path: Path, metric: str = "epochs_to_target"
+) -> Path:
+  """``metric`` over init scale x learning rate, one panel per pairing.
+
+  Cells hold the median over seeds; grey cells never reached the target
+  (``epochs_to_target``) or diverged (``div``).
+  """
   plt = plotting.plt
   spec = result.spec
   scales, lrs = sorted(spec.init_scales), sorted(spec.lrs)
@@ -85,27 +94,45 @@ def plot_heatmaps(result: SweepResult, rows, path: Path) -> Path:
     figsize=(1.1 * len(lrs) * len(spec.pairings) + 2, 0.45 * len(scales) + 2),
     squeeze=False,
   )
-  norm = plotting.matplotlib.colors.LogNorm(vmin=1, vmax=spec.epochs)
+  grids = {p: _median_grid(rows, p, scales, lrs, metric) for p in spec.pairings}
+  colors = plotting.matplotlib.colors
+  if metric == "epochs_to_target":
+    norm, cmap = colors.LogNorm(vmin=1, vmax=spec.epochs), "viridis_r"
+    label = f"epochs until cost < {spec.target_cost:g}"
+    fmt = "{:.0f}".format
+  elif metric == "final_cost":
+    finite = np.concatenate([g[np.isfinite(g)] for g, _ in grids.values()])
+    low, high = (finite.min(), finite.max()) if finite.size else (1e-3, 1)
+    norm = colors.LogNorm(vmin=max(low, 1e-12), vmax=max(high, low * 10))
+    cmap, label, fmt = "viridis_r", "final cost", "{:.2g}".format
+  else:
+    norm, cmap = colors.Normalize(vmin=0, vmax=1), "viridis"
+    label, fmt = "final validation accuracy", "{:.0%}".format
   for ax, pairing in zip(axes[0], spec.pairings, strict=True):
-    grid, diverged = _median_grid(
-      rows, pairing, scales, lrs, "epochs_to_target"
-    )
+    grid, diverged = grids[pairing]
+    shown = np.maximum(grid, 1) if metric == "epochs_to_target" else grid
     image = ax.imshow(
-      np.ma.masked_invalid(np.maximum(grid, 1)),
+      np.ma.masked_invalid(shown),
       norm=norm,
-      cmap="viridis_r",
+      cmap=cmap,
       origin="lower",
       aspect="auto",
     )
     ax.set_facecolor("0.85")
     for i in range(len(scales)):
       for j in range(len(lrs)):
-        text = (
-          "div"
-          if diverged[i, j]
-          else f">{spec.epochs}"
-          if np.isnan(grid[i, j])
-          else f"{grid[i, j]:.0f}"
+        value = grid[i, j]
+        if diverged[i, j]:
+          text = "div"
+        elif np.isnan(value):
+          text = f">{spec.epochs}" if metric == "epochs_to_target" else "-"
+        else:
+          text = fmt(value)
+        # Light text on the dark end of the colour map (high values of
+        # viridis_r, low values of viridis).
+        position = float(norm(shown[i, j])) if np.isfinite(value) else 0.0
+        dark = np.isfinite(value) and (
+          position > 0.55 if cmap == "viridis_r" else position < 0.45
         )
         ax.text(
           j,
@@ -114,8 +141,7 @@ def plot_heatmaps(result: SweepResult, rows, path: Path) -> Path:
           ha="center",
           va="center",
           fontsize=7,
-          # viridis_r is dark for slow cells (many epochs), light for fast.
-          color="white" if grid[i, j] > 30 else "black",
+          color="white" if dark else "black",
         )
     ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs])
     ax.set_yticks(range(len(scales)), [f"{v:g}" for v in scales])
@@ -124,11 +150,7 @@ def plot_heatmaps(result: SweepResult, rows, path: Path) -> Path:
       xlabel="learning rate",
       ylabel="init scale (w=b=v)" if spec.task == "neuron" else "init scale",
     )
-  fig.colorbar(
-    image,
-    ax=axes[0].tolist(),
-    label=f"epochs until cost < {spec.target_cost:g} (median over seeds)",
-  )
+  fig.colorbar(image, ax=axes[0].tolist(), label=f"{label} (median over seeds)")
   return plotting.save_figure(fig, path)
 
 
@@ -172,7 +194,11 @@ def plot_curves(result: SweepResult, path: Path) -> Path:
   return plotting.save_figure(fig, path)
 
 
-def write_outputs(result: SweepResult, workdir: str | Path) -> list[Path]:
+def write_outputs(
+  result: SweepResult,
+  workdir: str | Path,
+  heatmap_metric: str = "epochs_to_target",
+) -> list[Path]:
   """metrics.jsonl, summary.csv and the figures (process 0 only)."""
   workdir = Path(workdir)
   rows = summary_rows(result)
@@ -180,7 +206,7 @@ def write_outputs(result: SweepResult, workdir: str | Path) -> list[Path]:
   return [
     results.atomic_write_text(workdir / "metrics.jsonl", jsonl),
     results.write_csv(workdir / "summary.csv", rows, SUMMARY_COLUMNS),
-    plot_heatmaps(result, rows, workdir / "heatmap.png"),
+    plot_heatmaps(result, rows, workdir / "heatmap.png", heatmap_metric),
     plot_curves(result, workdir / "curves.png"),
   ]
 
@@ -237,6 +263,12 @@ def define_flags() -> None:
     "epochs_to_target: first epoch whose "
     "cost is below this (neuron: the cost; mlp: validation cost).",
   )
+  flags.DEFINE_float(
+    "divergence_cost",
+    1e6,
+    "A configuration has diverged at the first epoch whose cost is NaN, "
+    "inf or above this.",
+  )
   flags.DEFINE_integer(
     "chunk_size",
     64,
@@ -247,6 +279,13 @@ def define_flags() -> None:
   )
   flags.DEFINE_enum(
     "optimizer", "sgd", ["sgd", "momentum", "adam"], "Optax optimiser."
+  )
+  flags.DEFINE_enum(
+    "heatmap_metric",
+    "epochs_to_target",
+    list(HEATMAP_METRICS),
+    "What heatmap.png shows per (init scale, lr): epochs to --target_cost, "
+    "the final cost, or (mlp) the final validation accuracy.",
   )
   flags.DEFINE_bool(
     "overwrite",
@@ -325,6 +364,7 @@ def spec_from_flags() -> SweepSpec:
     seeds=tuple(int(s) for s in FLAGS.seeds),
     epochs=FLAGS.epochs,
     target_cost=FLAGS.target_cost,
+    divergence_cost=FLAGS.divergence_cost,
     chunk_size=FLAGS.chunk_size,
     optimizer=FLAGS.optimizer,
     dataset=FLAGS.dataset,
@@ -374,7 +414,7 @@ def main(argv: Sequence[str]) -> None:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
   if jax.process_index() == 0:
-    paths = write_outputs(result, FLAGS.workdir)
+    paths = write_outputs(result, FLAGS.workdir, FLAGS.heatmap_metric)
     print(
       f"{result.chunks_trained} chunks trained, {result.chunks_skipped} "
       f"reused, {time.perf_counter() - start:.1f}s; wrote "

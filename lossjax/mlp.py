@@ -76,6 +76,22 @@ def mlp_logits(params: Params, x: ArrayLike) -> jax.Array:
   return zs[-1]
 
 
+def logits_from_rows(rows: Params, x: ArrayLike) -> jax.Array:
+  """:func:`mlp_logits` for weights stored ``(n_out, n_in)`` (rows = units).
+
+  The training loop's layout (see :func:`lossjax.train.transpose_weights`).
+  Each layer computes ``W a^T`` with the weight matrix as the left operand,
+  so a ``vmap`` over stacked weights with shared inputs becomes one matrix
+  product over contiguous rows, with no relayout of the weights.
+  """
+  a = jnp.asarray(x)
+  for i, (w, b) in enumerate(rows):
+    z = jnp.moveaxis(jnp.tensordot(w, a, axes=((1,), (a.ndim - 1,))), 0, -1)
+    z = z + b
+    a = sigmoid(z) if i < len(rows) - 1 else z
+  return a
+
+
 def mean_loss(
   params: Params, x: ArrayLike, targets: ArrayLike, *, pairing: str
 ) -> jax.Array:

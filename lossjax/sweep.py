@@ -52,6 +52,9 @@ class SweepSpec:
     epochs: epochs per configuration.
     target_cost: ``epochs_to_target`` is the first epoch whose cost is below
       this.
+    divergence_cost: a configuration has diverged at the first epoch whose
+      cost is NaN, infinite or above this (a stable cost can stay finite
+      while the weights blow up, e.g. log-softmax of huge logits).
     chunk_size: configurations trained together (rounded up to a multiple of
       the number of devices).
     optimizer: one of :data:`lossjax.OPTIMIZERS`.
@@ -68,6 +71,7 @@ class SweepSpec:
   seeds: tuple[int, ...] = (0,)
   epochs: int = 300
   target_cost: float = 0.05
+  divergence_cost: float = 1e6
   chunk_size: int = 64
   optimizer: str = "sgd"
   x: float = 1.0
@@ -292,11 +296,14 @@ def train_configs(
   spec: SweepSpec,
   pairing: str,
   configs: Sequence[tuple[int, float, float]],
+  *,
+  padded_size: int | None = None,
 ) -> dict[str, np.ndarray]:
   """Trains ``configs`` (seed, init_scale, lr) as one sharded, vmapped call.
 
-  The list is padded to a multiple of the device count (repeating the last
-  configuration) and the padding dropped from the result.
+  The list is padded (repeating the last configuration) to ``padded_size``,
+  or to a multiple of the device count, and the padding dropped from the
+  result. Padding every chunk to one size keeps one compiled program.
 
   Returns:
     Host arrays ``seed``, ``init_scale``, ``lr`` (``(m,)``) and one
@@ -304,7 +311,13 @@ def train_configs(
   """
   problem = on_devices.problem
   num_devices = on_devices.mesh.size
-  padded = list(configs) + [configs[-1]] * (-len(configs) % num_devices)
+  size = padded_size or math.ceil(len(configs) / num_devices) * num_devices
+  if size % num_devices or size < len(configs):
+    raise ValueError(
+      f"padded_size={size} must be a multiple of the {num_devices} devices "
+      f"and at least the {len(configs)} configurations."
+    )
+  padded = list(configs) + [configs[-1]] * (size - len(configs))
   seeds, scales, lrs = (np.array(c) for c in zip(*padded, strict=True))
 
   def shard(values, dtype):
@@ -358,7 +371,12 @@ def load_chunk(
   spec: SweepSpec,
   metrics: Sequence[str],
 ) -> dict[str, np.ndarray] | None:
-  """A finished chunk's arrays, or ``None`` if absent or not this chunk's."""
+  """A finished chunk's arrays, or ``None`` if absent or not this chunk's.
+
+  A file that cannot be read, or that holds other configurations or another
+  number of epochs (it was not written by this sweep), counts as absent and
+  is trained again.
+  """
   if not path.is_file():
     return None
   try:
@@ -366,21 +384,16 @@ def load_chunk(
       arrays = {k: f[k] for k in f.files}
   except (OSError, ValueError, zipfile.BadZipFile, EOFError):
     return None
-  expected = np.array(configs, np.float64)
-  got = (
-    np.stack(
-      [arrays.get(k, np.zeros(0)) for k in ("seed", "init_scale", "lr")], -1
-    )
-    if all(k in arrays for k in ("seed", "init_scale", "lr"))
-    else None
-  )
-  if (
-    got is None or got.shape != expected.shape or not np.allclose(got, expected)
-  ):
+  columns = ("seed", "init_scale", "lr")
+  if not all(k in arrays for k in (*columns, *metrics)):
     return None
-  for metric in metrics:
-    if arrays.get(metric, np.zeros(0)).shape != (len(configs), spec.epochs + 1):
-      return None
+  got = np.stack([arrays[k].astype(np.float64) for k in columns], -1)
+  expected = np.array(configs, np.float64)
+  if got.shape != expected.shape or not np.allclose(got, expected):
+    return None
+  shape = (len(configs), spec.epochs + 1)
+  if any(arrays[m].shape != shape for m in metrics):
+    return None
   return arrays
 
 
@@ -414,6 +427,10 @@ def prepare_workdir(workdir: Path, spec: SweepSpec, *, overwrite: bool) -> None:
   if overwrite and (workdir / "chunks").exists():
     for old in (workdir / "chunks").glob("*/*.npz"):
       old.unlink()
+  # Temporary files of writes that a kill interrupted (never renamed into
+  # place, so never taken for results): remove them.
+  for stale in (workdir / "chunks").glob("*/.*.npz.*"):
+    stale.unlink()
   results.write_json(
     record, {"fingerprint": spec.fingerprint(), **dataclasses.asdict(spec)}
   )
@@ -440,8 +457,8 @@ def run_sweep(
   problem = problem or make_problem(spec)
   mesh = config_mesh()
   on_devices = ProblemOnDevices(problem, mesh)
-  chunk = math.ceil(spec.chunk_size / mesh.size) * mesh.size
   grid = spec.grid()
+  chunk = math.ceil(min(spec.chunk_size, len(grid)) / mesh.size) * mesh.size
   plan = [
     (pairing, index, grid[start : start + chunk])
     for pairing in spec.pairings
@@ -469,7 +486,9 @@ def run_sweep(
     if done[k]:
       continue
     chunk_start = time.perf_counter()
-    arrays = train_configs(on_devices, spec, pairing, configs)
+    arrays = train_configs(
+      on_devices, spec, pairing, configs, padded_size=chunk
+    )
     if is_main:
       save_chunk(chunk_path(workdir, pairing, index), arrays)
     loaded[k] = arrays
@@ -508,7 +527,9 @@ def summary_rows(result: SweepResult) -> list[dict]:
   rows = []
   for pairing, arrays in result.arrays.items():
     cost = arrays["cost"]
-    diverged_at = first_epoch(~np.isfinite(cost))
+    with np.errstate(invalid="ignore"):
+      blown_up = ~np.isfinite(cost) | (cost > result.spec.divergence_cost)
+    diverged_at = first_epoch(blown_up)
     to_target = first_epoch(
       np.isfinite(cost) & (cost < result.spec.target_cost)
     )

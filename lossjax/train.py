@@ -17,7 +17,7 @@ import optax
 from jax.typing import ArrayLike
 
 from lossjax.losses import check_pairing, loss, loss_by_index
-from lossjax.mlp import Params, mlp_logits
+from lossjax.mlp import Params, logits_from_rows, mlp_logits
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam")
 """Optimiser names accepted by :func:`make_optimizer`."""
@@ -64,14 +64,20 @@ def make_optimizer(
   )
 
 
-def batch_cost(pairing: str | jax.Array) -> Callable[..., jax.Array]:
-  """``(params, x, targets) -> mean cost``; ``pairing`` a name or an index."""
+def batch_cost(
+  pairing: str | jax.Array, *, logits_fn: Callable = mlp_logits
+) -> Callable[..., jax.Array]:
+  """``(params, x, targets) -> mean cost``; ``pairing`` a name or an index.
+
+  ``logits_fn`` maps ``(params, x)`` to logits: :func:`lossjax.mlp_logits`,
+  or :func:`lossjax.mlp.logits_from_rows` for the loop's internal layout.
+  """
   if isinstance(pairing, str):
     check_pairing(pairing)
     per_example = functools.partial(loss, pairing)
   else:
     per_example = functools.partial(loss_by_index, pairing)
-  return lambda params, x, t: jnp.mean(per_example(mlp_logits(params, x), t))
+  return lambda params, x, t: jnp.mean(per_example(logits_fn(params, x), t))
 
 
 def layer_grad_norms(grads: Params) -> jax.Array:
@@ -79,8 +85,25 @@ def layer_grad_norms(grads: Params) -> jax.Array:
   return jnp.stack([optax.tree.norm(layer) for layer in grads])
 
 
+def transpose_weights(params: Params) -> Params:
+  """Swaps every ``w`` between ``(n_in, n_out)`` and ``(n_out, n_in)``.
+
+  The loop carries weights as ``(n_out, n_in)`` and computes logits with
+  :func:`lossjax.mlp.logits_from_rows`. With many configurations sharing one
+  mini-batch, both matrix products of the first layer (``W a^T`` forward,
+  ``delta^T x`` for the gradient) then read and write the stacked weights in
+  their stored layout. Carrying ``(n_in, n_out)`` made XLA copy every
+  stacked weight matrix twice per step; see the README's benchmark notes.
+  """
+  return [(w.T, b) for w, b in params]
+
+
 class TrainState(NamedTuple):
-  """Everything a run needs to continue: parameters, optimiser state, RNG."""
+  """Everything a run needs to continue: parameters, optimiser state, RNG.
+
+  ``opt_state`` belongs to the loop's internal layout (weights transposed,
+  see :func:`transpose_weights`); ``params`` is in the public layout.
+  """
 
   params: Params
   opt_state: optax.OptState
@@ -97,7 +120,7 @@ def init_train_state(
   """The state before the first epoch (optimiser state from ``params``)."""
   # No optax state depends on the learning rate's value, only on the params.
   tx = make_optimizer(optimizer, 0.0, weight_decay=weight_decay)
-  return TrainState(params, tx.init(params), key)
+  return TrainState(params, tx.init(transpose_weights(params)), key)
 
 
 def train_epochs(
@@ -157,19 +180,20 @@ def train_epochs(
       f"({num_examples}); got {batch_size}."
     )
   steps = num_examples // batch_size
-  cost_fn = batch_cost(pairing)
   tx = make_optimizer(optimizer, learning_rate, weight_decay=weight_decay)
   eval_fn = eval_fn or (lambda p, d: {})
 
+  rows_cost = batch_cost(pairing, logits_fn=logits_from_rows)
+
   def step(carry, batch_indices):
-    params, opt_state = carry
+    rows, opt_state = carry
     xb, tb = x[batch_indices], targets[batch_indices]
-    cost, grads = jax.value_and_grad(cost_fn)(params, xb, tb)
+    cost, grads = jax.value_and_grad(rows_cost)(rows, xb, tb)
     if grad_fn is not None:
-      grads = grad_fn(params, xb, tb)
-    updates, opt_state = tx.update(grads, opt_state, params)
-    params = optax.apply_updates(params, updates)
-    return (params, opt_state), (cost, layer_grad_norms(grads))
+      grads = transpose_weights(grad_fn(transpose_weights(rows), xb, tb))
+    updates, opt_state = tx.update(grads, opt_state, rows)
+    rows = optax.apply_updates(rows, updates)
+    return (rows, opt_state), (cost, layer_grad_norms(grads))
 
   def epoch(state, _):
     key, epoch_key = jax.random.split(state.key)
@@ -178,9 +202,10 @@ def train_epochs(
     else:
       order = jax.random.permutation(epoch_key, num_examples)
     batches = order[: steps * batch_size].reshape(steps, batch_size)
-    (params, opt_state), (costs, norms) = jax.lax.scan(
-      step, (state.params, state.opt_state), batches
+    (rows, opt_state), (costs, norms) = jax.lax.scan(
+      step, (transpose_weights(state.params), state.opt_state), batches
     )
+    params = transpose_weights(rows)
     record = {"cost": costs.mean(), "grad_norm": norms.mean(axis=0)}
     record.update(eval_fn(params, eval_data))
     return TrainState(params, opt_state, key), record
