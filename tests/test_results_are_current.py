@@ -79,3 +79,42 @@ class MnistResultsAreCurrentTest(parameterized.TestCase):
     table = (RESULTS / name / "summary.md").read_text()
     self.assertEqual(readme_block(name), table[table.index("| pairing") :])
     self.assertTrue((RESULTS / name / "accuracy.png").is_file())
+
+
+class SweepAndBenchmarkResultsTest(absltest.TestCase):
+  def test_readme_benchmark_table_is_the_committed_one(self):
+    record = json.loads((RESULTS / "benchmark" / "benchmark.json").read_text())
+    self.assertEqual(readme_block("benchmark"), record["table"])
+    names = [row["name"] for row in record["rows"]]
+    self.assertIn("(d) lossjax vmap, 32 models", names)
+    for row in record["rows"]:
+      for key in (
+        "name",
+        "models",
+        "seconds_per_model_epoch",
+        "speedup_vs_numpy",
+        "fraction_of_matmul_peak",
+      ):
+        self.assertIn(key, row)
+    self.assertGreater(record["matmul_gflops"], 0)
+
+  def test_neuron_sweep_summary_shows_the_slowdown(self):
+    import csv
+
+    with (RESULTS / "sweep_neuron" / "summary.csv").open() as f:
+      rows = {
+        (r["pairing"], float(r["init_scale"]), float(r["lr"])): r
+        for r in csv.DictReader(f)
+      }
+    self.assertLen(rows, 2 * 9 * 6)
+    epochs = {
+      key: int(r["epochs_to_target"]) if r["epochs_to_target"] else None
+      for key, r in rows.items()
+    }
+    # The README's sentence: at eta = 0.3, 14 / 130 / never for the quadratic
+    # cost from w=b=0 / 2 / 3, and 35 to 50 epochs for cross-entropy.
+    self.assertEqual(epochs["sigmoid_mse", 0.0, 0.3], 14)
+    self.assertEqual(epochs["sigmoid_mse", 2.0, 0.3], 130)
+    self.assertIsNone(epochs["sigmoid_mse", 3.0, 0.3])
+    self.assertEqual(epochs["sigmoid_bce", 0.0, 0.3], 35)
+    self.assertEqual(epochs["sigmoid_bce", 4.0, 0.3], 50)
