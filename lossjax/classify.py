@@ -143,14 +143,19 @@ def init_group(
 
 
 def train_group(
-  config: GroupConfig, runs: Sequence[RunConfig], data: DeviceData
+  config: GroupConfig,
+  runs: Sequence[RunConfig],
+  data: DeviceData,
+  *,
+  eval_fn=None,
 ) -> Iterator[list[dict]]:
   """Trains every run of a group together; yields metrics epoch by epoch.
 
   The first yield is epoch 0 (before training). Each yield is a list with one
   dict per run: ``epoch``, ``train_cost`` (mean mini-batch cost over the
   epoch), ``grad_norm`` (per layer, mean over the epoch's steps), and the
-  entries of :func:`classification_eval`.
+  entries of ``eval_fn`` (default :func:`classification_eval`; pass a cached
+  function so its compiled program is reused).
   """
   if not runs:
     raise ValueError("a group needs at least one run.")
@@ -168,7 +173,7 @@ def train_group(
     )
   )(params, shuffle_keys)
   lrs = jnp.array([r.lr for r in runs], jnp.float32)
-  evaluate = classification_eval(config.pairing)
+  evaluate = eval_fn or classification_eval(config.pairing)
   initial = jax.jit(jax.vmap(evaluate, in_axes=(0, None)))(params, data.eval)
   yield _rows(0, None, initial, len(runs))
   for epoch in range(1, config.epochs + 1):
@@ -191,7 +196,12 @@ def _rows(epoch, history, initial, num_runs) -> list[dict]:
   metrics = jax.device_get(initial if history is None else history)
   rows = []
   for i in range(num_runs):
-    row = {"epoch": epoch, "train_cost": None, "grad_norm": None}
+    row = {
+      "epoch": epoch,
+      "train_cost": None,
+      "grad_norm": None,
+      "bias_grad_norm": None,
+    }
     for name, values in metrics.items():
       value = np.asarray(values[i])
       if history is not None:

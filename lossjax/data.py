@@ -397,3 +397,25 @@ def load_dataset(
   for split_name in ("train", "validation", "test"):
     _check_finite(name, split_name, getattr(dataset, split_name))
   return dataset
+
+
+# Where offline copies are looked for when no directory is given: the folder
+# names of the IDX copies this project ships its results from.
+OFFLINE_FOLDERS = {"fashion_mnist": "fashion-mnist", "mnist": "mnist"}
+
+
+def find_offline_copy(name: str) -> Path | None:
+  """An IDX directory for ``name`` under ``$LOSSJAX_DATA_DIR`` or ``../shared/data``.
+
+  Looks for ``<root>/<folder>`` (``fashion-mnist`` for ``fashion_mnist``)
+  holding IDX files, with ``<root>`` the environment variable
+  ``LOSSJAX_DATA_DIR`` if set, then ``../shared/data`` relative to the
+  working directory. Returns ``None`` if neither has it (then use TFDS).
+  """
+  folder = OFFLINE_FOLDERS.get(name, name)
+  roots = [os.environ.get("LOSSJAX_DATA_DIR"), "../shared/data"]
+  for root in filter(None, roots):
+    candidate = Path(root) / folder
+    if candidate.is_dir() and has_idx_files(candidate):
+      return candidate
+  return None

@@ -167,10 +167,12 @@ def train_epochs(
       epoch.
 
   Returns:
-    ``(state, history)``. ``history`` holds ``cost`` and ``grad_norm`` (the
-    mean over the epoch's steps of the mini-batch cost and of each layer's
-    gradient norm; shapes ``(epochs,)`` and ``(epochs, L)``) and every
-    ``eval_fn`` entry with a leading axis of ``epochs``.
+    ``(state, history)``. ``history`` holds ``cost``, ``grad_norm`` and
+    ``bias_grad_norm`` (the mean over the epoch's steps of the mini-batch
+    cost, of each layer's gradient norm, and of the norm of each layer's
+    bias gradient ``|dC/db^l| = |delta^l|``, the book's per-layer "speed of
+    learning"; shapes ``(epochs,)``, ``(epochs, L)``, ``(epochs, L)``) and
+    every ``eval_fn`` entry with a leading axis of ``epochs``.
   """
   num_examples = x.shape[0]
   batch_size = num_examples if batch_size is None else batch_size
@@ -193,7 +195,8 @@ def train_epochs(
       grads = transpose_weights(grad_fn(transpose_weights(rows), xb, tb))
     updates, opt_state = tx.update(grads, opt_state, rows)
     rows = optax.apply_updates(rows, updates)
-    return (rows, opt_state), (cost, layer_grad_norms(grads))
+    bias_norms = jnp.stack([jnp.linalg.norm(db) for _, db in grads])
+    return (rows, opt_state), (cost, layer_grad_norms(grads), bias_norms)
 
   def epoch(state, _):
     key, epoch_key = jax.random.split(state.key)
@@ -202,11 +205,15 @@ def train_epochs(
     else:
       order = jax.random.permutation(epoch_key, num_examples)
     batches = order[: steps * batch_size].reshape(steps, batch_size)
-    (rows, opt_state), (costs, norms) = jax.lax.scan(
+    (rows, opt_state), (costs, norms, bias_norms) = jax.lax.scan(
       step, (transpose_weights(state.params), state.opt_state), batches
     )
     params = transpose_weights(rows)
-    record = {"cost": costs.mean(), "grad_norm": norms.mean(axis=0)}
+    record = {
+      "cost": costs.mean(),
+      "grad_norm": norms.mean(axis=0),
+      "bias_grad_norm": bias_norms.mean(axis=0),
+    }
     record.update(eval_fn(params, eval_data))
     return TrainState(params, opt_state, key), record
 
