@@ -477,7 +477,9 @@ def define_flags() -> None:
     "data_dir",
     None,
     "Directory with the four IDX files (train-images-idx3-"
-    "ubyte.gz, ...), or a TFDS data directory. Unset: TFDS's default.",
+    "ubyte.gz, ...), or a TFDS data directory. Unset: an offline IDX copy "
+    "under $LOSSJAX_DATA_DIR or ../shared/data (folder fashion-mnist for "
+    "fashion_mnist), else TFDS's default.",
   )
   flags.DEFINE_enum(
     "source",
@@ -603,7 +605,7 @@ def define_flags() -> None:
 def config_from_flags() -> MnistConfig:
   common = dict(
     dataset=FLAGS.dataset,
-    data_dir=FLAGS.data_dir,
+    data_dir=data.data_dir_or_offline_copy(FLAGS.dataset, FLAGS.data_dir),
     source=FLAGS.source,
     seeds=tuple(int(s) for s in FLAGS.seeds),
     init_scale=FLAGS.init_scale,

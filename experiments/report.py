@@ -82,6 +82,10 @@ def _fmt(value, digits=3) -> str:
   return results.format_value(value, digits)
 
 
+def _bold_list(values) -> str:
+  return ", ".join("never" if v is None else f"**{v}**" for v in values)
+
+
 def check_backprop(seed: int = 0) -> dict:
   """Largest |backprop - jax.grad| and |output_delta - jax.grad| (float64)."""
   with jax.enable_x64(True):
@@ -281,10 +285,10 @@ the largest |argmin a - y| is **{entropy_summary["max_argmin_error"]:.1e}**.
   sections.append(f"""## 5. Where does the name softmax come from? (seed 001, §3)
 
 softmax(c z) approaches the argmax indicator as c grows: for z =
-{distinct["logits"]} the L1 distance to one-hot is
-{_fmt(distinct["distance_at"]["1"])} at c = 1, {_fmt(distinct["distance_at"]["10"])}
-at c = 10 and {_fmt(distinct["distance_at"]["1e+06"])} at c = 10^6. With a tie
-(z = {tied["logits"]}) the mass splits: {[round(p, 4) for p in tied["probs_at_max_scale"]]}
+{[round(v, 4) for v in distinct["logits"]]} the L1 distance to one-hot is
+**{_fmt(distinct["distance_at"]["1"])}** at c = 1, **{_fmt(distinct["distance_at"]["10"])}**
+at c = 10 and **{_fmt(distinct["distance_at"]["1e+06"])}** at c = 10^6. With a tie
+(z = {[round(v, 4) for v in tied["logits"]]}) the mass splits: {[round(p, 4) for p in tied["probs_at_max_scale"]]}
 at c = 10^6. Every value stayed finite in float32: **{distinct["all_finite"] and tied["all_finite"]}**.
 
 ![softmax temperature](softmax_temperature/softmax_temperature.png)
@@ -308,9 +312,9 @@ mean activation under Glorot + softmax ends at {_fmt(deep_glorot["final_mean_las
   sections.append(f"""## 7. How does the slowdown grow with the initial saturation? (sweep)
 
 Epochs until the neuron's cost falls below {spec.target_cost} at eta = 0.15, from
-w = b = 0, 1, 2, 3: quadratic {[sweep_rows["sigmoid_mse", s, 0.15] for s in spec.init_scales]},
-cross-entropy {[sweep_rows["sigmoid_bce", s, 0.15] for s in spec.init_scales]}
-(None: not within {spec.epochs} epochs).
+w = b = 0, 1, 2, 3: quadratic {_bold_list([sweep_rows["sigmoid_mse", s, 0.15] for s in spec.init_scales])},
+cross-entropy {_bold_list([sweep_rows["sigmoid_bce", s, 0.15] for s in spec.init_scales])}
+(never: not within {spec.epochs} epochs).
 
 ![sweep](sweep/heatmap.png)
 """)
@@ -376,7 +380,7 @@ def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   f = flags.FLAGS
-  data_dir = f.data_dir or data.find_offline_copy(f.dataset)
+  data_dir = data.data_dir_or_offline_copy(f.dataset, f.data_dir)
   try:
     dataset = data.load_dataset(f.dataset, data_dir=data_dir)
   except data.DataError as e:

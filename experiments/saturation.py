@@ -305,7 +305,13 @@ def define_flags() -> None:
     "fashion_mnist",
     "Dataset name (TFDS name; labels an IDX directory).",
   )
-  flags.DEFINE_string("data_dir", None, "IDX directory or TFDS data dir.")
+  flags.DEFINE_string(
+    "data_dir",
+    None,
+    "IDX directory or TFDS data dir; "
+    "unset: an offline IDX copy under $LOSSJAX_DATA_DIR or "
+    "../shared/data (folder fashion-mnist), else TFDS.",
+  )
   flags.DEFINE_list(
     "depths", ["1", "2", "3", "4", "5"], "Numbers of hidden layers."
   )
@@ -333,7 +339,7 @@ def main(argv: Sequence[str]) -> None:
   try:
     config = SaturationConfig(
       dataset=f.dataset,
-      data_dir=f.data_dir,
+      data_dir=data.data_dir_or_offline_copy(f.dataset, f.data_dir),
       depths=tuple(int(d) for d in f.depths),
       width=f.width,
       inits=tuple(f.inits),

@@ -59,7 +59,7 @@ def run_softmax_temperature(
     distance = np.abs(a - limit).sum(axis=-1)  # L1 (total variation x 2)
     arrays[name] = {"probs": a, "distance": distance, "logits": z}
     summary["cases"][name] = {
-      "logits": z.tolist(),
+      "logits": [float(f"{v:g}") for v in z],
       "limit": limit.tolist(),
       "all_finite": bool(np.isfinite(a).all()),
       "distance_at": {
@@ -83,7 +83,7 @@ def plot(arrays, path: Path) -> Path:
   for name in cases:
     distance = np.maximum(arrays[name]["distance"], 1e-12)
     axes[0].loglog(
-      scales, distance, label=f"{name} {arrays[name]['logits'].tolist()}"
+      scales, distance, label=f"{name} [{', '.join(f'{v:g}' for v in arrays[name]['logits'])}]"
     )
   axes[0].set(
     title="|softmax(c z) - argmax limit|_1",

@@ -419,3 +419,11 @@ def find_offline_copy(name: str) -> Path | None:
     if candidate.is_dir() and has_idx_files(candidate):
       return candidate
   return None
+
+
+def data_dir_or_offline_copy(name: str, data_dir: str | None) -> str | None:
+  """``data_dir`` if given, else :func:`find_offline_copy`, else ``None`` (TFDS)."""
+  if data_dir:
+    return data_dir
+  found = find_offline_copy(name)
+  return None if found is None else str(found)

@@ -118,3 +118,47 @@ class SweepAndBenchmarkResultsTest(absltest.TestCase):
     self.assertIsNone(epochs["sigmoid_mse", 3.0, 0.3])
     self.assertEqual(epochs["sigmoid_bce", 0.0, 0.3], 35)
     self.assertEqual(epochs["sigmoid_bce", 4.0, 0.3], 50)
+
+
+class RemainingQuestionsResultsTest(absltest.TestCase):
+  """Committed summaries of the quick experiments equal a fresh run."""
+
+  def test_softmax_temperature(self):
+    from experiments import softmax_temperature
+
+    fresh, _ = softmax_temperature.run_softmax_temperature()
+    committed = json.loads(
+      (RESULTS / "softmax_temperature" / "summary.json").read_text()
+    )
+    self.assertEqual(json.loads(json.dumps(fresh)), committed)
+
+  def test_entropy_floor(self):
+    from experiments import entropy_floor
+
+    fresh, _ = entropy_floor.run_entropy_floor()
+    committed = json.loads(
+      (RESULTS / "entropy_floor" / "summary.json").read_text()
+    )
+    for a, b in zip(fresh["rows"], committed["rows"], strict=True):
+      self.assertAlmostEqual(a["min_cost_descent"], b["min_cost_descent"], 12)
+
+  def test_saturation_summary_follows_from_committed_metrics(self):
+    from experiments import saturation
+    from lossjax import records
+
+    workdir = RESULTS / "saturation"
+    fresh = saturation.summarize(records.read_jsonl(workdir / "metrics.jsonl"))
+    committed = json.loads((workdir / "summary.json").read_text())
+    self.assertEqual(fresh, committed)
+    self.assertLen(committed, 5 * 2 * 2)
+    # The README: the first hidden layer learns slower at every depth >= 2.
+    for row in committed:
+      if row["depth"] >= 2:
+        self.assertLess(row["epoch1_first_over_last"], 1.0, row)
+
+  def test_report_is_linked_and_present(self):
+    report = RESULTS / "report" / "report.md"
+    self.assertIn(
+      "(experiments/results/report/report.md)", (REPO / "README.md").read_text()
+    )
+    self.assertLen(re.findall(r"\n## ", report.read_text()), 8)
