@@ -28,6 +28,7 @@ import numpy as np
 from absl import app, flags
 
 import lossjax
+from experiments import cli
 from lossjax import results
 from lossjax.reference_numpy import NumpyNetwork
 
@@ -277,8 +278,7 @@ def define_flags() -> None:
 
 
 def main(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  cli.no_positional_arguments(argv)
   FLAGS = flags.FLAGS
   try:
     counts = [int(k) for k in FLAGS.models]

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
+from experiments import cli
 from lossjax import convexity, plotting, results
 from lossjax.losses import loss
 
@@ -214,8 +215,7 @@ def define_flags() -> None:
 
 
 def main(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  cli.no_positional_arguments(argv)
   f = flags.FLAGS
   config = ConvexityConfig(
     examples=f.examples,

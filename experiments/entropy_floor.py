@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
+from experiments import cli
 from lossjax import entropy, plotting, results
 
 DEFAULT_TARGETS = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -107,8 +108,7 @@ def define_flags() -> None:
 
 
 def main(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  cli.no_positional_arguments(argv)
   f = flags.FLAGS
   try:
     summary, arrays = run_entropy_floor(

@@ -27,6 +27,7 @@ from pathlib import Path
 from absl import app, flags
 
 import lossjax
+from experiments import cli
 from lossjax import classify, data, plotting, records, results
 
 # Learning rates used when --lr is not given: the book's eta for the
@@ -456,13 +457,6 @@ def _parse_hidden(text: str) -> tuple[int, ...]:
   return sizes
 
 
-def _valid(parse, values) -> bool:
-  try:
-    return all(parse(v) is not None for v in values)
-  except ValueError:
-    return False
-
-
 def define_flags() -> None:
   """Defines the command-line flags (only when run as a program, so that
   experiment modules can be imported together)."""
@@ -587,17 +581,17 @@ def define_flags() -> None:
   )
   flags.register_validator(
     "hidden",
-    lambda v: bool(v) and _valid(_parse_hidden, v),
+    lambda v: bool(v) and cli.all_parse(_parse_hidden, v),
     "--hidden must be architectures like 30 or 30,100 or 100x30 (positive sizes)",
   )
   flags.register_validator(
     "lr",
-    lambda v: _valid(float, v) and all(float(x) > 0 for x in v),
+    lambda v: cli.all_parse(float, v) and all(float(x) > 0 for x in v),
     "--lr must be positive numbers",
   )
   flags.register_validator(
     "seeds",
-    lambda v: bool(v) and _valid(int, v),
+    lambda v: bool(v) and cli.all_parse(int, v),
     "--seeds must be integers, e.g. 0,1,2",
   )
 
@@ -659,8 +653,7 @@ def config_from_flags() -> MnistConfig:
 
 
 def main(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  cli.no_positional_arguments(argv)
   if FLAGS.report_only:
     try:
       paths = report_only(FLAGS.workdir)

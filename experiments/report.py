@@ -27,6 +27,7 @@ from absl import app, flags
 
 import lossjax
 from experiments import (
+  cli,
   convexity,
   entropy_floor,
   mnist,
@@ -34,6 +35,7 @@ from experiments import (
   slowdown,
   softmax_temperature,
 )
+from experiments import sweep as sweep_experiment
 from lossjax import data, results, sweep
 
 
@@ -222,9 +224,7 @@ def run_report(
     (r["pairing"], r["init_scale"], r["lr"]): r["epochs_to_target"]
     for r in sweep.summary_rows(sweep_result)
   }
-  from experiments import sweep as sweep_cli  # figures only
-
-  sweep_cli.write_outputs(sweep_result, workdir / "sweep")
+  sweep_experiment.write_outputs(sweep_result, workdir / "sweep")
 
   nll, mse = mnist_summary["softmax_nll"], mnist_summary["sigmoid_mse"]
   sections.append(f"""## 1. Does softmax + cross-entropy really give different gradients? (seed 000)
@@ -377,8 +377,7 @@ def define_flags() -> None:
 
 
 def main(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  cli.no_positional_arguments(argv)
   f = flags.FLAGS
   data_dir = data.data_dir_or_offline_copy(f.dataset, f.data_dir)
   try:

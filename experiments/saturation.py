@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from absl import app, flags
 
+from experiments import cli
 from lossjax import classify, data, plotting, records, results
 from lossjax.saturation import saturation_eval
 
@@ -333,8 +334,7 @@ def define_flags() -> None:
 
 
 def main(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  cli.no_positional_arguments(argv)
   f = flags.FLAGS
   try:
     config = SaturationConfig(

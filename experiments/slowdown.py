@@ -26,6 +26,7 @@ import numpy as np
 from absl import app, flags, logging
 
 import lossjax
+from experiments import cli
 from lossjax import plotting, results
 from lossjax.losses import SIGMOID_PAIRINGS
 
@@ -328,15 +329,6 @@ def _parse_init(text: str) -> tuple[float, float]:
   return (values[0], values[-1])
 
 
-def _parses(parse, values) -> bool:
-  try:
-    for v in values:
-      parse(v)
-  except ValueError:
-    return False
-  return True
-
-
 def define_flags() -> None:
   """Defines the command-line flags (only when run as a program, so that
   experiment modules can be imported together)."""
@@ -377,12 +369,12 @@ def define_flags() -> None:
   flags.mark_flag_as_required("workdir")
   flags.register_validator(
     "inits",
-    lambda v: bool(v) and _parses(_parse_init, v),
+    lambda v: bool(v) and cli.all_parse(_parse_init, v),
     "each --inits entry must be a number v (w=b=v) or 'w:b', e.g. 0,2 or 0.6:0.9",
   )
   flags.register_validator(
     "lr",
-    lambda v: bool(v) and _parses(float, v) and min(map(float, v)) > 0,
+    lambda v: bool(v) and cli.all_parse(float, v) and min(map(float, v)) > 0,
     "--lr must be a comma-separated list of positive numbers, e.g. 0.15,0.5",
   )
   flags.register_validator(
@@ -419,8 +411,7 @@ def config_from_flags() -> SlowdownConfig:
 
 
 def main(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  cli.no_positional_arguments(argv)
   try:
     config = config_from_flags()
   except ValueError as e:

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
+from experiments import cli
 from lossjax import plotting, results
 from lossjax.activations import softmax
 
@@ -83,7 +84,9 @@ def plot(arrays, path: Path) -> Path:
   for name in cases:
     distance = np.maximum(arrays[name]["distance"], 1e-12)
     axes[0].loglog(
-      scales, distance, label=f"{name} [{', '.join(f'{v:g}' for v in arrays[name]['logits'])}]"
+      scales,
+      distance,
+      label=f"{name} [{', '.join(f'{v:g}' for v in arrays[name]['logits'])}]",
     )
   axes[0].set(
     title="|softmax(c z) - argmax limit|_1",
@@ -146,8 +149,7 @@ def _valid(text: str) -> bool:
 
 
 def main(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  cli.no_positional_arguments(argv)
   f = flags.FLAGS
   logits = dict(DEFAULT_LOGITS)
   if f["logits"].present:

@@ -30,6 +30,7 @@ import jax
 import numpy as np
 from absl import app, flags
 
+from experiments import cli
 from lossjax import data, plotting, results
 from lossjax.losses import PAIRINGS
 from lossjax.sweep import (
@@ -223,14 +224,6 @@ def _floats(values):
   return tuple(float(v) for v in values)
 
 
-def _is_number(text: str) -> bool:
-  try:
-    float(text)
-  except ValueError:
-    return False
-  return True
-
-
 def define_flags() -> None:
   """Defines the command-line flags (only when run as a program, so that
   experiment modules can be imported together)."""
@@ -339,7 +332,7 @@ def define_flags() -> None:
   for _name in ("init_scales", "lrs"):
     flags.register_validator(
       _name,
-      lambda v: bool(v) and all(_is_number(x) for x in v),
+      lambda v: bool(v) and cli.all_parse(float, v),
       f"--{_name} must be a comma-separated list of numbers",
     )
   flags.register_validator(
@@ -400,8 +393,7 @@ def initialize_distributed() -> None:
 
 
 def main(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  cli.no_positional_arguments(argv)
   try:
     spec = spec_from_flags()
     initialize_distributed()
