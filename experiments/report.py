@@ -187,20 +187,8 @@ def run_report(
     epochs=size.saturation_epochs,
     train_size=size.saturation_train,
   )
-  sat_dataset = dataset
-  if (
-    size.saturation_train is not None
-    and len(dataset.train) > size.saturation_train
-  ):
-    sat_dataset = dataclasses.replace(
-      dataset,
-      train=data.Split(
-        dataset.train.images[: size.saturation_train],
-        dataset.train.labels[: size.saturation_train],
-      ),
-    )
   sat_rows = saturation.run_saturation(
-    sat_config, workdir / "saturation", dataset=sat_dataset, log=log
+    sat_config, workdir / "saturation", dataset=dataset, log=log
   )
   saturation.write_report(workdir / "saturation", sat_rows, sat_config)
   sat = {

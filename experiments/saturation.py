@@ -67,6 +67,8 @@ def run_saturation(
 ) -> list[dict]:
   """Trains every (depth, init, pairing); writes metrics as it goes."""
   workdir = Path(workdir)
+  if dataset is not None:  # a loaded dataset still gets this study's size
+    dataset = dataset.with_train_size(config.train_size)
   dataset = dataset or data.load_dataset(
     config.dataset,
     data_dir=config.data_dir,

@@ -15,6 +15,7 @@ Example:
 """
 
 import dataclasses
+import functools
 import itertools
 import time
 from collections.abc import Mapping, Sequence
@@ -162,33 +163,25 @@ def _train_group(
 
 # fit_many compiles once per distinct static argument, so the callables it is
 # given are built once per pairing and reused.
-_EVAL_FNS: dict[str, object] = {}
-_WIDGET_FNS: dict[str, object] = {}
-
-
+@functools.cache
 def _neuron_eval(pairing: str):
-  if pairing not in _EVAL_FNS:
+  def evaluate(params, data):
+    x, targets = data
+    logits = lossjax.mlp_logits(params, x)
+    return {
+      "output": lossjax.output_activation(pairing, logits)[0, 0],
+      "loss": lossjax.loss(pairing, logits, targets)[0],
+    }
 
-    def evaluate(params, data):
-      x, targets = data
-      logits = lossjax.mlp_logits(params, x)
-      return {
-        "output": lossjax.output_activation(pairing, logits)[0, 0],
-        "loss": lossjax.loss(pairing, logits, targets)[0],
-      }
-
-    _EVAL_FNS[pairing] = evaluate
-  return _EVAL_FNS[pairing]
+  return evaluate
 
 
+@functools.cache
 def _widget_grads(pairing: str):
-  if pairing not in _WIDGET_FNS:
+  def grads(params, x, targets):
+    return lossjax.dc_da_grads(params, x, targets, pairing=pairing)
 
-    def grads(params, x, targets):
-      return lossjax.dc_da_grads(params, x, targets, pairing=pairing)
-
-    _WIDGET_FNS[pairing] = grads
-  return _WIDGET_FNS[pairing]
+  return grads
 
 
 def run_slowdown(config: SlowdownConfig) -> tuple[list[dict], list[dict]]:

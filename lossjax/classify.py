@@ -9,7 +9,6 @@ progress and save results as they come.
 
 import dataclasses
 import functools
-import math
 from collections.abc import Iterator, Sequence
 
 import jax
@@ -21,6 +20,7 @@ from lossjax.data import Dataset
 from lossjax.init import init_mlp
 from lossjax.losses import SIGMOID_PAIRINGS, check_pairing, loss, output_delta
 from lossjax.mlp import Params, mlp_logits
+from lossjax.results import json_safe
 from lossjax.train import init_train_state, train_epochs_many
 
 
@@ -209,16 +209,5 @@ def _rows(epoch, history, initial, num_runs) -> list[dict]:
       if name == "cost":
         name = "train_cost"
       row[name] = value.tolist()
-    rows.append(_finite_or_none(row))
+    rows.append(json_safe(row))
   return rows
-
-
-def _finite_or_none(row: dict) -> dict:
-  def clean(v):
-    if isinstance(v, float) and not math.isfinite(v):
-      return None
-    if isinstance(v, list):
-      return [clean(x) for x in v]
-    return v
-
-  return {k: clean(v) for k, v in row.items()}

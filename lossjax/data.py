@@ -77,6 +77,10 @@ class Dataset:
   test: Split
   source: str
 
+  def with_train_size(self, size: int | None) -> "Dataset":
+    """The same dataset keeping only the first ``size`` training examples."""
+    return dataclasses.replace(self, train=_take(self.train, size))
+
   def describe(self) -> str:
     return (
       f"{self.name} ({self.source}): {len(self.train)} train, "

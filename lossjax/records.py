@@ -10,6 +10,8 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from lossjax.results import json_line
+
 
 class JsonlWriter:
   """Appends JSON lines to a file, flushing and syncing after each batch."""
@@ -21,7 +23,7 @@ class JsonlWriter:
 
   def write(self, rows: Iterable[dict]) -> None:
     for row in rows:
-      self._file.write(json.dumps(row, allow_nan=False) + "\n")
+      self._file.write(json_line(row))
     self._file.flush()
     os.fsync(self._file.fileno())
 

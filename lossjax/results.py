@@ -46,26 +46,29 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
   return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def _json_safe(value: Any) -> Any:
-  # JSON has no NaN/inf: a diverged run is written as null, not invalid JSON.
+def json_safe(value: Any) -> Any:
+  """``value`` with every non-finite float (nested too) replaced by ``None``.
+
+  JSON has no NaN/inf: a diverged run is written as null, not invalid JSON.
+  """
   if isinstance(value, float) and not math.isfinite(value):
     return None
   if isinstance(value, Mapping):
-    return {k: _json_safe(v) for k, v in value.items()}
+    return {k: json_safe(v) for k, v in value.items()}
   if isinstance(value, (list, tuple)):
-    return [_json_safe(v) for v in value]
+    return [json_safe(v) for v in value]
   return value
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
   """Writes ``obj`` as indented, strict JSON (non-finite floats -> null)."""
-  text = json.dumps(_json_safe(obj), indent=2, allow_nan=False)
+  text = json.dumps(json_safe(obj), indent=2, allow_nan=False)
   return atomic_write_text(path, text + "\n")
 
 
 def json_line(obj: Any) -> str:
   """One strict JSON line (non-finite floats -> null), newline-terminated."""
-  return json.dumps(_json_safe(obj), allow_nan=False) + "\n"
+  return json.dumps(json_safe(obj), allow_nan=False) + "\n"
 
 
 def write_csv(

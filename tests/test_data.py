@@ -56,6 +56,15 @@ class IdxTest(parameterized.TestCase):
     )
     np.testing.assert_array_equal(dataset.train.labels, written["train"][1][:7])
 
+  def test_with_train_size_keeps_the_first_examples(self):
+    written = datasets.write_idx_dataset(self.dir, n_train=50, n_test=20)
+    dataset = data.load_dataset("toy", data_dir=self.dir, validation_size=10)
+    smaller = dataset.with_train_size(7)
+    np.testing.assert_array_equal(smaller.train.labels, written["train"][1][:7])
+    self.assertIs(smaller.validation, dataset.validation)
+    self.assertIs(dataset.with_train_size(None).train, dataset.train)
+    self.assertLen(dataset.with_train_size(1000).train, 40)
+
   def test_test_only_directory(self):
     written = datasets.write_idx_dataset(self.dir, n_test=30, splits=("t10k",))
     with self.assertRaisesRegex(data.DataError, "--test_as_train"):
