@@ -1,9 +1,10 @@
 """lossjax: why the pairing of output activation and cost function matters.
 
-Pure functions for activations, per-example costs and their closed-form
-gradients (checked against ``jax.grad`` in the tests), a sigmoid MLP with
-hand-written backpropagation, initialisers, and a ``jit``/``vmap``-compiled
-training loop.
+Pairings of output activation and cost as values (an open registry: built-in
+names, your own :class:`Pairing`, or an import string), per-example costs
+and their closed-form gradients (checked against ``jax.grad``), a sigmoid MLP
+with hand-written backpropagation, initialisers, and a ``jit``/``vmap``
+training loop. The studies live in :mod:`lossjax.studies`.
 """
 
 from lossjax.activations import (
@@ -22,8 +23,7 @@ from lossjax.init import (
   normalized_init,
 )
 from lossjax.losses import (
-  PAIRINGS,
-  check_pairing,
+  activation_slope,
   loss,
   loss_by_index,
   output_activation,
@@ -32,13 +32,20 @@ from lossjax.losses import (
 )
 from lossjax.mlp import Params, backprop, forward, mean_loss, mlp_logits
 from lossjax.neuron import dc_da_grads, neuron_output, neuron_params
+from lossjax.pairings import (
+  PAIRINGS,
+  Pairing,
+  check_closed_form,
+  resolve_pairing,
+)
 from lossjax.train import (
   OPTIMIZERS,
+  Optimizer,
   TrainState,
   fit,
   fit_many,
   init_train_state,
-  make_optimizer,
+  learning_rate_of,
   train_epochs,
   train_epochs_many,
 )
@@ -47,10 +54,13 @@ __all__ = [
   "INITIALIZERS",
   "OPTIMIZERS",
   "PAIRINGS",
+  "Optimizer",
+  "Pairing",
   "Params",
   "TrainState",
+  "activation_slope",
   "backprop",
-  "check_pairing",
+  "check_closed_form",
   "constant_init",
   "dc_da_grads",
   "fit",
@@ -63,7 +73,7 @@ __all__ = [
   "large_init",
   "loss",
   "loss_by_index",
-  "make_optimizer",
+  "learning_rate_of",
   "mean_loss",
   "mlp_logits",
   "neuron_output",
@@ -71,6 +81,7 @@ __all__ = [
   "normalized_init",
   "output_activation",
   "output_delta",
+  "resolve_pairing",
   "sigmoid",
   "sigmoid_prime",
   "softmax",

@@ -43,6 +43,25 @@ def sigmoid_prime(z: ArrayLike) -> jax.Array:
   return jax.nn.sigmoid(z) * jax.nn.sigmoid(-jnp.asarray(z))
 
 
+@jax.custom_jvp
+def output_sigmoid(z: ArrayLike) -> jax.Array:
+  """:func:`sigmoid` whose derivative is :func:`sigmoid_prime`.
+
+  The output activation of the sigmoid pairings. ``jax.nn.sigmoid``
+  differentiates to ``a (1 - a)``, which cancels to 0 once ``a`` rounds to
+  1; here ``jax.jvp`` (and so :func:`lossjax.activation_slope` and the book
+  widget's ``dC/da``) gets the accurate ``sigma(z) sigma(-z)``. Costs and
+  hidden layers use ``jax.nn.sigmoid``; training never differentiates this.
+  """
+  return jax.nn.sigmoid(z)
+
+
+@output_sigmoid.defjvp
+def _output_sigmoid_jvp(primals, tangents):
+  (z,), (dz,) = primals, tangents
+  return jax.nn.sigmoid(z), sigmoid_prime(z) * dz
+
+
 def softmax(z: ArrayLike, *, scale: ArrayLike = 1.0) -> jax.Array:
   r"""Softmax of scaled logits along the last axis.
 

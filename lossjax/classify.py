@@ -15,13 +15,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lossjax.activations import sigmoid_prime
 from lossjax.data import Dataset
-from lossjax.init import init_mlp
-from lossjax.losses import SIGMOID_PAIRINGS, check_pairing, loss, output_delta
-from lossjax.mlp import Params, mlp_logits
+from lossjax.evals import ClassificationEval
+from lossjax.init import INITIALIZERS, init_mlp
+from lossjax.mlp import Params
+from lossjax.pairings import Pairing, resolve_pairing
 from lossjax.results import json_safe
-from lossjax.train import init_train_state, train_epochs_many
+from lossjax.train import Optimizer, init_train_state, train_epochs_many
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +51,7 @@ class GroupConfig:
   """One pairing and architecture, and the settings its runs share.
 
   Attributes:
-    pairing: one of :data:`lossjax.PAIRINGS`.
+    pairing: a pairing (name, import string or :class:`lossjax.Pairing`).
     hidden: hidden layer sizes (sigmoid units), e.g. ``(30,)``.
     init: initialiser name (:data:`lossjax.INITIALIZERS`).
     batch_size: mini-batch size.
@@ -60,7 +60,7 @@ class GroupConfig:
     l2: the book's regularisation ``lambda`` (cost ``+ lambda/(2n) sum w^2``).
   """
 
-  pairing: str
+  pairing: Pairing
   hidden: tuple[int, ...]
   init: str = "large"
   batch_size: int = 10
@@ -69,7 +69,12 @@ class GroupConfig:
   l2: float = 0.0
 
   def __post_init__(self):
-    check_pairing(self.pairing)
+    object.__setattr__(self, "pairing", resolve_pairing(self.pairing))
+    if self.init not in INITIALIZERS:
+      raise ValueError(
+        f"Unknown initialiser {self.init!r}; choose from "
+        f"{', '.join(INITIALIZERS)}."
+      )
     if any(h < 1 for h in self.hidden):
       raise ValueError(f"hidden sizes must be >= 1, got {self.hidden}.")
     if self.epochs < 1 or self.batch_size < 1:
@@ -85,47 +90,6 @@ class RunConfig:
   seed: int
   lr: float
   init_scale: float = 1.0
-
-
-def output_slope(pairing: str, logits: jax.Array) -> jax.Array:
-  """Mean slope ``d a_j / d z_j`` of the output units: how unsaturated they are.
-
-  ``sigma'(z)`` for sigmoid outputs; the softmax Jacobian's diagonal
-  ``a_j (1 - a_j)`` for softmax outputs. Both are at most 1/4 and vanish as
-  outputs saturate.
-  """
-  if pairing in SIGMOID_PAIRINGS:
-    return jnp.mean(sigmoid_prime(logits))
-  a = jax.nn.softmax(logits, axis=-1)
-  return jnp.mean(a * (1 - a))
-
-
-@functools.cache
-def classification_eval(pairing: str):
-  """Per-epoch metrics for ``train_epochs``' ``eval_fn`` (cached per pairing).
-
-  ``data`` is ``{"validation": (x, labels), "test": (x, labels)}``. Returns
-  accuracy and mean cost on both, and on the validation set the mean output
-  slope and the mean norm of the output error ``dC/dz`` (BP1), the signal that
-  backpropagation carries into the network.
-  """
-
-  def evaluate(params: Params, data) -> dict[str, jax.Array]:
-    metrics = {}
-    for split, (x, labels) in data.items():
-      logits = mlp_logits(params, x)
-      prefix = "val" if split == "validation" else split
-      metrics[f"{prefix}_accuracy"] = jnp.mean(
-        jnp.argmax(logits, axis=-1) == labels
-      )
-      metrics[f"{prefix}_cost"] = jnp.mean(loss(pairing, logits, labels))
-      if split == "validation":
-        delta = output_delta(pairing, logits, labels)
-        metrics["output_error"] = jnp.mean(jnp.linalg.norm(delta, axis=-1))
-        metrics["output_slope"] = output_slope(pairing, logits)
-    return metrics
-
-  return evaluate
 
 
 def init_group(
@@ -154,42 +118,40 @@ def train_group(
   The first yield is epoch 0 (before training). Each yield is a list with one
   dict per run: ``epoch``, ``train_cost`` (mean mini-batch cost over the
   epoch), ``grad_norm`` (per layer, mean over the epoch's steps), and the
-  entries of ``eval_fn`` (default :func:`classification_eval`; pass a cached
-  function so its compiled program is reused).
+  entries of ``eval_fn`` (default :class:`lossjax.evals.ClassificationEval`).
   """
   if not runs:
     raise ValueError("a group needs at least one run.")
   sizes, params = init_group(config, runs, data)
   n_train = data.train[0].shape[0]
-  weight_decay = config.l2 / n_train
+  optimizer = Optimizer(config.optimizer, weight_decay=config.l2 / n_train)
   shuffle_keys = jnp.stack(
     [jax.random.fold_in(jax.random.key(r.seed), 1) for r in runs]
   )
-  states = jax.vmap(
-    functools.partial(
-      init_train_state,
-      optimizer=config.optimizer,
-      weight_decay=weight_decay,
-    )
-  )(params, shuffle_keys)
   lrs = jnp.array([r.lr for r in runs], jnp.float32)
-  evaluate = eval_fn or classification_eval(config.pairing)
-  initial = jax.jit(jax.vmap(evaluate, in_axes=(0, None)))(params, data.eval)
+  states = jax.vmap(
+    functools.partial(init_train_state, optimizer=optimizer)
+  )(params, shuffle_keys, learning_rate=lrs)
+  evaluate = eval_fn or ClassificationEval(config.pairing)
+  initial = _evaluate_many(evaluate, params, data.eval)
   yield _rows(0, None, initial, len(runs))
   for epoch in range(1, config.epochs + 1):
     states, history = train_epochs_many(
       states,
-      *data.train,
-      lrs,
-      eval_data=data.eval,
+      data.train,
+      data.eval,
       pairing=config.pairing,
       epochs=1,
       batch_size=min(config.batch_size, n_train),
-      optimizer=config.optimizer,
-      weight_decay=weight_decay,
+      optimizer=optimizer,
       eval_fn=evaluate,
     )
     yield _rows(epoch, history, None, len(runs))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _evaluate_many(evaluate, params, data):
+  return jax.vmap(evaluate, in_axes=(0, None))(params, data)
 
 
 def _rows(epoch, history, initial, num_runs) -> list[dict]:

@@ -1,64 +1,57 @@
-"""Output-activation/cost pairings: per-example costs and their BP1 closed forms.
+"""Per-example costs and output errors of any pairing, with input validation.
 
-Every cost takes *logits* ``z`` (the output layer's weighted input) and is
-computed from them directly with the stable primitives of :mod:`jax.nn`
-(``log_sigmoid``, ``log_softmax``), never by taking the log of a probability.
+Every function takes a pairing as a built-in name, an import string or a
+:class:`lossjax.Pairing` (see :mod:`lossjax.pairings`), logits ``z`` (the
+output layer's weighted input) and targets given either as vectors shaped
+like the logits or as integer class labels shaped ``logits.shape[:-1]``
+(converted to one-hot vectors before the pairing's ``cost`` or ``delta``
+sees them).
 
-Targets may be given as vectors shaped like the logits (one-hot or probability
-vectors; any values in ``[0, 1]`` for the sigmoid pairings) or as integer class
-labels shaped ``logits.shape[:-1]``.
+Validation happens in two places, by design:
+
+- **Shapes and dtypes** are checked at trace time, so they raise the same
+  error eagerly, under ``jit`` and under ``vmap``.
+- **Values** (labels out of range, NaN or out-of-``[0, 1]`` targets,
+  multiclass targets that do not sum to 1) are checked only when the
+  targets are concrete, i.e. in eager calls. Under ``jit`` or ``vmap`` the
+  values are not available without a host round trip, and no check runs:
+  an out-of-range integer label becomes an all-zero target row (so
+  ``softmax_nll`` costs 0) and a target outside ``[0, 1]`` is used as given.
+  Check data where it enters (:mod:`lossjax.data` does for datasets), or
+  call the function eagerly once. ``tests/test_losses.py`` pins both
+  behaviours.
 """
 
-from collections.abc import Callable
+import functools
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from lossjax.activations import sigmoid_prime, softmax_jacobian
+from lossjax.pairings import Pairing, PairingLike, resolve_pairing
 
-PAIRINGS: tuple[str, ...] = (
-  "sigmoid_mse",
-  "sigmoid_bce",
-  "softmax_nll",
-  "softmax_mse",
-)
-"""Names of the output-activation/cost pairings, in a fixed order."""
-
-SIGMOID_PAIRINGS = ("sigmoid_mse", "sigmoid_bce")
-SOFTMAX_PAIRINGS = ("softmax_nll", "softmax_mse")
-
-# Softmax targets must be probability vectors for the closed form a - y of
-# softmax_nll to be the gradient; this is how far from 1 a row sum may be.
+# Multiclass targets must be probability vectors for a - y to be the
+# gradient of the log-likelihood; this is how far from 1 a row sum may be.
 _SUM_TOLERANCE = 1e-3
 
 
-def check_pairing(pairing: str) -> str:
-  """Returns ``pairing`` if it names a pairing, else raises ``ValueError``."""
-  if pairing not in PAIRINGS:
-    raise ValueError(
-      f"Unknown pairing {pairing!r}. Choose one of: {', '.join(PAIRINGS)}."
-    )
-  return pairing
-
-
-def _is_concrete(x: jax.Array) -> bool:
-  return not isinstance(x, jax.core.Tracer)
+def _concrete(x: jax.Array) -> np.ndarray | None:
+  """``x`` as a NumPy array, or ``None`` when it is traced (jit, vmap)."""
+  try:
+    return np.asarray(x)
+  except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+    return None
 
 
 def target_vectors(
-  pairing: str, logits: ArrayLike, targets: ArrayLike
+  pairing: PairingLike, logits: ArrayLike, targets: ArrayLike
 ) -> tuple[jax.Array, jax.Array]:
   """Validates inputs and returns ``(logits, y)`` with ``y`` shaped like logits.
 
-  Shape and dtype problems are always reported. Value problems (labels out of
-  range, NaN or out-of-``[0, 1]`` targets, softmax targets that do not sum to
-  1) are reported whenever the values are concrete, i.e. outside ``jit``;
-  under ``jit`` they cannot be inspected without a host round trip.
-
   Args:
-    pairing: one of :data:`PAIRINGS`.
+    pairing: a built-in name, import string or :class:`lossjax.Pairing`.
     logits: floating-point array of shape ``(..., k)``.
     targets: array shaped like ``logits``, or integer labels shaped
       ``logits.shape[:-1]`` with values in ``[0, k)``.
@@ -68,10 +61,11 @@ def target_vectors(
     dtype and shape.
 
   Raises:
-    ValueError: unknown pairing, mismatched shapes or invalid target values.
+    ValueError: unknown pairing, mismatched shapes, or (eager calls only, see
+      the module docstring) invalid target values.
     TypeError: non-floating logits, or float targets given as class labels.
   """
-  check_pairing(pairing)
+  p = resolve_pairing(pairing)
   logits = jnp.asarray(logits)
   targets = jnp.asarray(targets)
   if not jnp.issubdtype(logits.dtype, jnp.floating):
@@ -86,8 +80,9 @@ def target_vectors(
     )
   num_classes = logits.shape[-1]
   if targets.shape == logits.shape:
-    if _is_concrete(targets):
-      _check_target_values(pairing, np.asarray(targets))
+    values = _concrete(targets)
+    if values is not None:
+      _check_target_values(p, values)
     return logits, targets.astype(logits.dtype)
   if targets.shape == logits.shape[:-1]:
     if not jnp.issubdtype(targets.dtype, jnp.integer):
@@ -96,8 +91,8 @@ def target_vectors(
         f"class labels and must be integers, got dtype {targets.dtype}. Pass "
         f"probability vectors with the logits' shape {logits.shape} instead."
       )
-    if _is_concrete(targets):
-      labels = np.asarray(targets)
+    labels = _concrete(targets)
+    if labels is not None:
       bad = (labels < 0) | (labels >= num_classes)
       if bad.any():
         raise ValueError(
@@ -113,61 +108,64 @@ def target_vectors(
   )
 
 
-def _check_target_values(pairing: str, y: np.ndarray) -> None:
+def _check_target_values(pairing: Pairing, y: np.ndarray) -> None:
   if not np.all(np.isfinite(y)):
     raise ValueError("targets contain NaN or inf; clean the data first.")
   if np.any(y < 0) or np.any(y > 1):
     raise ValueError(
       f"target values must lie in [0, 1]; found range [{y.min()}, {y.max()}]."
     )
-  if pairing in SOFTMAX_PAIRINGS:
+  if pairing.kind == "multiclass":
     sums = y.sum(axis=-1)
     if np.any(np.abs(sums - 1) > _SUM_TOLERANCE):
       raise ValueError(
-        f"{pairing} targets must be probability vectors (each row summing to "
-        f"1 along the last axis); found row sums in [{sums.min()}, "
-        f"{sums.max()}]. Use integer labels or normalise the targets."
+        f"{pairing.name} is a multiclass pairing: its targets must be "
+        "probability vectors (each row summing to 1 along the last axis); "
+        f"found row sums in [{sums.min()}, {sums.max()}]. Use integer labels "
+        "or normalise the targets."
       )
 
 
-def output_activation(pairing: str, logits: ArrayLike) -> jax.Array:
-  """The output layer's activation ``a = sigma(z)`` or ``softmax(z)``."""
-  if check_pairing(pairing) in SIGMOID_PAIRINGS:
-    return jax.nn.sigmoid(logits)
-  return jax.nn.softmax(logits, axis=-1)
+def output_activation(pairing: PairingLike, logits: ArrayLike) -> jax.Array:
+  """The output layer's activation ``a`` of the pairing, e.g. ``sigma(z)``."""
+  return resolve_pairing(pairing).activation(jnp.asarray(logits))
 
 
-def _sigmoid_mse(z: jax.Array, y: jax.Array) -> jax.Array:
-  return 0.5 * jnp.sum(jnp.square(jax.nn.sigmoid(z) - y), axis=-1)
+def activation_slope(pairing: PairingLike, logits: ArrayLike) -> jax.Array:
+  r"""Diagonal of the activation's Jacobian, :math:`\partial a_j/\partial z_j`.
+
+  How unsaturated the output units are: ``sigma'(z)`` for sigmoid outputs,
+  ``a_j (1 - a_j)`` for softmax, 1 for a linear output. Computed with
+  ``jax.jvp`` (element-wise activations of binary pairings) or the full
+  Jacobian (multiclass), so it holds for any pairing.
+  """
+  p = resolve_pairing(pairing)
+  z = jnp.asarray(logits)
+  if p.kind == "binary":
+    return jax.jvp(p.activation, (z,), (jnp.ones_like(z),))[1]
+  k = z.shape[-1]
+  flat = z.reshape(-1, k)
+  jacobians = jax.vmap(jax.jacfwd(p.activation))(flat)
+  return jnp.diagonal(jacobians, axis1=-2, axis2=-1).reshape(z.shape)
 
 
-def _sigmoid_bce(z: jax.Array, y: jax.Array) -> jax.Array:
-  # ln(1 - sigma(z)) = ln sigma(-z): both logs stay finite for any finite z.
-  return -jnp.sum(
-    y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z), axis=-1
-  )
+def _checked_cost(p: Pairing, z: jax.Array, y: jax.Array) -> jax.Array:
+  cost = p.cost(z, y)
+  if cost.shape != z.shape[:-1]:
+    raise ValueError(
+      f"pairing {p.name!r}: cost returned shape {cost.shape} for logits "
+      f"{z.shape}; it must return one value per example, shape "
+      f"{z.shape[:-1]} (sum over the last axis)."
+    )
+  return cost
 
 
-def _softmax_nll(z: jax.Array, y: jax.Array) -> jax.Array:
-  return -jnp.sum(y * jax.nn.log_softmax(z, axis=-1), axis=-1)
-
-
-def _softmax_mse(z: jax.Array, y: jax.Array) -> jax.Array:
-  return 0.5 * jnp.sum(jnp.square(jax.nn.softmax(z, axis=-1) - y), axis=-1)
-
-
-_COSTS: dict[str, Callable[[jax.Array, jax.Array], jax.Array]] = {
-  "sigmoid_mse": _sigmoid_mse,
-  "sigmoid_bce": _sigmoid_bce,
-  "softmax_nll": _softmax_nll,
-  "softmax_mse": _softmax_mse,
-}
-
-
-def loss(pairing: str, logits: ArrayLike, targets: ArrayLike) -> jax.Array:
+def loss(
+  pairing: PairingLike, logits: ArrayLike, targets: ArrayLike
+) -> jax.Array:
   r"""Per-example cost of an output-activation/cost pairing.
 
-  With :math:`a = \mathrm{act}(z)` and targets :math:`y`:
+  With :math:`a = \mathrm{act}(z)` and targets :math:`y`, the built-ins are
 
   - ``sigmoid_mse``: :math:`\tfrac12 \sum_j (\sigma(z_j) - y_j)^2`
   - ``sigmoid_bce``: :math:`-\sum_j [y_j \ln\sigma(z_j) + (1-y_j)\ln(1-\sigma(z_j))]`
@@ -175,7 +173,7 @@ def loss(pairing: str, logits: ArrayLike, targets: ArrayLike) -> jax.Array:
   - ``softmax_mse``: :math:`\tfrac12 \sum_j (\mathrm{softmax}(z)_j - y_j)^2`
 
   Args:
-    pairing: one of :data:`PAIRINGS`.
+    pairing: a built-in name, import string or :class:`lossjax.Pairing`.
     logits: floating-point logits, shape ``(..., k)``.
     targets: vectors shaped like ``logits`` or integer labels shaped
       ``logits.shape[:-1]``.
@@ -183,14 +181,18 @@ def loss(pairing: str, logits: ArrayLike, targets: ArrayLike) -> jax.Array:
   Returns:
     The cost of each example, shape ``logits.shape[:-1]``.
   """
-  z, y = target_vectors(pairing, logits, targets)
-  return _COSTS[pairing](z, y)
+  p = resolve_pairing(pairing)
+  z, y = target_vectors(p, logits, targets)
+  return _checked_cost(p, z, y)
 
 
 def output_delta(
-  pairing: str, logits: ArrayLike, targets: ArrayLike
+  pairing: PairingLike, logits: ArrayLike, targets: ArrayLike
 ) -> jax.Array:
-  r"""Closed-form output error :math:`\delta^L = \partial C / \partial z` (BP1).
+  r"""Output error :math:`\delta^L = \partial C_x / \partial z` (BP1).
+
+  The pairing's closed-form ``delta`` when it has one, else ``jax.grad`` of
+  its cost. The built-ins' closed forms:
 
   - ``sigmoid_mse``: :math:`(a - y) \odot \sigma'(z)`, the factor that
     vanishes when the output saturates;
@@ -198,41 +200,46 @@ def output_delta(
   - ``softmax_mse``: :math:`J(z)^\top (a - y)` with the softmax Jacobian
     :math:`J_{jk} = a_j(\delta_{jk} - a_k)`.
 
-  This is the hand derivation; tests check it against ``jax.grad(loss)``.
+  The tests check every closed form against ``jax.grad(loss)``
+  (:func:`lossjax.check_closed_form` does it for any pairing).
 
   Args:
-    pairing: one of :data:`PAIRINGS`.
+    pairing: a built-in name, import string or :class:`lossjax.Pairing`.
     logits: floating-point logits, shape ``(..., k)``.
     targets: as for :func:`loss`.
 
   Returns:
     :math:`\partial C_x / \partial z`, same shape as ``logits``.
   """
-  z, y = target_vectors(pairing, logits, targets)
-  a = output_activation(pairing, z)
-  if pairing == "sigmoid_mse":
-    return (a - y) * sigmoid_prime(z)
-  if pairing == "softmax_mse":
-    return jnp.einsum("...jk,...j->...k", softmax_jacobian(z), a - y)
-  return a - y
+  p = resolve_pairing(pairing)
+  z, y = target_vectors(p, logits, targets)
+  if p.delta is not None:
+    return p.delta(z, y)
+  return jax.grad(lambda logits: jnp.sum(_checked_cost(p, logits, y)))(z)
 
 
 def loss_by_index(
-  index: ArrayLike, logits: ArrayLike, targets: ArrayLike
+  pairings: Sequence[PairingLike],
+  index: ArrayLike,
+  logits: ArrayLike,
+  targets: ArrayLike,
 ) -> jax.Array:
-  """:func:`loss` with the pairing given as an index into :data:`PAIRINGS`.
+  """:func:`loss` of ``pairings[index]``, with ``index`` possibly traced.
 
-  The index may be traced, so configurations with different pairings can
-  share one ``vmap``. A batched index makes every branch run (``lax.switch``
-  becomes a select under ``vmap``); a shared one runs only its own.
+  Lets configurations with different pairings share one ``vmap``. A batched
+  index makes every branch run (``lax.switch`` becomes a select under
+  ``vmap``); a shared one runs only its own.
 
   Args:
-    index: integer scalar, position of the pairing in :data:`PAIRINGS`.
+    pairings: the candidate pairings (names, import strings or values).
+    index: integer scalar, position in ``pairings``.
     logits: as for :func:`loss`.
     targets: as for :func:`loss`.
 
   Returns:
     Per-example costs, shape ``logits.shape[:-1]``.
   """
-  branches = [lambda z, t, p=p: loss(p, z, t) for p in PAIRINGS]
+  branches = [
+    functools.partial(loss, resolve_pairing(p)) for p in pairings
+  ]
   return jax.lax.switch(index, branches, logits, targets)

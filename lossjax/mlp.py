@@ -16,6 +16,7 @@ from jax.typing import ArrayLike
 
 from lossjax.activations import sigmoid, sigmoid_prime
 from lossjax.losses import loss, output_delta
+from lossjax.pairings import PairingLike
 
 Params = list[tuple[jax.Array, jax.Array]]
 
@@ -76,31 +77,15 @@ def mlp_logits(params: Params, x: ArrayLike) -> jax.Array:
   return zs[-1]
 
 
-def logits_from_rows(rows: Params, x: ArrayLike) -> jax.Array:
-  """:func:`mlp_logits` for weights stored ``(n_out, n_in)`` (rows = units).
-
-  The training loop's layout (see :func:`lossjax.train.transpose_weights`).
-  Each layer computes ``W a^T`` with the weight matrix as the left operand,
-  so a ``vmap`` over stacked weights with shared inputs becomes one matrix
-  product over contiguous rows, with no relayout of the weights.
-  """
-  a = jnp.asarray(x)
-  for i, (w, b) in enumerate(rows):
-    z = jnp.moveaxis(jnp.tensordot(w, a, axes=((1,), (a.ndim - 1,))), 0, -1)
-    z = z + b
-    a = sigmoid(z) if i < len(rows) - 1 else z
-  return a
-
-
 def mean_loss(
-  params: Params, x: ArrayLike, targets: ArrayLike, *, pairing: str
+  params: Params, x: ArrayLike, targets: ArrayLike, *, pairing: PairingLike
 ) -> jax.Array:
   """Batch-mean cost ``C = 1/n sum_x C_x`` of the MLP (a scalar)."""
   return jnp.mean(loss(pairing, mlp_logits(params, x), targets))
 
 
 def backprop(
-  params: Params, x: ArrayLike, targets: ArrayLike, *, pairing: str
+  params: Params, x: ArrayLike, targets: ArrayLike, *, pairing: PairingLike
 ) -> Params:
   r"""Gradient of the batch-mean cost by the four backpropagation equations.
 
@@ -116,12 +101,17 @@ def backprop(
     params: list of ``(w, b)``.
     x: inputs, shape ``(..., n_in)``; all leading axes are examples.
     targets: as for :func:`lossjax.loss`, for the logits of ``x``.
-    pairing: one of :data:`lossjax.PAIRINGS`.
+    pairing: a built-in name, import string or :class:`lossjax.Pairing`.
 
   Returns:
     Gradients in the structure of ``params``: a list of ``(dw, db)``.
   """
   zs, activations = forward(params, x)
+  if zs[-1].size == 0:
+    raise ValueError(
+      f"x of shape {jnp.shape(x)} holds no examples; backprop averages over "
+      "examples, so give at least one."
+    )
   n_out = zs[-1].shape[-1]
   delta = output_delta(pairing, zs[-1], targets).reshape(-1, n_out)
   num_examples = delta.shape[0]

@@ -1,16 +1,31 @@
-"""The seed's single sigmoid neuron: one input, one output, ``z = w x + b``.
+"""The seed's single neuron: one input, one output, ``z = w x + b``.
 
 It is an MLP with no hidden layer (``sizes = [1, 1]``), so everything in
-:mod:`lossjax.mlp` and :mod:`lossjax.train` applies to it unchanged.
+:mod:`lossjax.mlp` and :mod:`lossjax.train` applies to it unchanged. Any
+pairing of kind ``"binary"`` fits it (a softmax over one logit is constant).
 """
+
+import dataclasses
 
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from lossjax.activations import sigmoid_prime
-from lossjax.losses import SIGMOID_PAIRINGS, output_delta
+from lossjax.losses import activation_slope, output_activation, output_delta
 from lossjax.mlp import Params, mlp_logits
+from lossjax.pairings import Pairing, PairingLike, resolve_pairing
+
+
+def single_output_pairing(pairing: PairingLike) -> Pairing:
+  """The pairing, if it can drive a single output unit; else ``ValueError``."""
+  p = resolve_pairing(pairing)
+  if p.kind != "binary":
+    raise ValueError(
+      f"pairing {p.name!r} is {p.kind}: a single output neuron needs a "
+      "binary pairing (independent output units; a softmax of one logit is "
+      "constant 1)."
+    )
+  return p
 
 
 def neuron_params(
@@ -25,39 +40,49 @@ def neuron_params(
   ]
 
 
-def neuron_output(params: Params, x: ArrayLike) -> jax.Array:
-  """Output ``a = sigma(w x + b)`` for scalar inputs ``x`` of any shape."""
+def neuron_output(
+  params: Params, x: ArrayLike, *, pairing: PairingLike = "sigmoid_mse"
+) -> jax.Array:
+  """Output ``a = act(w x + b)`` for scalar inputs ``x`` of any shape."""
+  p = single_output_pairing(pairing)
   x = jnp.asarray(x, params[0][0].dtype)
-  return jax.nn.sigmoid(mlp_logits(params, x[..., None])[..., 0])
+  return output_activation(p, mlp_logits(params, x[..., None]))[..., 0]
 
 
 def dc_da_grads(
-  params: Params, x: ArrayLike, targets: ArrayLike, *, pairing: str
+  params: Params, x: ArrayLike, targets: ArrayLike, *, pairing: PairingLike
 ) -> Params:
   r"""Parameter "gradients" that use :math:`\partial C/\partial a` as the error.
 
   The chapter 3 widget of "Neural Networks and Deep Learning" updates its
   cross-entropy neuron with :math:`\partial C/\partial a = (a-y)/(a(1-a))`
   (``1/(1-a)`` for ``y = 0``) in place of the true output error
-  :math:`\partial C/\partial z = a - y`. This reproduces that rule, for
-  comparison only: it is **not** the gradient of the cost. It divides the
-  true BP1 error by :math:`\sigma'(z)` and propagates it through
+  :math:`\partial C/\partial z = a - y`. This reproduces that rule for any
+  binary pairing, for comparison only: it is **not** the gradient of the
+  cost. It divides the true BP1 error by the activation's slope
+  :math:`\partial a/\partial z` and propagates it through
   :math:`z = w x + b` with ``jax.vjp``.
 
   Args:
-    params: single-neuron (or any MLP) parameters with sigmoid outputs.
+    params: single-neuron (or any MLP) parameters.
     x: inputs, shape ``(n, n_in)``.
     targets: targets for the logits, as for :func:`lossjax.loss`.
-    pairing: a sigmoid pairing.
+    pairing: a binary pairing (element-wise output activation).
 
   Returns:
     The update direction, in the structure of ``params``, for the batch mean.
   """
-  if pairing not in SIGMOID_PAIRINGS:
-    raise ValueError(
-      f"dc_da_grads needs a sigmoid pairing ({', '.join(SIGMOID_PAIRINGS)}); "
-      f"got {pairing!r}."
-    )
-  logits, pullback = jax.vjp(lambda p: mlp_logits(p, x), params)
-  dc_da = output_delta(pairing, logits, targets) / sigmoid_prime(logits)
+  p = single_output_pairing(pairing)
+  logits, pullback = jax.vjp(lambda q: mlp_logits(q, x), params)
+  dc_da = output_delta(p, logits, targets) / activation_slope(p, logits)
   return pullback(dc_da / logits.shape[0])[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class DcDaGrads:
+  """:func:`dc_da_grads` for one pairing, as a value for ``grad_fn``."""
+
+  pairing: Pairing
+
+  def __call__(self, params: Params, x: jax.Array, targets: jax.Array):
+    return dc_da_grads(params, x, targets, pairing=self.pairing)

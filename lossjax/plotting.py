@@ -14,22 +14,6 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from lossjax.results import atomic_write_bytes  # noqa: E402
 
-# Colours by pairing, so every figure in the project reads the same way.
-PAIRING_COLORS = {
-  "sigmoid_mse": "tab:red",
-  "sigmoid_bce": "tab:blue",
-  "softmax_nll": "tab:green",
-  "softmax_mse": "tab:orange",
-}
-
-PAIRING_LABELS = {
-  "sigmoid_mse": "sigmoid + quadratic",
-  "sigmoid_bce": "sigmoid + cross-entropy",
-  "softmax_nll": "softmax + log-likelihood",
-  "softmax_mse": "softmax + quadratic",
-}
-
-
 def save_figure(
   fig: plt.Figure, path: str | os.PathLike, *, dpi: int = 120
 ) -> Path:

@@ -1,14 +1,26 @@
 """One compiled training loop: ``lax.scan`` over epochs and mini-batches.
 
-:func:`fit` trains one configuration and is a pure function of its array
-arguments, so :func:`fit_many` runs a whole grid of configurations (initial
-parameters, learning rates, seeds, pairings) as one ``vmap`` inside one
-``jit``. Nothing in the loop depends on the epoch number at trace time, so it
-compiles once per shape and static setting, never per epoch.
+A configuration is one pytree, :class:`TrainState`: parameters, optimiser
+state (which holds the learning rate, via ``optax.inject_hyperparams``) and
+the PRNG key of the mini-batch order. :func:`train_epochs` advances one
+state; :func:`train_epochs_many` is the same function under ``jit(vmap(...))``
+for a stack of states, so a grid of configurations (initial parameters,
+learning rates, seeds, even pairings) trains as one compiled program.
+Nothing depends on the epoch number at trace time: the loop compiles once
+per shape and static setting, never per epoch.
+
+Everything a caller holds uses the public weight layout ``(n_in, n_out)``.
+Inside an epoch the loop works on transposed weights ``(n_out, n_in)``: with
+many configurations sharing a mini-batch, both products of the first layer
+(``W a^T`` forward, ``delta^T x`` for the gradient) then read and write the
+stacked weights in their stored layout; with ``(n_in, n_out)`` XLA copied
+every stacked weight matrix twice per step (see the README's benchmark
+notes). The transposition happens once per epoch, not per step.
 """
 
+import dataclasses
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import jax
@@ -16,93 +28,90 @@ import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
 
-from lossjax.losses import check_pairing, loss, loss_by_index
-from lossjax.mlp import Params, logits_from_rows, mlp_logits
+from lossjax.activations import sigmoid
+from lossjax.losses import loss, loss_by_index
+from lossjax.mlp import Params
+from lossjax.pairings import Pairing, PairingLike, resolve_pairing
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam")
-"""Optimiser names accepted by :func:`make_optimizer`."""
+"""Optimiser names accepted by :class:`Optimizer`."""
 
-GradFn = Callable[..., Params]
+_BASE_OPTIMIZERS = {
+  "sgd": lambda lr, momentum: optax.sgd(lr),
+  "momentum": lambda lr, momentum: optax.sgd(lr, momentum=momentum),
+  "adam": lambda lr, momentum: optax.adam(lr),
+}
+
+GradFn = Callable[[Params, jax.Array, jax.Array], Params]
 EvalFn = Callable[[Params, object], Mapping[str, jax.Array]]
 
 
-def make_optimizer(
-  name: str,
-  learning_rate: ArrayLike,
-  *,
-  momentum: float = 0.9,
-  weight_decay: float = 0.0,
-) -> optax.GradientTransformation:
-  """An optax optimiser by name; ``learning_rate`` may be a traced scalar.
+def _weights_only(params: Params) -> list[tuple[bool, bool]]:
+  return [(True, False) for _ in params]
 
-  Args:
+
+@dataclasses.dataclass(frozen=True)
+class Optimizer:
+  """An optax optimiser by name, without its learning rate (a value).
+
+  Equal settings compare and hash equal, so a compiled loop is reused for
+  any ``Optimizer`` with the same fields.
+
+  Attributes:
     name: one of :data:`OPTIMIZERS`.
-    learning_rate: step size ``eta``.
-    momentum: momentum coefficient for ``"momentum"``.
     weight_decay: L2 decay added to the gradient of the *weights* (not the
       biases), ``g + weight_decay * w``. The book's regularised cost
       ``C0 + lambda/(2n) sum w^2`` corresponds to ``weight_decay = lambda/n``.
-
-  Returns:
-    An ``optax.GradientTransformation``.
+    momentum: momentum coefficient for ``"momentum"``.
   """
-  if name == "sgd":
-    base = optax.sgd(learning_rate)
-  elif name == "momentum":
-    base = optax.sgd(learning_rate, momentum=momentum)
-  elif name == "adam":
-    base = optax.adam(learning_rate)
-  else:
-    raise ValueError(
-      f"Unknown optimizer {name!r}. Choose one of: {', '.join(OPTIMIZERS)}."
-    )
-  if not weight_decay:
-    return base
-  weights_only = lambda params: [(True, False) for _ in params]  # noqa: E731
-  return optax.chain(
-    optax.add_decayed_weights(weight_decay, mask=weights_only), base
-  )
+
+  name: str = "sgd"
+  weight_decay: float = 0.0
+  momentum: float = 0.9
+
+  def __post_init__(self):
+    if self.name not in OPTIMIZERS:
+      raise ValueError(
+        f"Unknown optimizer {self.name!r}. Choose one of: "
+        f"{', '.join(OPTIMIZERS)}."
+      )
+    if not self.weight_decay >= 0:
+      raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}.")
+
+  def transform(
+    self, learning_rate: ArrayLike = 0.0
+  ) -> optax.GradientTransformation:
+    """The transformation; its state carries ``learning_rate``.
+
+    ``update`` reads the rate from the state, so the value given here only
+    matters for ``init``.
+    """
+
+    def build(learning_rate):
+      base = _BASE_OPTIMIZERS[self.name](learning_rate, self.momentum)
+      if not self.weight_decay:
+        return base
+      decay = optax.add_decayed_weights(self.weight_decay, mask=_weights_only)
+      return optax.chain(decay, base)
+
+    return optax.inject_hyperparams(build)(learning_rate=learning_rate)
 
 
-def batch_cost(
-  pairing: str | jax.Array, *, logits_fn: Callable = mlp_logits
-) -> Callable[..., jax.Array]:
-  """``(params, x, targets) -> mean cost``; ``pairing`` a name or an index.
-
-  ``logits_fn`` maps ``(params, x)`` to logits: :func:`lossjax.mlp_logits`,
-  or :func:`lossjax.mlp.logits_from_rows` for the loop's internal layout.
-  """
-  if isinstance(pairing, str):
-    check_pairing(pairing)
-    per_example = functools.partial(loss, pairing)
-  else:
-    per_example = functools.partial(loss_by_index, pairing)
-  return lambda params, x, t: jnp.mean(per_example(logits_fn(params, x), t))
-
-
-def layer_grad_norms(grads: Params) -> jax.Array:
-  """L2 norm of each layer's gradient (weights and bias together), ``(L,)``."""
-  return jnp.stack([optax.tree.norm(layer) for layer in grads])
-
-
-def transpose_weights(params: Params) -> Params:
-  """Swaps every ``w`` between ``(n_in, n_out)`` and ``(n_out, n_in)``.
-
-  The loop carries weights as ``(n_out, n_in)`` and computes logits with
-  :func:`lossjax.mlp.logits_from_rows`. With many configurations sharing one
-  mini-batch, both matrix products of the first layer (``W a^T`` forward,
-  ``delta^T x`` for the gradient) then read and write the stacked weights in
-  their stored layout. Carrying ``(n_in, n_out)`` made XLA copy every
-  stacked weight matrix twice per step; see the README's benchmark notes.
-  """
-  return [(w.T, b) for w, b in params]
+def learning_rate_of(opt_state: optax.OptState) -> jax.Array:
+  """The learning rate stored in an optimiser state of :class:`Optimizer`."""
+  return opt_state.hyperparams["learning_rate"]
 
 
 class TrainState(NamedTuple):
-  """Everything a run needs to continue: parameters, optimiser state, RNG.
+  """Everything a run needs to continue, in the public layout.
 
-  ``opt_state`` belongs to the loop's internal layout (weights transposed,
-  see :func:`transpose_weights`); ``params`` is in the public layout.
+  Attributes:
+    params: MLP parameters, a list of ``(w, b)`` with ``w`` ``(n_in, n_out)``.
+    opt_state: the optimiser state for ``params`` (same layout), holding the
+      learning rate (:func:`learning_rate_of`).
+    key: PRNG key of the mini-batch order. A stack of states may share one
+      unbatched key (shape ``()``): every configuration then reads the same
+      mini-batches, and the first layer of all of them is one matrix product.
   """
 
   params: Params
@@ -114,27 +123,58 @@ def init_train_state(
   params: Params,
   key: jax.Array,
   *,
-  optimizer: str = "sgd",
-  weight_decay: float = 0.0,
+  learning_rate: ArrayLike,
+  optimizer: Optimizer = Optimizer(),
 ) -> TrainState:
-  """The state before the first epoch (optimiser state from ``params``)."""
-  # No optax state depends on the learning rate's value, only on the params.
-  tx = make_optimizer(optimizer, 0.0, weight_decay=weight_decay)
-  return TrainState(params, tx.init(transpose_weights(params)), key)
+  """The state before the first epoch."""
+  opt_state = optimizer.transform(learning_rate).init(params)
+  return TrainState(params, opt_state, key)
+
+
+def layer_grad_norms(grads: Params) -> jax.Array:
+  """L2 norm of each layer's gradient (weights and bias together), ``(L,)``."""
+  return jnp.stack([optax.tree.norm(layer) for layer in grads])
+
+
+# The loop's internal layout: weights transposed to (n_out, n_in).
+
+
+def _transpose(leaf: jax.Array) -> jax.Array:
+  return leaf.T if leaf.ndim == 2 else leaf
+
+
+def _swap_layout(params: Params) -> Params:
+  return [(w.T, b) for w, b in params]
+
+
+def _logits_from_rows(rows: Params, x: jax.Array) -> jax.Array:
+  a = x
+  for i, (w, b) in enumerate(rows):
+    z = jnp.moveaxis(jnp.tensordot(w, a, axes=((1,), (a.ndim - 1,))), 0, -1)
+    z = z + b
+    a = sigmoid(z) if i < len(rows) - 1 else z
+  return a
+
+
+PairingChoice = PairingLike | tuple[PairingLike, ...]
+
+
+def _per_example_cost(pairing: PairingChoice, index) -> Callable:
+  if isinstance(pairing, tuple):
+    return functools.partial(loss_by_index, pairing, index)
+  return functools.partial(loss, resolve_pairing(pairing))
 
 
 def train_epochs(
   state: TrainState,
-  x: jax.Array,
-  targets: jax.Array,
-  learning_rate: ArrayLike,
+  data: tuple[jax.Array, jax.Array],
   eval_data: object = None,
+  pairing_index: ArrayLike | None = None,
   *,
-  pairing: str | jax.Array,
+  pairing: PairingChoice,
   epochs: int,
   batch_size: int | None = None,
-  optimizer: str = "sgd",
-  weight_decay: float = 0.0,
+  optimizer: Optimizer = Optimizer(),
   grad_fn: GradFn | None = None,
   eval_fn: EvalFn | None = None,
 ) -> tuple[TrainState, dict[str, jax.Array]]:
@@ -148,23 +188,24 @@ def train_epochs(
 
   Args:
     state: from :func:`init_train_state` or a previous call.
-    x: training inputs, shape ``(n, n_in)``.
-    targets: training targets (vectors or integer labels) for ``x``.
-    learning_rate: step size, may be traced (for ``vmap`` over rates).
+    data: ``(x, targets)``: inputs ``(n, n_in)`` and their targets (vectors
+      or integer labels).
     eval_data: any pytree of arrays handed to ``eval_fn`` (e.g. a validation
       set). Passing data as an argument, not a closure, keeps it out of the
       compiled program's constants.
-    pairing: a name from :data:`lossjax.PAIRINGS`, or an integer index into
-      it (may be traced, for ``vmap`` over pairings).
+    pairing_index: with a tuple of pairings, the position of this
+      configuration's pairing (may be traced, for ``vmap`` over pairings).
+    pairing: a pairing (name, import string or :class:`lossjax.Pairing`), or
+      a tuple of them chosen by ``pairing_index``.
     epochs: number of passes over the data.
     batch_size: examples per step; ``None`` for full-batch descent.
-    optimizer: one of :data:`OPTIMIZERS`.
-    weight_decay: see :func:`make_optimizer`.
+    optimizer: the :class:`Optimizer`; the rate is in ``state.opt_state``.
     grad_fn: ``(params, x, targets) -> grads`` replacing ``jax.grad`` of the
-      mean cost (e.g. :func:`lossjax.neuron.dc_da_grads`); the cost is still
-      recorded.
+      mean cost (e.g. :func:`lossjax.dc_da_grads`); the cost is still
+      recorded. Give a value that compares equal across calls (a module
+      function, a ``functools.partial`` of one) to reuse the compilation.
     eval_fn: ``(params, eval_data) -> {name: array}``, evaluated after every
-      epoch.
+      epoch; the same remark applies.
 
   Returns:
     ``(state, history)``. ``history`` holds ``cost``, ``grad_norm`` and
@@ -174,6 +215,7 @@ def train_epochs(
     learning"; shapes ``(epochs,)``, ``(epochs, L)``, ``(epochs, L)``) and
     every ``eval_fn`` entry with a leading axis of ``epochs``.
   """
+  x, targets = data
   num_examples = x.shape[0]
   batch_size = num_examples if batch_size is None else batch_size
   if not 1 <= batch_size <= num_examples:
@@ -181,22 +223,32 @@ def train_epochs(
       f"batch_size must be between 1 and the number of examples "
       f"({num_examples}); got {batch_size}."
     )
+  if isinstance(pairing, tuple) and pairing_index is None:
+    raise ValueError("a tuple of pairings needs pairing_index.")
   steps = num_examples // batch_size
-  tx = make_optimizer(optimizer, learning_rate, weight_decay=weight_decay)
+  tx = optimizer.transform()
   eval_fn = eval_fn or (lambda p, d: {})
+  per_example = _per_example_cost(pairing, pairing_index)
 
-  rows_cost = batch_cost(pairing, logits_fn=logits_from_rows)
+  def rows_cost(rows, xb, tb):
+    return jnp.mean(per_example(_logits_from_rows(rows, xb), tb))
 
   def step(carry, batch_indices):
     rows, opt_state = carry
     xb, tb = x[batch_indices], targets[batch_indices]
     cost, grads = jax.value_and_grad(rows_cost)(rows, xb, tb)
     if grad_fn is not None:
-      grads = transpose_weights(grad_fn(transpose_weights(rows), xb, tb))
+      grads = _swap_layout(grad_fn(_swap_layout(rows), xb, tb))
     updates, opt_state = tx.update(grads, opt_state, rows)
     rows = optax.apply_updates(rows, updates)
     bias_norms = jnp.stack([jnp.linalg.norm(db) for _, db in grads])
     return (rows, opt_state), (cost, layer_grad_norms(grads), bias_norms)
+
+  def swap_state(params, opt_state):
+    return (
+      _swap_layout(params),
+      optax.tree_utils.tree_map_params(tx, _transpose, opt_state),
+    )
 
   def epoch(state, _):
     key, epoch_key = jax.random.split(state.key)
@@ -205,10 +257,10 @@ def train_epochs(
     else:
       order = jax.random.permutation(epoch_key, num_examples)
     batches = order[: steps * batch_size].reshape(steps, batch_size)
-    (rows, opt_state), (costs, norms, bias_norms) = jax.lax.scan(
-      step, (transpose_weights(state.params), state.opt_state), batches
+    carry, (costs, norms, bias_norms) = jax.lax.scan(
+      step, swap_state(state.params, state.opt_state), batches
     )
-    params = transpose_weights(rows)
+    params, opt_state = swap_state(*carry)
     record = {
       "cost": costs.mean(),
       "grad_norm": norms.mean(axis=0),
@@ -222,14 +274,13 @@ def train_epochs(
 
 def fit(
   params: Params,
-  x: jax.Array,
-  targets: jax.Array,
-  learning_rate: ArrayLike,
+  data: tuple[jax.Array, jax.Array],
   key: jax.Array,
   eval_data: object = None,
+  pairing_index: ArrayLike | None = None,
   *,
-  optimizer: str = "sgd",
-  weight_decay: float = 0.0,
+  learning_rate: ArrayLike,
+  optimizer: Optimizer = Optimizer(),
   eval_fn: EvalFn | None = None,
   **kwargs,
 ) -> tuple[Params, dict[str, jax.Array]]:
@@ -237,13 +288,12 @@ def fit(
 
   Args:
     params: initial MLP parameters.
-    x: training inputs, shape ``(n, n_in)``.
-    targets: training targets for ``x``.
-    learning_rate: step size, may be traced.
+    data: ``(x, targets)``.
     key: PRNG key for the shuffles.
     eval_data: handed to ``eval_fn``.
-    optimizer: one of :data:`OPTIMIZERS`.
-    weight_decay: see :func:`make_optimizer`.
+    pairing_index: as for :func:`train_epochs`.
+    learning_rate: step size, may be traced.
+    optimizer: the :class:`Optimizer`.
     eval_fn: as for :func:`train_epochs`; also evaluated before training.
     **kwargs: ``pairing``, ``epochs``, ``batch_size``, ``grad_fn`` of
       :func:`train_epochs`.
@@ -254,16 +304,14 @@ def fit(
     state.
   """
   state = init_train_state(
-    params, key, optimizer=optimizer, weight_decay=weight_decay
+    params, key, learning_rate=learning_rate, optimizer=optimizer
   )
   state, history = train_epochs(
     state,
-    x,
-    targets,
-    learning_rate,
+    data,
     eval_data,
+    pairing_index,
     optimizer=optimizer,
-    weight_decay=weight_decay,
     eval_fn=eval_fn,
     **kwargs,
   )
@@ -278,130 +326,84 @@ _STATIC = (
   "epochs",
   "batch_size",
   "optimizer",
-  "weight_decay",
   "grad_fn",
   "eval_fn",
 )
 
 
-def _vmap_over_configs(
-  fn,
-  first,
-  x,
-  targets,
-  learning_rates,
-  second,
-  *,
-  eval_data,
-  pairing_ids,
-  pairing,
-  static,
-):
-  """``vmap`` of ``fn(first, x, targets, lr, second, eval_data, ...)``."""
-  if (pairing is None) == (pairing_ids is None):
-    raise ValueError("Give exactly one of `pairing` and `pairing_ids`.")
-  if pairing_ids is None:
-    pairing_ids = jnp.zeros(learning_rates.shape, jnp.int32)  # unused
-
-  def one(a, lr, b, pid):
-    chosen = pid if pairing is None else pairing
-    return fn(a, x, targets, lr, b, eval_data, pairing=chosen, **static)
-
-  # A single shared key (shape ()) is broadcast, not mapped: every
-  # configuration then reads the same mini-batches, so x stays unbatched and
-  # XLA computes the first layer of all configurations as one matmul.
-  second_axis = None if jnp.ndim(second) == 0 else 0
-  return jax.vmap(one, in_axes=(0, 0, second_axis, 0))(
-    first, learning_rates, second, pairing_ids
-  )
-
-
-@functools.partial(jax.jit, static_argnames=_STATIC)
-def fit_many(
-  params: Params,
-  x: jax.Array,
-  targets: jax.Array,
-  learning_rates: jax.Array,
-  keys: jax.Array,
-  *,
-  eval_data: object = None,
-  pairing_ids: jax.Array | None = None,
-  pairing: str | None = None,
-  **static,
-) -> tuple[Params, dict[str, jax.Array]]:
-  """:func:`fit` for a batch of configurations in one ``vmap``, compiled once.
-
-  Every leaf of ``params``, and ``learning_rates`` and ``keys``, carries a
-  leading configuration axis; ``x``, ``targets`` and ``eval_data`` are shared.
-
-  Args:
-    params: stacked initial parameters, leaves shaped ``(m, ...)``.
-    x: training inputs shared by all configurations.
-    targets: training targets shared by all configurations.
-    learning_rates: shape ``(m,)``.
-    keys: PRNG keys, shape ``(m,)``; or one key (shape ``()``) shared by
-      all configurations, which then see the same mini-batch order. Sharing
-      it keeps the inputs unbatched, so the first layer of every
-      configuration is one matrix product: several times faster for
-      small batches.
-    eval_data: shared pytree handed to ``eval_fn``.
-    pairing_ids: ``(m,)`` indices into :data:`lossjax.PAIRINGS`, for grids
-      that mix pairings; give either this or ``pairing``.
-    pairing: one pairing name shared by all configurations.
-    **static: the remaining keyword arguments of :func:`fit` (``epochs``,
-      ``batch_size``, ``optimizer``, ``weight_decay``, ``grad_fn``,
-      ``eval_fn``), all static: changing one recompiles.
-
-  Returns:
-    ``(final_params, history)`` with a leading configuration axis on every
-    leaf.
-  """
-  return _vmap_over_configs(
-    fit,
-    params,
-    x,
-    targets,
-    learning_rates,
-    keys,
-    eval_data=eval_data,
-    pairing_ids=pairing_ids,
-    pairing=pairing,
-    static=static,
-  )
+def _key_axis(key: jax.Array) -> int | None:
+  # One shared key (shape ()) is broadcast, not mapped: the configurations
+  # then read the same mini-batches, so x stays unbatched under vmap.
+  return None if jnp.ndim(key) == 0 else 0
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
 def train_epochs_many(
   states: TrainState,
-  x: jax.Array,
-  targets: jax.Array,
-  learning_rates: jax.Array,
-  *,
+  data: tuple[jax.Array, jax.Array],
   eval_data: object = None,
-  pairing_ids: jax.Array | None = None,
-  pairing: str | None = None,
+  pairing_index: jax.Array | None = None,
   **static,
 ) -> tuple[TrainState, dict[str, jax.Array]]:
-  """:func:`train_epochs` for stacked states, one ``vmap`` compiled once.
+  """:func:`train_epochs` over stacked states: ``jit(vmap(train_epochs))``.
 
-  The arguments are those of :func:`fit_many`, with ``states`` (stacked
-  :class:`TrainState`, e.g. ``jax.vmap(init_train_state)(params, keys)``) in
-  place of ``params`` and ``keys``. Call it once per epoch (``epochs=1``) to
-  report and save as training goes: the compiled program is reused.
+  Every leaf of ``states`` carries a leading configuration axis, except a
+  shared key (see :class:`TrainState`); ``data`` and ``eval_data`` are shared.
+  ``pairing_index`` is ``(m,)`` when ``pairing`` is a tuple. Call it once per
+  epoch (``epochs=1``) to report and save as training goes: the compiled
+  program is reused.
   """
+  axes = TrainState(0, 0, _key_axis(states.key))
+  one = functools.partial(train_epochs, **static)
+  index_axis = None if pairing_index is None else 0
+  return jax.vmap(
+    one, in_axes=(axes, None, None, index_axis), out_axes=(axes, 0)
+  )(states, data, eval_data, pairing_index)
 
-  def fn(state, xx, tt, lr, _, data, **kw):
-    return train_epochs(state, xx, tt, lr, data, **kw)
 
-  return _vmap_over_configs(
-    fn,
-    states,
-    x,
-    targets,
-    learning_rates,
-    learning_rates,
-    eval_data=eval_data,
-    pairing_ids=pairing_ids,
-    pairing=pairing,
-    static=static,
+@functools.partial(jax.jit, static_argnames=(*_STATIC,))
+def fit_many(
+  params: Params,
+  data: tuple[jax.Array, jax.Array],
+  keys: jax.Array,
+  eval_data: object = None,
+  pairing_index: jax.Array | None = None,
+  *,
+  learning_rates: jax.Array,
+  **static,
+) -> tuple[Params, dict[str, jax.Array]]:
+  """:func:`fit` for a batch of configurations: ``jit(vmap(fit))``.
+
+  Args:
+    params: stacked initial parameters, leaves shaped ``(m, ...)``.
+    data: ``(x, targets)`` shared by all configurations.
+    keys: PRNG keys ``(m,)``, or one key (shape ``()``) shared by all
+      configurations, which then see the same mini-batch order (several
+      times faster for small batches: the first layer of every
+      configuration is one matrix product).
+    eval_data: shared pytree handed to ``eval_fn``.
+    pairing_index: ``(m,)`` positions in a tuple ``pairing``.
+    learning_rates: shape ``(m,)``.
+    **static: ``pairing``, ``epochs``, ``batch_size``, ``optimizer``,
+      ``grad_fn``, ``eval_fn``; changing one recompiles.
+
+  Returns:
+    ``(final_params, history)`` with a leading configuration axis.
+  """
+  one = functools.partial(fit, **static)
+  index_axis = None if pairing_index is None else 0
+
+  def run(p, key, lr, index):
+    return one(p, data, key, eval_data, index, learning_rate=lr)
+
+  return jax.vmap(run, in_axes=(0, _key_axis(keys), 0, index_axis))(
+    params, keys, learning_rates, pairing_index
   )
+
+
+def stack_pairings(
+  pairings: Sequence[PairingLike],
+) -> tuple[tuple[Pairing, ...], dict[str, int]]:
+  """Distinct pairings as a tuple for ``pairing=``, and each one's index."""
+  resolved = tuple(dict.fromkeys(resolve_pairing(p) for p in pairings))
+  return resolved, {p.name: i for i, p in enumerate(resolved)}

@@ -1,0 +1,123 @@
+"""Per-epoch measurements for the training loop's ``eval_fn``, as values.
+
+Each evaluator is a frozen dataclass: two evaluators with the same fields
+compare and hash equal, so the compiled training loop (which takes
+``eval_fn`` as a static argument) is reused across calls without anyone
+memoising callables.
+"""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from lossjax.losses import activation_slope, loss, output_activation, output_delta
+from lossjax.mlp import Params, forward, mlp_logits
+from lossjax.pairings import Pairing, resolve_pairing
+
+# A hidden unit counts as saturated outside [LOW, HIGH].
+SATURATION_LOW = 0.01
+SATURATION_HIGH = 0.99
+
+
+def hidden_activation_stats(
+  params: Params, x: jax.Array
+) -> dict[str, jax.Array]:
+  """Mean, standard deviation and saturated fraction of each hidden layer.
+
+  Saturated sigmoid units (activation near 0 or 1) have ``sigma' ~ 0`` and
+  pass almost no gradient back (Glorot & Bengio 2010).
+
+  Args:
+    params: MLP parameters with at least one hidden layer.
+    x: inputs ``(n, n_in)``.
+
+  Returns:
+    ``act_mean``, ``act_std`` and ``saturated``, each shaped
+    ``(num_hidden_layers,)``, first hidden layer first.
+  """
+  if len(params) < 2:
+    raise ValueError("hidden_activation_stats needs at least one hidden layer.")
+  _, activations = forward(params, x)
+  hidden = activations[1:]  # activations[0] is the input
+  saturated = [
+    jnp.mean((a < SATURATION_LOW) | (a > SATURATION_HIGH)) for a in hidden
+  ]
+  return {
+    "act_mean": jnp.stack([jnp.mean(a) for a in hidden]),
+    "act_std": jnp.stack([jnp.std(a) for a in hidden]),
+    "saturated": jnp.stack(saturated),
+  }
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassificationEval:
+  """Accuracy and cost on each split; output error and slope on validation.
+
+  ``data`` is ``{"validation": (x, labels), "test": (x, labels)}``. The output
+  error is the mean norm of ``dC/dz`` (BP1), the signal backpropagation
+  carries into the network; the output slope is the mean of
+  ``d a_j / d z_j`` (how unsaturated the outputs are). With
+  ``layer_stats=True`` it adds :func:`hidden_activation_stats` of the
+  validation inputs.
+  """
+
+  pairing: Pairing
+  layer_stats: bool = False
+
+  def __post_init__(self):
+    object.__setattr__(self, "pairing", resolve_pairing(self.pairing))
+
+  def __call__(self, params: Params, data) -> dict[str, jax.Array]:
+    metrics = {}
+    for split, (x, labels) in data.items():
+      logits = mlp_logits(params, x)
+      prefix = "val" if split == "validation" else split
+      predicted = self.pairing.predicted_class(logits)
+      metrics[f"{prefix}_accuracy"] = jnp.mean(predicted == labels)
+      metrics[f"{prefix}_cost"] = jnp.mean(loss(self.pairing, logits, labels))
+      if split == "validation":
+        delta = output_delta(self.pairing, logits, labels)
+        metrics["output_error"] = jnp.mean(jnp.linalg.norm(delta, axis=-1))
+        metrics["output_slope"] = jnp.mean(
+          activation_slope(self.pairing, logits)
+        )
+    if self.layer_stats:
+      metrics.update(hidden_activation_stats(params, data["validation"][0]))
+    return metrics
+
+
+@dataclasses.dataclass(frozen=True)
+class NeuronEval:
+  """The single neuron's output ``a`` and cost, for ``data = (x, y)``."""
+
+  pairing: Pairing
+
+  def __post_init__(self):
+    object.__setattr__(self, "pairing", resolve_pairing(self.pairing))
+
+  def __call__(self, params: Params, data) -> dict[str, jax.Array]:
+    x, targets = data
+    logits = mlp_logits(params, x)
+    return {
+      "cost": loss(self.pairing, logits, targets)[0],
+      "output": output_activation(self.pairing, logits)[0, 0],
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationEval:
+  """Mean cost and accuracy on ``data = (x, labels)`` (the MLP sweeps)."""
+
+  pairing: Pairing
+
+  def __post_init__(self):
+    object.__setattr__(self, "pairing", resolve_pairing(self.pairing))
+
+  def __call__(self, params: Params, data) -> dict[str, jax.Array]:
+    x, labels = data
+    logits = mlp_logits(params, x)
+    return {
+      "cost": jnp.mean(loss(self.pairing, logits, labels)),
+      "accuracy": jnp.mean(self.pairing.predicted_class(logits) == labels),
+    }

@@ -1,0 +1,330 @@
+"""Output-activation/cost pairings as values: the open registry.
+
+A :class:`Pairing` bundles what every part of the project needs to know about
+an output layer: its activation, its per-example cost, optionally the
+closed-form output error ``dC/dz`` (BP1) to be checked against autodiff, and
+its kind (independent ``"binary"`` units or one ``"multiclass"``
+distribution). Nothing outside this module branches on a pairing's name:
+losses, training, evaluation, figures and every study read these fields.
+
+A pairing is given anywhere as a built-in name (:data:`PAIRINGS`), a
+:class:`Pairing`, or an import string ``"package.module:attribute"`` naming
+one; :func:`resolve_pairing` turns each into the value, once.
+"""
+
+import dataclasses
+import functools
+import hashlib
+import importlib
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lossjax.activations import output_sigmoid, sigmoid_prime, softmax_jacobian
+
+KINDS = ("binary", "multiclass")
+
+Activation = Callable[[jax.Array], jax.Array]
+Cost = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Pairing:
+  """An output activation and a cost function, as one hashable value.
+
+  Attributes:
+    name: identifies the pairing in tables, files and flags.
+    activation: logits ``(..., k)`` -> activations ``(..., k)``.
+    cost: ``(logits, y) -> per-example cost`` of shape ``logits.shape[:-1]``,
+      where ``y`` is a target-vector array shaped like the logits (integer
+      labels are converted to one-hot vectors before ``cost`` sees them).
+      Compute it from the logits in a stable way (``jax.nn.log_sigmoid``,
+      ``jax.nn.log_softmax``), never as the log of a probability.
+    kind: ``"binary"`` (independent output units; usable with a single output,
+      such as the seed's neuron) or ``"multiclass"`` (one distribution over
+      the last axis; vector targets must sum to 1).
+    delta: optional closed form ``(logits, y) -> dC/dz``, shaped like the
+      logits. :func:`check_closed_form` compares it with ``jax.grad``.
+    label: the name shown in figures and tables (default: ``name``).
+    color: a matplotlib colour (default: derived from ``name``).
+    default_lr: learning rate used when a study is given none.
+    predict: optional ``logits -> class index``; default ``argmax`` of the
+      logits, which is the argmax of the activation for any activation that
+      preserves order (sigmoid, softmax, identity).
+  """
+
+  name: str
+  activation: Activation
+  cost: Cost
+  kind: str
+  delta: Cost | None = None
+  label: str | None = None
+  color: str | None = None
+  default_lr: float | None = None
+  predict: Callable[[jax.Array], jax.Array] | None = None
+
+  def __post_init__(self):
+    if not isinstance(self.name, str) or not self.name.strip():
+      raise ValueError(f"a Pairing needs a non-empty name, got {self.name!r}.")
+    if self.kind not in KINDS:
+      raise ValueError(
+        f"Pairing {self.name!r}: kind must be one of {KINDS}, got "
+        f"{self.kind!r}."
+      )
+    for field in ("activation", "cost"):
+      if not callable(getattr(self, field)):
+        raise TypeError(f"Pairing {self.name!r}: {field} must be callable.")
+    for field in ("delta", "predict"):
+      value = getattr(self, field)
+      if value is not None and not callable(value):
+        raise TypeError(
+          f"Pairing {self.name!r}: {field} must be callable or None."
+        )
+    lr = self.default_lr
+    if lr is not None and not (math.isfinite(lr) and lr > 0):
+      raise ValueError(
+        f"Pairing {self.name!r}: default_lr must be a positive finite "
+        f"number, got {lr}."
+      )
+
+  @property
+  def display_label(self) -> str:
+    return self.label or self.name
+
+  @property
+  def display_color(self) -> str:
+    """``color``, or one of matplotlib's ``tab:`` colours picked by name."""
+    if self.color:
+      return self.color
+    digest = hashlib.sha256(self.name.encode()).digest()
+    return _SPARE_COLORS[digest[0] % len(_SPARE_COLORS)]
+
+  def predicted_class(self, logits: jax.Array) -> jax.Array:
+    """The class each row of ``logits`` predicts."""
+    if self.predict is not None:
+      return self.predict(logits)
+    return jnp.argmax(logits, axis=-1)
+
+  def __repr__(self) -> str:
+    return f"Pairing({self.name!r}, kind={self.kind!r})"
+
+
+# Colours the built-ins do not use, for pairings that name none.
+_SPARE_COLORS = (
+  "tab:purple",
+  "tab:brown",
+  "tab:pink",
+  "tab:olive",
+  "tab:cyan",
+  "tab:gray",
+)
+
+
+def _softmax(z: jax.Array) -> jax.Array:
+  return jax.nn.softmax(z, axis=-1)
+
+
+def _sigmoid_mse(z: jax.Array, y: jax.Array) -> jax.Array:
+  return 0.5 * jnp.sum(jnp.square(jax.nn.sigmoid(z) - y), axis=-1)
+
+
+def _sigmoid_mse_delta(z: jax.Array, y: jax.Array) -> jax.Array:
+  return (jax.nn.sigmoid(z) - y) * sigmoid_prime(z)
+
+
+def _sigmoid_bce(z: jax.Array, y: jax.Array) -> jax.Array:
+  # ln(1 - sigma(z)) = ln sigma(-z): both logs stay finite for any finite z.
+  return -jnp.sum(
+    y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z), axis=-1
+  )
+
+
+def _a_minus_y(activation: Activation) -> Cost:
+  return lambda z, y: activation(z) - y
+
+
+def _softmax_nll(z: jax.Array, y: jax.Array) -> jax.Array:
+  return -jnp.sum(y * jax.nn.log_softmax(z, axis=-1), axis=-1)
+
+
+def _softmax_mse(z: jax.Array, y: jax.Array) -> jax.Array:
+  return 0.5 * jnp.sum(jnp.square(_softmax(z) - y), axis=-1)
+
+
+def _softmax_mse_delta(z: jax.Array, y: jax.Array) -> jax.Array:
+  return jnp.einsum("...jk,...j->...k", softmax_jacobian(z), _softmax(z) - y)
+
+
+# The book's rates for MNIST: 3.0 for the quadratic cost, 0.5 for
+# cross-entropy; softmax + quadratic has the quadratic cost's small
+# gradients, so it gets the larger rate too.
+SIGMOID_MSE = Pairing(
+  name="sigmoid_mse",
+  activation=output_sigmoid,
+  cost=_sigmoid_mse,
+  delta=_sigmoid_mse_delta,
+  kind="binary",
+  label="sigmoid + quadratic",
+  color="tab:red",
+  default_lr=3.0,
+)
+SIGMOID_BCE = Pairing(
+  name="sigmoid_bce",
+  activation=output_sigmoid,
+  cost=_sigmoid_bce,
+  delta=_a_minus_y(jax.nn.sigmoid),
+  kind="binary",
+  label="sigmoid + cross-entropy",
+  color="tab:blue",
+  default_lr=0.5,
+)
+SOFTMAX_NLL = Pairing(
+  name="softmax_nll",
+  activation=_softmax,
+  cost=_softmax_nll,
+  delta=_a_minus_y(_softmax),
+  kind="multiclass",
+  label="softmax + log-likelihood",
+  color="tab:green",
+  default_lr=0.5,
+)
+SOFTMAX_MSE = Pairing(
+  name="softmax_mse",
+  activation=_softmax,
+  cost=_softmax_mse,
+  delta=_softmax_mse_delta,
+  kind="multiclass",
+  label="softmax + quadratic",
+  color="tab:orange",
+  default_lr=3.0,
+)
+
+BUILTIN_PAIRINGS: dict[str, Pairing] = {
+  p.name: p for p in (SIGMOID_MSE, SIGMOID_BCE, SOFTMAX_NLL, SOFTMAX_MSE)
+}
+PAIRINGS: tuple[str, ...] = tuple(BUILTIN_PAIRINGS)
+"""Names of the built-in pairings, in a fixed order."""
+
+PairingLike = str | Pairing
+
+# Import strings of the pairings resolved from one, so that a run's
+# config.json can name them again.
+_IMPORTED: dict[Pairing, str] = {}
+
+
+@functools.cache
+def _import_pairing(spec: str) -> Pairing:
+  module_name, _, attribute = spec.partition(":")
+  if not module_name or not attribute:
+    raise ValueError(
+      f"pairing import string {spec!r} must look like "
+      "'package.module:attribute'."
+    )
+  try:
+    module = importlib.import_module(module_name)
+  except ImportError as e:
+    raise ValueError(
+      f"pairing {spec!r}: cannot import module {module_name!r} ({e}). Check "
+      "the spelling and that it is importable (on PYTHONPATH or installed)."
+    ) from None
+  try:
+    value = getattr(module, attribute)
+  except AttributeError:
+    raise ValueError(
+      f"pairing {spec!r}: module {module_name!r} has no attribute "
+      f"{attribute!r}."
+    ) from None
+  if not isinstance(value, Pairing):
+    raise ValueError(
+      f"pairing {spec!r} is a {type(value).__name__}, not a lossjax.Pairing."
+    )
+  _IMPORTED.setdefault(value, spec)
+  return value
+
+
+def resolve_pairing(pairing: PairingLike) -> Pairing:
+  """The :class:`Pairing` for a built-in name, an import string or a Pairing.
+
+  Raises:
+    ValueError: an unknown name, a module or attribute that cannot be found,
+      or an attribute that is not a ``Pairing``.
+  """
+  if isinstance(pairing, Pairing):
+    return pairing
+  if not isinstance(pairing, str):
+    raise TypeError(
+      f"a pairing is a name, a 'module:attribute' string or a Pairing; got "
+      f"{type(pairing).__name__}."
+    )
+  if ":" in pairing:
+    return _import_pairing(pairing)
+  try:
+    return BUILTIN_PAIRINGS[pairing]
+  except KeyError:
+    raise ValueError(
+      f"Unknown pairing {pairing!r}. Choose one of: {', '.join(PAIRINGS)}, "
+      "or name your own as 'package.module:attribute'."
+    ) from None
+
+
+def pairing_spec(pairing: Pairing) -> str:
+  """The string that resolves to ``pairing`` again (for config files)."""
+  if BUILTIN_PAIRINGS.get(pairing.name) is pairing:
+    return pairing.name
+  return _IMPORTED.get(pairing, pairing.name)
+
+
+def check_closed_form(
+  pairing: PairingLike,
+  *,
+  num_outputs: int = 4,
+  batch: int = 8,
+  logit_scale: float = 3.0,
+  seed: int = 0,
+) -> float:
+  """Largest ``|delta - jax.grad(cost)|`` of a pairing, in float64.
+
+  Draws random logits and valid targets (values in ``[0, 1]`` for binary
+  pairings, probability vectors for multiclass ones) and compares the
+  pairing's closed-form ``delta`` with ``jax.grad`` of its summed cost. A
+  correct derivation gives round-off (about 1e-16 times the values).
+
+  Args:
+    pairing: the pairing to check (must have a ``delta``).
+    num_outputs: output units ``k``.
+    batch: examples.
+    logit_scale: standard deviation of the random logits.
+    seed: PRNG seed.
+
+  Returns:
+    The largest absolute difference over every example and unit.
+
+  Raises:
+    ValueError: the pairing has no closed-form ``delta``.
+  """
+  p = resolve_pairing(pairing)
+  if p.delta is None:
+    raise ValueError(
+      f"pairing {p.name!r} has no closed-form delta to check; output_delta "
+      "uses jax.grad of its cost."
+    )
+  with jax.enable_x64(True):
+    z_key, y_key = jax.random.split(jax.random.key(seed))
+    shape = (batch, num_outputs)
+    z = logit_scale * jax.random.normal(z_key, shape, jnp.float64)
+    if p.kind == "binary":
+      y = jax.random.uniform(y_key, shape, jnp.float64)
+    else:
+      ones = jnp.ones(num_outputs, jnp.float64)
+      y = jax.random.dirichlet(y_key, ones, (batch,))
+    auto = jax.grad(lambda logits: jnp.sum(p.cost(logits, y)))(z)
+    closed = p.delta(z, y)
+    if closed.shape != z.shape:
+      raise ValueError(
+        f"pairing {p.name!r}: delta returned shape {closed.shape}, expected "
+        f"the logits' shape {z.shape}."
+      )
+    return float(np.max(np.abs(np.asarray(closed) - np.asarray(auto))))

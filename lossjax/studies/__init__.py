@@ -1,0 +1,8 @@
+"""The studies, as library code a notebook can call.
+
+Each module provides ``Config`` (a :class:`lossjax.config.Config`),
+``PRESETS`` (named field values), ``run(config, *, workdir=None, log=print)
+-> Result``, ``write(result, workdir) -> paths`` (tables, JSON, figures) and
+``summary(result) -> str``. ``experiments/<study>.py`` only turns flags into
+a config and calls them (:mod:`lossjax.cli`).
+"""
