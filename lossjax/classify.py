@@ -129,9 +129,9 @@ def train_group(
     [jax.random.fold_in(jax.random.key(r.seed), 1) for r in runs]
   )
   lrs = jnp.array([r.lr for r in runs], jnp.float32)
-  states = jax.vmap(
-    functools.partial(init_train_state, optimizer=optimizer)
-  )(params, shuffle_keys, learning_rate=lrs)
+  states = jax.vmap(functools.partial(init_train_state, optimizer=optimizer))(
+    params, shuffle_keys, learning_rate=lrs
+  )
   evaluate = eval_fn or ClassificationEval(config.pairing)
   initial = _evaluate_many(evaluate, params, data.eval)
   yield _rows(0, None, initial, len(runs))

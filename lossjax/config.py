@@ -57,7 +57,9 @@ def _number(kind: type) -> Callable[[str], Any]:
     try:
       return kind(text)
     except ValueError:
-      raise ValueError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
+      raise ValueError(
+        f"{text!r} is not a{'n integer' if kind is int else ' number'}"
+      ) from None
 
   return parse
 
@@ -68,7 +70,9 @@ def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 
 def _list(parse: Callable[[str], Any]) -> Callable[[str], tuple]:
   def parse_list(text: str) -> tuple:
-    return tuple(parse(item.strip()) for item in text.split(",") if item.strip())
+    return tuple(
+      parse(item.strip()) for item in text.split(",") if item.strip()
+    )
 
   return parse_list
 
@@ -110,16 +114,24 @@ def _coerce(annotation: Any, value: Any) -> Any:
     inner = [a for a in args if a is not type(None)]
     return _coerce(inner[0], value) if len(inner) == 1 else value
   if origin is tuple:
-    if isinstance(value, (str, bytes)) or not isinstance(value, typing.Iterable):
+    if isinstance(value, (str, bytes)) or not isinstance(
+      value, typing.Iterable
+    ):
       raise ValueError(f"expected a list, got {value!r}")
     if len(args) == 2 and args[1] is Ellipsis:
       return tuple(_coerce(args[0], v) for v in value)
     return tuple(_coerce(a, v) for a, v in zip(args, value, strict=True))
   if annotation is Pairing:
     return resolve_pairing(value)
-  if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+  if (
+    annotation is float
+    and isinstance(value, int)
+    and not isinstance(value, bool)
+  ):
     return float(value)
-  if annotation in (int, float, str, bool) and not isinstance(value, annotation):
+  if annotation in (int, float, str, bool) and not isinstance(
+    value, annotation
+  ):
     raise ValueError(f"expected {annotation.__name__}, got {value!r}")
   return value
 
@@ -129,7 +141,9 @@ def _coerce(annotation: Any, value: Any) -> Any:
 
 
 def positive(value: float) -> None:
-  if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+  if not (
+    isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+  ):
     raise ValueError(f"must be a positive finite number, got {value}")
 
 
@@ -188,7 +202,8 @@ def pairings_field(default: tuple[str, ...], help: str = "") -> Any:  # noqa: A0
     default,
     "Pairings of output activation and cost: built-in names "
     "(sigmoid_mse, sigmoid_bce, softmax_nll, softmax_mse) or your own as "
-    "package.module:attribute naming a lossjax.Pairing." + (f" {help}" if help else ""),
+    "package.module:attribute naming a lossjax.Pairing."
+    + (f" {help}" if help else ""),
     check=lambda v: nonempty_unique(v, key=lambda p: p.name),
   )
 
@@ -259,7 +274,12 @@ def lrs_for(lrs: tuple[LrEntry, ...], pairing: Pairing) -> tuple[float, ...]:
   Raises:
     ValueError: none of the three gives a rate.
   """
-  own = tuple(rate for e in lrs if isinstance(e, tuple) and e[0] == pairing.name for rate in [e[1]])
+  own = tuple(
+    rate
+    for e in lrs
+    if isinstance(e, tuple) and e[0] == pairing.name
+    for rate in [e[1]]
+  )
   if own:
     return own
   shared = tuple(e for e in lrs if not isinstance(e, tuple))
@@ -273,7 +293,9 @@ def lrs_for(lrs: tuple[LrEntry, ...], pairing: Pairing) -> tuple[float, ...]:
   )
 
 
-def check_lrs_cover(lrs: tuple[LrEntry, ...], pairings: tuple[Pairing, ...]) -> None:
+def check_lrs_cover(
+  lrs: tuple[LrEntry, ...], pairings: tuple[Pairing, ...]
+) -> None:
   """Every pairing has a rate, and every pairing=rate names a pairing."""
   names = {p.name for p in pairings}
   stray = [e[0] for e in lrs if isinstance(e, tuple) and e[0] not in names]
@@ -304,7 +326,9 @@ def hidden_field(default: tuple[tuple[int, ...], ...] = ((30,),)) -> Any:
   )
 
 
-def epochs_field(default: int, help: str = "Passes over the training data.") -> Any:  # noqa: A002
+def epochs_field(
+  default: int, help: str = "Passes over the training data."
+) -> Any:  # noqa: A002
   return field(default, help, check=at_least(1))
 
 
@@ -352,7 +376,9 @@ class Config:
 
   def to_json(self) -> dict:
     """The fields as JSON-ready values (pairings by name or import string)."""
-    return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+    return {
+      f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)
+    }
 
   def replace(self, **changes) -> "Config":
     return dataclasses.replace(self, **changes)
@@ -397,7 +423,9 @@ def load_json(cls: type[Config], path: str | os.PathLike) -> Config:
 # Flags.
 
 
-def _flat_fields(cls: type[Config]) -> Iterator[tuple[tuple[str, ...], dataclasses.Field, Any]]:
+def _flat_fields(
+  cls: type[Config],
+) -> Iterator[tuple[tuple[str, ...], dataclasses.Field, Any]]:
   hints = typing.get_type_hints(cls)
   for f in dataclasses.fields(cls):
     if _is_config(hints[f.name]):
@@ -415,10 +443,18 @@ def _text(value: Any) -> str:
   if isinstance(value, Pairing):
     return pairing_spec(value)
   if isinstance(value, tuple):
-    if all(isinstance(v, tuple) and all(isinstance(x, int) for x in v) for v in value) and value:
+    if (
+      all(
+        isinstance(v, tuple) and all(isinstance(x, int) for x in v)
+        for v in value
+      )
+      and value
+    ):
       return ",".join("x".join(map(str, v)) for v in value)
     return ",".join(
-      f"{v[0]}={v[1]:g}" if isinstance(v, tuple) and isinstance(v[0], str) else _text(v)
+      f"{v[0]}={v[1]:g}"
+      if isinstance(v, tuple) and isinstance(v[0], str)
+      else _text(v)
       for v in value
     )
   if isinstance(value, float):
@@ -463,20 +499,27 @@ def define_flags(
       None,
       list(presets),
       "Named settings, applied before the flags given: "
-      + "; ".join(f"{name}: {_describe(values)}" for name, values in presets.items()),
+      + "; ".join(
+        f"{name}: {_describe(values)}" for name, values in presets.items()
+      ),
       flag_values=flag_values,
     )
   for path, f, _ in _flat_fields(cls):
     name = path[-1]
     flags.DEFINE_string(
-      name, _text(_default_of(cls, path)), f.metadata["help"], flag_values=flag_values
+      name,
+      _text(_default_of(cls, path)),
+      f.metadata["help"],
+      flag_values=flag_values,
     )
     for alias in f.metadata.get("aliases", ()):
       flags.DEFINE_alias(alias, name, flag_values=flag_values)
 
 
 def _describe(values: Mapping[str, Any]) -> str:
-  return ", ".join(f"--{k}={_text(_coerce_for_text(v))}" for k, v in values.items())
+  return ", ".join(
+    f"--{k}={_text(_coerce_for_text(v))}" for k, v in values.items()
+  )
 
 
 def _coerce_for_text(value: Any) -> Any:
@@ -506,7 +549,9 @@ def config_from_flags(
     else:
       nested.setdefault(path[0], {})[path[1]] = value
 
-  fields = {path[-1]: (path, f, annotation) for path, f, annotation in _flat_fields(cls)}
+  fields = {
+    path[-1]: (path, f, annotation) for path, f, annotation in _flat_fields(cls)
+  }
   if presets and flag_values["preset"].value:
     for name, value in presets[flag_values["preset"].value].items():
       put(fields[name][0], value)

@@ -15,15 +15,17 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from lossjax.losses import loss
+from lossjax.pairings import PairingLike
 
 
 def logistic_cost(
-  pairing: str, theta: ArrayLike, x: ArrayLike, y: ArrayLike
+  pairing: PairingLike, theta: ArrayLike, x: ArrayLike, y: ArrayLike
 ) -> jax.Array:
-  """Mean cost of ``a = sigma(x @ theta)`` for binary targets ``y``.
+  """Mean cost of one output ``z = x @ theta`` for binary targets ``y``.
 
   Args:
-    pairing: ``"sigmoid_mse"`` or ``"sigmoid_bce"``.
+    pairing: a binary pairing (``sigmoid_bce`` makes this logistic
+      regression).
     theta: weights, shape ``(d,)``.
     x: inputs, shape ``(n, d)``.
     y: targets in ``[0, 1]``, shape ``(n,)``.
@@ -36,9 +38,9 @@ def logistic_cost(
 
 
 def softmax_linear_cost(
-  pairing: str, w: ArrayLike, x: ArrayLike, labels: ArrayLike
+  pairing: PairingLike, w: ArrayLike, x: ArrayLike, labels: ArrayLike
 ) -> jax.Array:
-  """Mean cost of the linear softmax model ``z = x @ w`` (``w``: ``(d, k)``)."""
+  """Mean cost of the linear multiclass model ``z = x @ w`` (``w``: ``(d, k)``)."""
   return jnp.mean(loss(pairing, jnp.asarray(x) @ jnp.asarray(w), labels))
 
 

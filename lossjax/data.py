@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lossjax import config as config_lib
+
 IDX_FILES = {
   ("train", "images"): "train-images-idx3-ubyte",
   ("train", "labels"): "train-labels-idx1-ubyte",
@@ -80,6 +82,12 @@ class Dataset:
   def with_train_size(self, size: int | None) -> "Dataset":
     """The same dataset keeping only the first ``size`` training examples."""
     return dataclasses.replace(self, train=_take(self.train, size))
+
+  def with_eval_size(self, size: int | None) -> "Dataset":
+    """The same dataset keeping the first ``size`` validation/test examples."""
+    return dataclasses.replace(
+      self, validation=_take(self.validation, size), test=_take(self.test, size)
+    )
 
   def describe(self) -> str:
     return (
@@ -431,3 +439,76 @@ def data_dir_or_offline_copy(name: str, data_dir: str | None) -> str | None:
     return data_dir
   found = find_offline_copy(name)
   return None if found is None else str(found)
+
+
+def _existing_dir(value: str) -> None:
+  if not Path(value).is_dir():
+    raise ValueError(
+      f"data directory {value} does not exist. Point --data_dir at a "
+      "directory with the IDX files (e.g. train-images-idx3-ubyte.gz) or a "
+      "TFDS data directory, or leave it unset."
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DataConfig(config_lib.Config):
+  """Which data a study trains on: the flags every data study shares."""
+
+  dataset: str = config_lib.field(
+    "fashion_mnist",
+    "Dataset name: a TFDS name (mnist, fashion_mnist, kmnist, ...); also "
+    "labels an IDX directory.",
+  )
+  data_dir: str | None = config_lib.field(
+    None,
+    "Directory with the four IDX files (train-images-idx3-ubyte.gz, ...), or "
+    "a TFDS data directory. Unset: an offline IDX copy under "
+    "$LOSSJAX_DATA_DIR or ../shared/data (folder fashion-mnist for "
+    "fashion_mnist), else TFDS's default.",
+    check=_existing_dir,
+  )
+  source: str = config_lib.field(
+    "auto",
+    "auto: IDX if --data_dir holds IDX files, else TFDS.",
+    check=config_lib.one_of(SOURCES),
+  )
+  validation_size: int = config_lib.field(
+    10_000,
+    "Validation examples carved from the end of the training split.",
+    check=config_lib.at_least(0),
+  )
+  train_size: int | None = config_lib.field(
+    None,
+    "Use only the first N training examples.",
+    check=config_lib.at_least(1),
+  )
+  eval_size: int | None = config_lib.field(
+    None,
+    "Use only the first N validation and test examples.",
+    check=config_lib.at_least(1),
+  )
+  test_as_train: int | None = config_lib.field(
+    None,
+    "For a directory with only the test split (MNIST t10k): train on its "
+    "first N examples, test on the rest.",
+    check=config_lib.at_least(1),
+  )
+
+  def validate(self):
+    if self.data_dir is None:
+      found = find_offline_copy(self.dataset)
+      if found is not None:
+        object.__setattr__(self, "data_dir", str(found))
+    else:
+      object.__setattr__(self, "data_dir", os.path.normpath(self.data_dir))
+
+  def load(self) -> Dataset:
+    return load_dataset(
+      self.dataset,
+      data_dir=self.data_dir,
+      source=self.source,
+      validation_size=self.validation_size,
+      train_size=self.train_size,
+      eval_size=self.eval_size,
+      test_as_train=self.test_as_train,
+    )

@@ -11,6 +11,7 @@ import optax
 from jax.typing import ArrayLike
 
 from lossjax.losses import loss
+from lossjax.pairings import Pairing, PairingLike, resolve_pairing
 
 
 def binary_entropy(y: ArrayLike) -> jax.Array:
@@ -25,32 +26,56 @@ def bce_of_output(a: ArrayLike, y: ArrayLike) -> jax.Array:
   return -(jax.scipy.special.xlogy(y, a) + jax.scipy.special.xlog1py(1 - y, -a))
 
 
-def minimize_bce(y: ArrayLike, *, steps: int = 500, learning_rate: float = 4.0):
-  """Minimises the sigmoid cross-entropy over the logit by gradient descent.
+def soft_target_problem(
+  pairing: PairingLike, y: ArrayLike
+) -> tuple[Pairing, tuple[int, ...], jax.Array]:
+  """How a pairing sees a soft binary target ``y``: its logit shape and targets.
 
-  Gradient descent on ``z`` (the gradient is ``sigma(z) - y``) with
-  ``optax.sgd``, from ``z = 0``, for every target at once.
+  A binary pairing has one output unit with target ``y``; a multiclass one
+  has two classes with target ``(y, 1 - y)``. Either way its cross-entropy
+  (if it is one) has the floor ``H(y)``.
+  """
+  p = resolve_pairing(pairing)
+  y = jnp.asarray(y)
+  if p.kind == "binary":
+    return p, (*y.shape, 1), y[..., None]
+  return p, (*y.shape, 2), jnp.stack([y, 1 - y], axis=-1)
+
+
+def minimize_cost(
+  pairing: PairingLike,
+  y: ArrayLike,
+  *,
+  steps: int = 500,
+  learning_rate: float = 4.0,
+):
+  """Minimises a pairing's cost over the logits for soft targets ``y``.
+
+  Gradient descent on ``z`` with ``optax.sgd`` from ``z = 0``, for every
+  target at once (for ``sigmoid_bce`` the gradient is ``sigma(z) - y``).
 
   Args:
-    y: soft targets, any shape.
+    pairing: any pairing (see :func:`soft_target_problem`).
+    y: soft targets in ``[0, 1]``, any shape.
     steps: gradient steps.
     learning_rate: step size (``sigma' <= 1/4``, so 4 is a Newton-like step
-      near ``a = 1/2``).
+      near ``a = 1/2`` for the sigmoid cross-entropy).
 
   Returns:
-    ``(a_min, c_min)``: the minimising outputs and the minimum costs.
+    ``(a_min, c_min)``: the first output's activation at the minimiser, and
+    the minimum costs, both shaped like ``y``.
   """
-  y = jnp.asarray(y)
+  p, shape, targets = soft_target_problem(pairing, y)
   tx = optax.sgd(learning_rate)
 
   def total(z):
-    return jnp.sum(loss("sigmoid_bce", z[..., None], y[..., None]))
+    return jnp.sum(loss(p, z, targets))
 
   def step(carry, _):
     z, state = carry
     updates, state = tx.update(jax.grad(total)(z), state)
     return (optax.apply_updates(z, updates), state), None
 
-  z0 = jnp.zeros_like(y)
+  z0 = jnp.zeros(shape, targets.dtype)
   (z, _), _ = jax.lax.scan(step, (z0, tx.init(z0)), length=steps)
-  return jax.nn.sigmoid(z), loss("sigmoid_bce", z[..., None], y[..., None])
+  return p.activation(z)[..., 0], loss(p, z, targets)

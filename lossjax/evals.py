@@ -11,7 +11,12 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from lossjax.losses import activation_slope, loss, output_activation, output_delta
+from lossjax.losses import (
+  activation_slope,
+  loss,
+  output_activation,
+  output_delta,
+)
 from lossjax.mlp import Params, forward, mlp_logits
 from lossjax.pairings import Pairing, resolve_pairing
 

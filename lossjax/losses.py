@@ -41,7 +41,10 @@ def _concrete(x: jax.Array) -> np.ndarray | None:
   """``x`` as a NumPy array, or ``None`` when it is traced (jit, vmap)."""
   try:
     return np.asarray(x)
-  except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+  except (
+    jax.errors.TracerArrayConversionError,
+    jax.errors.ConcretizationTypeError,
+  ):
     return None
 
 
@@ -239,7 +242,5 @@ def loss_by_index(
   Returns:
     Per-example costs, shape ``logits.shape[:-1]``.
   """
-  branches = [
-    functools.partial(loss, resolve_pairing(p)) for p in pairings
-  ]
+  branches = [functools.partial(loss, resolve_pairing(p)) for p in pairings]
   return jax.lax.switch(index, branches, logits, targets)

@@ -14,6 +14,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from lossjax.results import atomic_write_bytes  # noqa: E402
 
+
 def save_figure(
   fig: plt.Figure, path: str | os.PathLike, *, dpi: int = 120
 ) -> Path:

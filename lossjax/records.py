@@ -21,6 +21,13 @@ class JsonlWriter:
     self.path.parent.mkdir(parents=True, exist_ok=True)
     self._file = self.path.open("w" if truncate else "a", encoding="utf-8")
 
+  @classmethod
+  def maybe(cls, workdir: str | os.PathLike | None, name: str):
+    """A writer of ``workdir/name`` (truncated), or a no-op without workdir."""
+    if workdir is None:
+      return _NullWriter()
+    return cls(Path(workdir) / name, truncate=True)
+
   def write(self, rows: Iterable[dict]) -> None:
     for row in rows:
       self._file.write(json_line(row))
@@ -35,6 +42,17 @@ class JsonlWriter:
 
   def __exit__(self, *exc) -> None:
     self.close()
+
+
+class _NullWriter:
+  def write(self, rows: Iterable[dict]) -> None:
+    del rows
+
+  def __enter__(self) -> "_NullWriter":
+    return self
+
+  def __exit__(self, *exc) -> None:
+    pass
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:

@@ -66,6 +66,14 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
   return atomic_write_text(path, text + "\n")
 
 
+def read_json(path: str | os.PathLike) -> Any:
+  """Reads a JSON file; ``ValueError`` naming the file if it is not JSON."""
+  try:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+  except json.JSONDecodeError as e:
+    raise ValueError(f"{path} is not valid JSON ({e}).") from None
+
+
 def json_line(obj: Any) -> str:
   """One strict JSON line (non-finite floats -> null), newline-terminated."""
   return json.dumps(json_safe(obj), allow_nan=False) + "\n"

@@ -27,108 +27,100 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from lossjax import config as cfg
 from lossjax import results
-from lossjax.data import load_dataset
-from lossjax.init import INITIALIZERS, init_mlp
-from lossjax.losses import PAIRINGS, SIGMOID_PAIRINGS, loss
-from lossjax.mlp import mlp_logits
-from lossjax.train import OPTIMIZERS, fit_many
+from lossjax.data import DataConfig
+from lossjax.evals import NeuronEval, ValidationEval
+from lossjax.init import init_mlp
+from lossjax.neuron import single_output_pairing
+from lossjax.pairings import Pairing
+from lossjax.train import OPTIMIZERS, Optimizer, fit_many
 
 TASKS = ("neuron", "mlp")
 CONFIG_AXIS = "config"
 
 
-@dataclasses.dataclass(frozen=True)
-class SweepSpec:
-  """A whole study: the grid, the task and how to train it.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SweepSpec(cfg.Config):
+  """A whole study: the grid, the task and how to train it (see field help)."""
 
-  Attributes:
-    task: ``"neuron"`` (the seed's single neuron, x -> y) or ``"mlp"``.
-    pairings: pairings to sweep.
-    init_scales: for the neuron ``w = b = scale``; for MLPs a multiplier of
-      the initialiser's weights and biases.
-    lrs: learning rates.
-    seeds: seeds (initialisation and mini-batch order).
-    epochs: epochs per configuration.
-    target_cost: ``epochs_to_target`` is the first epoch whose cost is below
-      this.
-    divergence_cost: a configuration has diverged at the first epoch whose
-      cost is NaN, infinite or above this (a stable cost can stay finite
-      while the weights blow up, e.g. log-softmax of huge logits).
-    chunk_size: configurations trained together (rounded up to a multiple of
-      the number of devices).
-    optimizer: one of :data:`lossjax.OPTIMIZERS`.
-    x, y: the neuron's input and target (task ``"neuron"``).
-    dataset, data_dir, hidden, init, batch_size, train_size, eval_size,
-      validation_size, test_as_train: data and model (task ``"mlp"``); the
-      cost is measured on the first ``eval_size`` validation examples.
-  """
+  task: str = cfg.field(
+    "neuron",
+    "neuron: the seed's single neuron (--x, --y); mlp: an MLP classifier on "
+    "the data flags.",
+    check=cfg.one_of(TASKS),
+  )
+  pairings: tuple[Pairing, ...] = cfg.pairings_field(
+    ("sigmoid_mse", "sigmoid_bce"), "The neuron task needs binary pairings."
+  )
+  init_scales: tuple[float, ...] = cfg.field(
+    (0.0, 1.0, 2.0),
+    "Init scales: neuron w=b=v; mlp multiplies the initialiser.",
+    check=cfg.all_of(cfg.nonempty_unique, cfg.each(cfg.finite)),
+  )
+  lrs: tuple[float, ...] = dataclasses.field(
+    default=(0.15,),
+    metadata={
+      "help": "Learning rates (the grid; every pairing trains with each).",
+      "parse": cfg._list(cfg._number(float)),
+      "check": cfg.all_of(cfg.nonempty_unique, cfg.each(cfg.positive)),
+      "aliases": ("lr",),
+    },
+  )
+  seeds: tuple[int, ...] = cfg.seeds_field()
+  epochs: int = cfg.epochs_field(300)
+  target_cost: float = cfg.field(
+    0.05,
+    "epochs_to_target: first epoch whose cost is below this (neuron: the "
+    "cost; mlp: validation cost).",
+    check=cfg.finite,
+  )
+  divergence_cost: float = cfg.field(
+    1e6,
+    "A configuration has diverged at the first epoch whose cost is NaN, inf "
+    "or above this.",
+    check=cfg.positive,
+  )
+  chunk_size: int = cfg.field(
+    64,
+    "Configurations per compiled call (rounded up to a multiple of the "
+    "device count); lower it if a chunk does not fit in memory.",
+    check=cfg.at_least(1),
+  )
+  optimizer: str = cfg.field(
+    "sgd", "Optax optimiser.", check=cfg.one_of(OPTIMIZERS)
+  )
+  x: float = cfg.field(1.0, "neuron: the input.", check=cfg.finite)
+  y: float = cfg.field(0.0, "neuron: the target, in [0, 1].", check=cfg.finite)
+  data: DataConfig = DataConfig(eval_size=2000)
+  hidden: tuple[int, ...] = cfg.field(
+    (30,),
+    "mlp: hidden sizes joined by 'x', e.g. 100x30.",
+    parse=cfg._parse_architecture,
+    check=cfg.each(cfg.at_least(1)),
+  )
+  init: str = cfg.init_field()
+  batch_size: int = cfg.field(
+    10, "mlp: mini-batch size.", check=cfg.at_least(1)
+  )
 
-  task: str
-  pairings: tuple[str, ...]
-  init_scales: tuple[float, ...]
-  lrs: tuple[float, ...]
-  seeds: tuple[int, ...] = (0,)
-  epochs: int = 300
-  target_cost: float = 0.05
-  divergence_cost: float = 1e6
-  chunk_size: int = 64
-  optimizer: str = "sgd"
-  x: float = 1.0
-  y: float = 0.0
-  dataset: str = "fashion_mnist"
-  data_dir: str | None = None
-  hidden: tuple[int, ...] = (30,)
-  init: str = "normalized"
-  batch_size: int = 10
-  train_size: int | None = None
-  eval_size: int | None = 2000
-  validation_size: int = 10_000
-  test_as_train: int | None = None
-
-  def __post_init__(self):
-    if self.task not in TASKS:
-      raise ValueError(f"Unknown task {self.task!r}; choose from {TASKS}.")
-    for name in ("pairings", "init_scales", "lrs", "seeds"):
-      if not getattr(self, name):
-        raise ValueError(f"{name} is empty: the grid needs at least one.")
-    unknown = set(self.pairings) - set(PAIRINGS)
-    if unknown:
-      raise ValueError(
-        f"Unknown pairing(s) {sorted(unknown)}; choose from {PAIRINGS}."
-      )
-    if self.task == "neuron" and not set(self.pairings) <= set(
-      SIGMOID_PAIRINGS
-    ):
-      raise ValueError(
-        "the single neuron has one output: use sigmoid pairings only "
-        f"({', '.join(SIGMOID_PAIRINGS)})."
-      )
-    if min(self.lrs) <= 0:
-      raise ValueError(f"learning rates must be > 0, got {self.lrs}.")
-    if self.epochs < 1 or self.chunk_size < 1 or self.batch_size < 1:
-      raise ValueError("epochs, chunk_size and batch_size must be >= 1.")
-    if self.optimizer not in OPTIMIZERS:
-      raise ValueError(f"Unknown optimizer {self.optimizer!r}.")
-    if self.init not in INITIALIZERS:
-      raise ValueError(f"Unknown initialiser {self.init!r}.")
+  def validate(self):
+    if self.task == "neuron":
+      for p in self.pairings:
+        single_output_pairing(p)
+      if not 0.0 <= self.y <= 1.0:
+        raise ValueError(f"y: the target must lie in [0, 1], got {self.y}.")
 
   def fingerprint(self) -> str:
     """Identifies the results: everything but how they are scheduled."""
-    fields = dataclasses.asdict(self)
+    fields = self.to_json()
     fields.pop("chunk_size")
+    fields.pop("heatmap_metric", None)  # how it is drawn, not what it is
     if self.task == "neuron":  # the MLP fields do not affect a neuron sweep
-      for name in (
-        "dataset",
-        "data_dir",
-        "hidden",
-        "init",
-        "batch_size",
-        "train_size",
-        "eval_size",
-        "validation_size",
-        "test_as_train",
-      ):
+      for name in ("data", "hidden", "init", "batch_size"):
+        fields.pop(name)
+    else:
+      for name in ("x", "y"):
         fields.pop(name)
     text = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -165,14 +157,7 @@ def make_problem(spec: SweepSpec) -> Problem:
     x = np.full((1, 1), spec.x, np.float32)
     y = np.full((1, 1), spec.y, np.float32)
     return Problem((1, 1), "constant", x, y, (x, y), None, ("cost", "output"))
-  dataset = load_dataset(
-    spec.dataset,
-    data_dir=spec.data_dir,
-    validation_size=spec.validation_size,
-    train_size=spec.train_size,
-    eval_size=spec.eval_size,
-    test_as_train=spec.test_as_train,
-  )
+  dataset = spec.data.load()
   validation = (dataset.validation.images, dataset.validation.labels)
   return Problem(
     sizes=(dataset.train.images.shape[1], *spec.hidden, dataset.num_classes),
@@ -185,21 +170,9 @@ def make_problem(spec: SweepSpec) -> Problem:
   )
 
 
-@functools.cache
-def sweep_eval(task: str, pairing: str) -> Callable:
-  """Per-epoch measurement (cached, so compiled programs are reused)."""
-
-  def evaluate(params, data):
-    x, targets = data
-    logits = mlp_logits(params, x)
-    out = {"cost": jnp.mean(loss(pairing, logits, targets))}
-    if task == "neuron":
-      out["output"] = jax.nn.sigmoid(logits)[0, 0]
-    else:
-      out["accuracy"] = jnp.mean(jnp.argmax(logits, -1) == targets)
-    return out
-
-  return evaluate
+def sweep_eval(task: str, pairing: Pairing):
+  """Per-epoch measurement of a task (values: equal ones share a compile)."""
+  return NeuronEval(pairing) if task == "neuron" else ValidationEval(pairing)
 
 
 _CHUNK_STATIC = (
@@ -242,15 +215,14 @@ def _train_chunk(
     order_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
   _, history = fit_many(
     params,
-    x,
-    targets,
-    lrs,
+    (x, targets),
     order_keys,
-    eval_data=eval_data,
+    eval_data,
+    learning_rates=lrs,
     pairing=pairing,
     epochs=epochs,
     batch_size=batch_size,
-    optimizer=optimizer,
+    optimizer=Optimizer(optimizer),
     eval_fn=eval_fn,
   )
   return history
@@ -354,8 +326,8 @@ def train_configs(
 # Chunk files.
 
 
-def chunk_path(workdir: Path, pairing: str, index: int) -> Path:
-  return workdir / "chunks" / pairing / f"{index:05d}.npz"
+def chunk_path(workdir: Path, pairing: Pairing, index: int) -> Path:
+  return workdir / "chunks" / pairing.name / f"{index:05d}.npz"
 
 
 def save_chunk(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -432,7 +404,7 @@ def prepare_workdir(workdir: Path, spec: SweepSpec, *, overwrite: bool) -> None:
   for stale in (workdir / "chunks").glob("*/.*.npz.*"):
     stale.unlink()
   results.write_json(
-    record, {"fingerprint": spec.fingerprint(), **dataclasses.asdict(spec)}
+    record, {"fingerprint": spec.fingerprint(), **spec.to_json()}
   )
 
 
@@ -496,7 +468,7 @@ def run_sweep(
     elapsed = time.perf_counter() - start
     eta = elapsed / trained * (todo - trained)
     log(
-      f"  [{pairing}] chunk {index + 1} ({len(configs)} configs) in "
+      f"  [{pairing.name}] chunk {index + 1} ({len(configs)} configs) in "
       f"{time.perf_counter() - chunk_start:.1f}s; {trained}/{todo} trained, "
       f"about {eta:.0f}s left"
     )
@@ -506,7 +478,7 @@ def run_sweep(
       parts = [
         a for (p, _, _), a in zip(plan, loaded, strict=True) if p == pairing
       ]
-      arrays[pairing] = {
+      arrays[pairing.name] = {
         k: np.concatenate([part[k] for part in parts]) for k in parts[0]
       }
   return SweepResult(spec, arrays, trained, len(plan) - todo)

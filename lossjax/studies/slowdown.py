@@ -48,7 +48,10 @@ class Config(cfg.Config):
     ((0.0, 0.0), (2.0, 2.0)),
     "Starting points: each entry v means w=b=v; 'w:b' sets them separately.",
     parse=cfg._list(_parse_init),
-    check=lambda v: (cfg.nonempty_unique(v), [cfg.each(cfg.finite)(i) for i in v]),
+    check=lambda v: (
+      cfg.nonempty_unique(v),
+      [cfg.each(cfg.finite)(i) for i in v],
+    ),
   )
   lrs: tuple = cfg.lrs_field((0.15,))
   epochs: int = cfg.epochs_field(300, "Gradient steps (one example).")
@@ -121,7 +124,13 @@ def _train(config: Config, pairing: Pairing, rule: str):
   for i, ((w, b), lr) in enumerate(grid):
     z0 = w * config.x + b
     slope = activation_slope(pairing, jnp.full((1,), z0, jnp.float32))
-    key = {"pairing": pairing.name, "update_rule": rule, "w0": w, "b0": b, "lr": lr}
+    key = {
+      "pairing": pairing.name,
+      "update_rule": rule,
+      "w0": w,
+      "b0": b,
+      "lr": lr,
+    }
     records.append(
       {
         **key,
@@ -135,7 +144,12 @@ def _train(config: Config, pairing: Pairing, rule: str):
       }
     )
     curves += [
-      {**key, "epoch": e, "output": float(outputs[i, e]), "loss": float(costs[i, e])}
+      {
+        **key,
+        "epoch": e,
+        "output": float(outputs[i, e]),
+        "loss": float(costs[i, e]),
+      }
       for e in range(config.epochs + 1)
     ]
   return records, curves
@@ -187,7 +201,9 @@ def plot(result: Result, path: Path) -> Path:
   records, curves = result.records, result.curves
   by_name = {p.name: p for p in result.config.pairings}
   inits = sorted({(r["w0"], r["b0"]) for r in records})
-  fig, axes = plt.subplots(len(inits), 2, figsize=(11, 3.2 * len(inits)), squeeze=False)
+  fig, axes = plt.subplots(
+    len(inits), 2, figsize=(11, 3.2 * len(inits)), squeeze=False
+  )
   by_config: dict[tuple, list[dict]] = {}
   for row in curves:
     key = (row["pairing"], row["update_rule"], row["w0"], row["b0"], row["lr"])

@@ -1,0 +1,395 @@
+"""Feed-forward networks on MNIST-family data: does the pairing matter? (seed 000)
+
+Trains MLPs ``[784, hidden..., 10]`` with sigmoid hidden layers under each
+pairing, every (seed, learning rate) of a pairing and architecture in one
+vmapped, jit-compiled program, and records per epoch: training cost,
+validation and test accuracy, the mean output slope (how saturated the
+outputs are), the output error ``|dC/dz|`` and each layer's gradient norm.
+``metrics.jsonl`` gets one line per configuration and epoch as each epoch
+finishes, so an interrupted run keeps what it finished.
+"""
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from lossjax import classify, plotting, records, results
+from lossjax import config as cfg
+from lossjax.data import DataConfig
+from lossjax.pairings import Pairing
+from lossjax.train import OPTIMIZERS
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(cfg.Config):
+  """Everything one comparison trains (see each field's help)."""
+
+  data: DataConfig = DataConfig()
+  pairings: tuple[Pairing, ...] = cfg.pairings_field(
+    ("sigmoid_mse", "sigmoid_bce", "softmax_nll", "softmax_mse")
+  )
+  hidden: tuple[tuple[int, ...], ...] = cfg.hidden_field()
+  lrs: tuple = cfg.lrs_field()
+  batch_size: int = cfg.field(10, "Mini-batch size.", check=cfg.at_least(1))
+  epochs: int = cfg.epochs_field(30)
+  seeds: tuple[int, ...] = cfg.seeds_field()
+  init: str = cfg.init_field()
+  init_scale: float = cfg.field(
+    1.0, "Multiplies every initial weight and bias.", check=cfg.finite
+  )
+  l2: float = cfg.field(
+    0.0,
+    "L2 regularisation lambda, as in the book: cost + lambda/(2n) sum w^2 "
+    "(weights only).",
+    check=cfg.all_of(cfg.finite, cfg.at_least(0)),
+  )
+  optimizer: str = cfg.field(
+    "sgd", "Optax optimiser.", check=cfg.one_of(OPTIMIZERS)
+  )
+
+  def validate(self):
+    cfg.check_lrs_cover(self.lrs, self.pairings)
+
+  def groups(
+    self,
+  ) -> list[tuple[classify.GroupConfig, list[classify.RunConfig]]]:
+    """(pairing, architecture) groups and their runs (seeds x rates)."""
+    out = []
+    for hidden in self.hidden:
+      for p in self.pairings:
+        group = classify.GroupConfig(
+          pairing=p,
+          hidden=hidden,
+          init=self.init,
+          batch_size=self.batch_size,
+          epochs=self.epochs,
+          optimizer=self.optimizer,
+          l2=self.l2,
+        )
+        runs = [
+          classify.RunConfig(seed=s, lr=lr, init_scale=self.init_scale)
+          for lr in cfg.lrs_for(self.lrs, p)
+          for s in self.seeds
+        ]
+        out.append((group, runs))
+    return out
+
+
+PRESETS = {
+  # "Neural Networks and Deep Learning", chapters 1 and 3: 50,000 training
+  # images, batch 10, 30 epochs, N(0, 1) weights and biases.
+  "nielsen": {
+    "pairings": ["sigmoid_mse", "sigmoid_bce"],
+    "hidden": [[30], [100]],
+    "lrs": [["sigmoid_mse", 3.0], ["sigmoid_bce", 0.5]],
+    "batch_size": 10,
+    "epochs": 30,
+    "init": "large",
+  },
+}
+
+# The book's MNIST test accuracies (%) for its settings: (pairing, hidden,
+# lr) with N(0, 1) init, batch 10 and 30 epochs.
+BOOK_REFERENCE = {
+  ("sigmoid_mse", (30,), 3.0): 95.42,
+  ("sigmoid_mse", (100,), 3.0): 96.59,
+  ("sigmoid_bce", (30,), 0.5): 95.49,
+  ("sigmoid_bce", (100,), 0.5): 96.82,
+}
+
+
+def book_reference(config: Config, pairing: str, hidden, lr) -> float | None:
+  """The book's number for these settings, if the book ran them."""
+  if (config.init, config.batch_size, config.epochs) != ("large", 10, 30):
+    return None
+  return BOOK_REFERENCE.get((pairing, tuple(hidden), lr))
+
+
+@dataclasses.dataclass
+class Result:
+  config: Config
+  rows: list[dict]
+  description: str
+
+
+def run(
+  config: Config, *, workdir: Path | None = None, log=print, dataset=None
+) -> Result:
+  """Trains every group; streams ``metrics.jsonl`` and tables into ``workdir``.
+
+  ``dataset``: an already loaded :class:`lossjax.data.Dataset` to use as it is
+  instead of loading ``config.data``.
+  """
+  dataset = dataset or config.data.load()
+  log(dataset.describe())
+  data = classify.DeviceData.from_dataset(dataset)
+  result = Result(config, [], dataset.describe())
+  if workdir is not None:
+    results.write_json(
+      Path(workdir) / "config.json",
+      {"config": config.to_json(), "data": result.description},
+    )
+  with records.JsonlWriter.maybe(workdir, "metrics.jsonl") as out:
+    for group, runs in config.groups():
+      label = f"{group.pairing.name} hidden={list(group.hidden)}"
+      start = time.perf_counter()
+      for epoch_rows in classify.train_group(group, runs, data):
+        rows = [
+          {
+            "pairing": group.pairing.name,
+            "hidden": list(group.hidden),
+            "lr": run.lr,
+            "seed": run.seed,
+            "init": group.init,
+            "init_scale": run.init_scale,
+            **row,
+          }
+          for run, row in zip(runs, epoch_rows, strict=True)
+        ]
+        out.write(rows)
+        result.rows += rows
+        log(_progress_line(label, rows, group.epochs, start))
+      if workdir is not None:  # tables after every group survive a kill
+        write(result, workdir, figures=False)
+  return result
+
+
+def _progress_line(label, rows, epochs, start) -> str:
+  accuracy, _ = records.mean_and_spread([r["test_accuracy"] for r in rows])
+  cost, _ = records.mean_and_spread([r["train_cost"] for r in rows])
+  cost_text = "-" if cost is None else f"{cost:.4f}"
+  acc_text = "-" if accuracy is None else f"{100 * accuracy:.2f}%"
+  return (
+    f"[{label}] epoch {rows[0]['epoch']}/{epochs}  train cost {cost_text}  "
+    f"test acc {acc_text}  ({time.perf_counter() - start:.1f}s)"
+  )
+
+
+def _group_key(row: dict) -> tuple:
+  return (row["pairing"], tuple(row["hidden"]), row["lr"])
+
+
+def summarize(result: Result) -> list[dict]:
+  """One row per (pairing, architecture, lr): mean and spread over seeds."""
+  summary = []
+  for (pairing, hidden, lr), group in records.group_rows(
+    result.rows, _group_key
+  ).items():
+    by_seed = records.group_rows(group, lambda r: (r["seed"],))
+    finals, bests, at_best_val = [], [], []
+    for seed_rows in by_seed.values():
+      trained = [r for r in seed_rows if r["epoch"] > 0] or seed_rows
+      finals.append(trained[-1]["test_accuracy"])
+      bests.append(max(r["test_accuracy"] for r in trained))
+      best_val = max(trained, key=lambda r: r["val_accuracy"])
+      at_best_val.append(best_val["test_accuracy"])
+    errors = {
+      epoch: records.mean_and_spread(
+        [r["output_error"] for r in group if r["epoch"] == epoch]
+      )[0]
+      for epoch in (0, 1)
+    }
+    row = {
+      "pairing": pairing,
+      "hidden": "-".join(map(str, hidden)),
+      "lr": lr,
+      "seeds": len(by_seed),
+      "epochs": max(r["epoch"] for r in group),
+      "output_error_epoch0": errors[0],
+      "output_error_epoch1": errors[1],
+      "book_test_accuracy": book_reference(result.config, pairing, hidden, lr),
+    }
+    for name, values in (
+      ("final_test", finals),
+      ("best_test", bests),
+      ("test_at_best_val", at_best_val),
+    ):
+      mean, spread = records.mean_and_spread(values)
+      row[f"{name}_mean"] = None if mean is None else 100 * mean
+      row[f"{name}_std"] = None if spread is None else 100 * spread
+    summary.append(row)
+  return summary
+
+
+def summary_table(rows: Sequence[dict]) -> str:
+  """The Markdown table of :func:`summarize`'s rows."""
+
+  def pct(mean, std):
+    return "-" if mean is None else f"{mean:.2f} ± {std:.2f}"
+
+  lines = [
+    "| pairing | hidden | lr | seeds | epochs | final test % | best test % "
+    "| test % at best val | output error (epoch 0 -> 1) | book (MNIST) % |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+  ]
+  for r in rows:
+    book = r["book_test_accuracy"]
+    lines.append(
+      f"| {r['pairing']} | {r['hidden']} | {r['lr']:g} | {r['seeds']} | "
+      f"{r['epochs']} | {pct(r['final_test_mean'], r['final_test_std'])} | "
+      f"{pct(r['best_test_mean'], r['best_test_std'])} | "
+      f"{pct(r['test_at_best_val_mean'], r['test_at_best_val_std'])} | "
+      f"{results.format_value(r['output_error_epoch0'], 3)} -> "
+      f"{results.format_value(r['output_error_epoch1'], 3)} | "
+      f"{'-' if book is None else f'{book:.2f}'} |"
+    )
+  return "\n".join(lines) + "\n"
+
+
+def summary(result: Result) -> str:
+  c = result.config
+  return "\n".join(
+    [
+      f"# {c.data.dataset}: pairings compared\n",
+      f"Data: {result.description}. Init `{c.init}` x {c.init_scale}, "
+      f"batch {c.batch_size}, optimizer {c.optimizer}, L2 lambda {c.l2}.\n",
+      "Accuracies are test-set percentages, mean ± standard deviation over "
+      "seeds. *best* is the best epoch; *at best val* is the test accuracy at "
+      "the epoch with the best validation accuracy (honest model selection). "
+      "*output error* is the mean norm of dC/dz at the output layer on the "
+      "validation set, before training (epoch 0) and after one epoch.\n",
+      summary_table(summarize(result)),
+    ]
+  )
+
+
+def _curve(rows, metric):
+  """Epochs, mean, min and max over seeds of ``metric``."""
+  by_epoch = records.group_rows(
+    (r for r in rows if r.get(metric) is not None), lambda r: (r["epoch"],)
+  )
+  epochs = sorted(e for (e,) in by_epoch)
+  values = [[r[metric] for r in by_epoch[(e,)]] for e in epochs]
+  return (
+    epochs,
+    [sum(v) / len(v) for v in values],
+    [min(v) for v in values],
+    [max(v) for v in values],
+  )
+
+
+def plot_metric(
+  result: Result, metric, ylabel, path, *, log_scale=False, percent=False
+):
+  """One panel per architecture, one line (mean, min-max band) per pairing."""
+  plt = plotting.plt
+  by_name = {p.name: p for p in result.config.pairings}
+  rows = result.rows
+  archs = list(dict.fromkeys(tuple(r["hidden"]) for r in rows))
+  fig, axes = plt.subplots(
+    1, len(archs), figsize=(5.5 * len(archs), 4), squeeze=False
+  )
+  for ax, arch in zip(axes[0], archs, strict=True):
+    arch_rows = [r for r in rows if tuple(r["hidden"]) == arch]
+    for (name, _, lr), group in records.group_rows(
+      arch_rows, _group_key
+    ).items():
+      epochs, mean, low, high = _curve(group, metric)
+      if not epochs:
+        continue
+      scale = 100 if percent else 1
+      color = by_name[name].display_color
+      ax.plot(
+        epochs,
+        [scale * v for v in mean],
+        color=color,
+        label=f"{by_name[name].display_label}, eta={lr:g}",
+      )
+      ax.fill_between(
+        epochs,
+        [scale * v for v in low],
+        [scale * v for v in high],
+        color=color,
+        alpha=0.2,
+      )
+    ax.set(title=f"hidden {list(arch)}", xlabel="epoch", ylabel=ylabel)
+    if log_scale:
+      ax.set_yscale("log")
+    ax.legend(fontsize=8)
+  fig.tight_layout()
+  return plotting.save_figure(fig, path)
+
+
+def plot_grad_norms(result: Result, path):
+  """Per-layer gradient norm versus epoch: a panel per pairing and architecture."""
+  plt = plotting.plt
+  groups = records.group_rows(
+    (r for r in result.rows if r["grad_norm"] is not None), _group_key
+  )
+  fig, axes = plt.subplots(
+    1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False, sharey=True
+  )
+  for ax, ((pairing, hidden, lr), group) in zip(
+    axes[0], groups.items(), strict=True
+  ):
+    num_layers = len(group[0]["grad_norm"])
+    by_epoch = records.group_rows(group, lambda r: (r["epoch"],))
+    epochs = sorted(e for (e,) in by_epoch)
+    for layer in range(num_layers):
+      means = [
+        sum(r["grad_norm"][layer] for r in by_epoch[(e,)]) / len(by_epoch[(e,)])
+        for e in epochs
+      ]
+      name = "output" if layer == num_layers - 1 else f"hidden {layer + 1}"
+      ax.plot(epochs, means, marker=".", label=f"layer {layer + 1} ({name})")
+    ax.set(
+      title=f"{pairing} {list(hidden)}, eta={lr:g}",
+      xlabel="epoch",
+      ylabel="mean gradient norm",
+    )
+    ax.set_yscale("log")
+    plotting.integer_epochs(ax)
+    ax.legend(fontsize=8)
+  fig.tight_layout()
+  return plotting.save_figure(fig, path)
+
+
+FIGURES = (
+  ("test_accuracy", "test accuracy (%)", "accuracy", {"percent": True}),
+  (
+    "output_error",
+    "mean |dC/dz| at the output",
+    "output_error",
+    {"log_scale": True},
+  ),
+  (
+    "output_slope",
+    "mean output slope da/dz",
+    "saturation",
+    {"log_scale": True},
+  ),
+)
+
+
+def write(
+  result: Result, workdir: str | Path, *, figures: bool = True
+) -> list[Path]:
+  """summary.json, summary.md and (optionally) the figures."""
+  workdir = Path(workdir)
+  paths = [
+    results.write_json(workdir / "summary.json", summarize(result)),
+    results.atomic_write_text(workdir / "summary.md", summary(result)),
+  ]
+  if figures:
+    for metric, ylabel, name, options in FIGURES:
+      paths.append(
+        plot_metric(result, metric, ylabel, workdir / f"{name}.png", **options)
+      )
+    paths.append(plot_grad_norms(result, workdir / "grad_norm.png"))
+  return paths
+
+
+def load(workdir: str | Path) -> Result:
+  """The result of an earlier run, from its config.json and metrics.jsonl."""
+  workdir = Path(workdir)
+  for name in ("config.json", "metrics.jsonl"):
+    if not (workdir / name).is_file():
+      raise ValueError(
+        f"{workdir / name} not found: it is not the workdir of a run."
+      )
+  saved = results.read_json(workdir / "config.json")
+  config = cfg.from_json(Config, saved["config"])
+  return Result(
+    config, records.read_jsonl(workdir / "metrics.jsonl"), saved["data"]
+  )

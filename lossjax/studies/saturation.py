@@ -1,0 +1,314 @@
+"""Saturation in deep sigmoid networks (Glorot & Bengio 2010; the book's ch. 5).
+
+MLPs with 1 to 5 sigmoid hidden layers, N(0, 1) initialisation ("large")
+versus Glorot initialisation, under each pairing. Per layer and per epoch:
+mean and spread of the activations, the fraction of saturated units
+(activation < 0.01 or > 0.99) and the gradient norm. Writes
+``metrics.jsonl`` as it trains, then ``summary.json``/``.md`` and the figures
+``layers_depth<D>.png`` and ``grad_ratio.png``.
+"""
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from lossjax import classify, plotting, records, results
+from lossjax import config as cfg
+from lossjax.data import DataConfig
+from lossjax.evals import ClassificationEval
+from lossjax.init import INITIALIZERS
+from lossjax.pairings import Pairing
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(cfg.Config):
+  """The study: depths x initialisations x pairings."""
+
+  data: DataConfig = DataConfig(train_size=20_000, eval_size=1_000)
+  depths: tuple[int, ...] = cfg.field(
+    (1, 2, 3, 4, 5),
+    "Numbers of hidden layers.",
+    check=cfg.all_of(cfg.nonempty_unique, cfg.each(cfg.at_least(1))),
+  )
+  width: int = cfg.field(30, "Units per hidden layer.", check=cfg.at_least(1))
+  inits: tuple[str, ...] = cfg.field(
+    ("large", "glorot"),
+    "Initialisers to compare.",
+    check=cfg.all_of(cfg.nonempty_unique, cfg.each(cfg.one_of(INITIALIZERS))),
+  )
+  pairings: tuple[Pairing, ...] = cfg.pairings_field(
+    ("sigmoid_mse", "softmax_nll")
+  )
+  lrs: tuple = cfg.lrs_field()
+  epochs: int = cfg.epochs_field(10)
+  batch_size: int = cfg.field(10, "Mini-batch size.", check=cfg.at_least(1))
+  seeds: tuple[int, ...] = cfg.seeds_field()
+
+  def validate(self):
+    cfg.check_lrs_cover(self.lrs, self.pairings)
+
+
+PRESETS = {}
+
+
+@dataclasses.dataclass
+class Result:
+  config: Config
+  rows: list[dict]
+  description: str
+
+
+def run(
+  config: Config, *, workdir: Path | None = None, log=print, dataset=None
+) -> Result:
+  """Trains every (depth, init, pairing, rate); streams metrics.jsonl.
+
+  ``dataset``: an already loaded :class:`lossjax.data.Dataset` to use instead
+  of loading ``config.data`` (its training split is cut to
+  ``config.data.train_size``).
+  """
+  if dataset is None:
+    dataset = config.data.load()
+  else:
+    dataset = dataset.with_train_size(config.data.train_size)
+  log(dataset.describe())
+  device_data = classify.DeviceData.from_dataset(dataset)
+  result = Result(config, [], dataset.describe())
+  with records.JsonlWriter.maybe(workdir, "metrics.jsonl") as out:
+    for depth in config.depths:
+      for init in config.inits:
+        for pairing in config.pairings:
+          group = classify.GroupConfig(
+            pairing=pairing,
+            hidden=(config.width,) * depth,
+            init=init,
+            batch_size=config.batch_size,
+            epochs=config.epochs,
+          )
+          runs = [
+            classify.RunConfig(seed=s, lr=lr)
+            for lr in cfg.lrs_for(config.lrs, pairing)
+            for s in config.seeds
+          ]
+          start = time.perf_counter()
+          evaluate = ClassificationEval(pairing, layer_stats=True)
+          for epoch_rows in classify.train_group(
+            group, runs, device_data, eval_fn=evaluate
+          ):
+            new = [
+              {
+                "depth": depth,
+                "init": init,
+                "pairing": pairing.name,
+                "seed": run.seed,
+                **row,
+              }
+              for run, row in zip(runs, epoch_rows, strict=True)
+            ]
+            out.write(new)
+            result.rows += new
+          last = new[0]
+          log(
+            f"depth {depth} {init:>6} {pairing.name}: test acc "
+            f"{100 * last['test_accuracy']:.1f}%, saturated (last hidden) "
+            f"{100 * last['saturated'][-1]:.0f}%, |dC/db| first/last hidden "
+            f"{_ratio(new[0])}  ({time.perf_counter() - start:.1f}s)"
+          )
+  return result
+
+
+def summary(result: Result) -> str:
+  return WRITEUP + results.markdown_table(
+    summarize(result.rows), SUMMARY_COLUMNS
+  )
+
+
+def _ratio(row: dict) -> str:
+  norms = row["bias_grad_norm"]
+  if norms is None or len(norms) < 3:
+    return "-"
+  return f"{norms[0] / norms[-2]:.3g}"
+
+
+def summarize(rows: Sequence[dict]) -> list[dict]:
+  """One row per (depth, init, pairing): numbers the report quotes."""
+  summary = []
+  groups = records.group_rows(
+    rows, lambda r: (r["depth"], r["init"], r["pairing"])
+  )
+  for (depth, init, pairing), group in groups.items():
+    first_epoch = [r for r in group if r["epoch"] == 1]
+    final_epoch = max(r["epoch"] for r in group)
+    final = [r for r in group if r["epoch"] == final_epoch]
+    initial = [r for r in group if r["epoch"] == 0]
+
+    def mean(values):
+      return float(np.mean(values))
+
+    # The book's per-layer speed of learning: |dC/db^l| = |delta^l| (weight
+    # gradients scale with the layer's fan-in, so they do not compare across
+    # layers). Layers run input to output; [-1] is the output layer.
+    first_hidden = mean([r["bias_grad_norm"][0] for r in first_epoch])
+    last_hidden = mean([r["bias_grad_norm"][-2] for r in first_epoch])
+    summary.append(
+      {
+        "depth": depth,
+        "init": init,
+        "pairing": pairing,
+        "final_test_accuracy": mean([r["test_accuracy"] for r in final]),
+        "epoch1_grad_norm_first_hidden": first_hidden,
+        "epoch1_grad_norm_last_hidden": last_hidden,
+        "epoch1_first_over_last": first_hidden / last_hidden,
+        "initial_saturated_last_hidden": mean(
+          [r["saturated"][-1] for r in initial]
+        ),
+        "final_saturated_last_hidden": mean(
+          [r["saturated"][-1] for r in final]
+        ),
+        "initial_mean_last_hidden": mean([r["act_mean"][-1] for r in initial]),
+        "final_mean_last_hidden": mean([r["act_mean"][-1] for r in final]),
+      }
+    )
+  return summary
+
+
+SUMMARY_COLUMNS = (
+  "depth",
+  "init",
+  "pairing",
+  "final_test_accuracy",
+  "epoch1_first_over_last",
+  "initial_saturated_last_hidden",
+  "final_saturated_last_hidden",
+  "final_mean_last_hidden",
+)
+
+
+def plot_layers(rows, depth: int, path: Path) -> Path:
+  """Per-layer curves for one depth: rows = (init, pairing), columns = stats."""
+  plt = plotting.plt
+  groups = records.group_rows(
+    (r for r in rows if r["depth"] == depth),
+    lambda r: (r["init"], r["pairing"]),
+  )
+  fig, axes = plt.subplots(
+    len(groups), 3, figsize=(13, 2.8 * len(groups)), squeeze=False
+  )
+  for ax_row, ((init, pairing), group) in zip(
+    axes, groups.items(), strict=True
+  ):
+    by_epoch = records.group_rows(group, lambda r: (r["epoch"],))
+    epochs = sorted(e for (e,) in by_epoch)
+    colors = plt.cm.viridis(np.linspace(0, 0.9, depth))
+
+    def series(key, layer, epochs=epochs, by_epoch=by_epoch):
+      return [
+        np.mean([r[key][layer] for r in by_epoch[(e,)] if r[key] is not None])
+        for e in epochs
+      ]
+
+    for layer in range(depth):
+      label = f"hidden {layer + 1}"
+      mean, std = (
+        np.array(series("act_mean", layer)),
+        np.array(series("act_std", layer)),
+      )
+      ax_row[0].plot(epochs, mean, color=colors[layer], label=label)
+      ax_row[0].fill_between(
+        epochs, mean - std, mean + std, color=colors[layer], alpha=0.1
+      )
+      ax_row[1].plot(
+        epochs, series("saturated", layer), color=colors[layer], label=label
+      )
+      trained = epochs[1:]
+      ax_row[2].plot(
+        trained,
+        [
+          np.mean([r["bias_grad_norm"][layer] for r in by_epoch[(e,)]])
+          for e in trained
+        ],
+        color=colors[layer],
+        marker=".",
+        label=label,
+      )
+    title = f"{init} init, {pairing}"
+    ax_row[0].set(
+      title=f"{title}: activation mean ± std", ylim=(0, 1), xlabel="epoch"
+    )
+    ax_row[1].set(
+      title="fraction saturated (<0.01 or >0.99)", ylim=(0, 1), xlabel="epoch"
+    )
+    ax_row[2].set(title="|dC/db| per layer (speed of learning)", xlabel="epoch")
+    ax_row[2].set_yscale("log")
+    for ax in ax_row:
+      plotting.integer_epochs(ax)
+    ax_row[1].legend(fontsize=7)
+  fig.tight_layout()
+  return plotting.save_figure(fig, path)
+
+
+def plot_grad_ratio(summary, path: Path, colors: dict[str, str]) -> Path:
+  plt = plotting.plt
+  fig, ax = plt.subplots(figsize=(6.5, 4))
+  for (init, pairing), group in records.group_rows(
+    summary, lambda r: (r["init"], r["pairing"])
+  ).items():
+    group = [r for r in group if r["depth"] >= 2]
+    if not group:
+      continue
+    ax.plot(
+      [r["depth"] for r in group],
+      [r["epoch1_first_over_last"] for r in group],
+      marker="o",
+      color=colors[pairing],
+      linestyle="-" if init == "large" else "--",
+      label=f"{init} init, {pairing}",
+    )
+  ax.axhline(1, color="grey", linewidth=0.8)
+  ax.set(
+    title="|dC/db|, first / last hidden layer (epoch 1)",
+    xlabel="hidden layers",
+    ylabel="ratio",
+  )
+  ax.set_yscale("log")
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  return plotting.save_figure(fig, path)
+
+
+def write(result: "Result", workdir: str | Path) -> list[Path]:
+  workdir = Path(workdir)
+  rows, config = result.rows, result.config
+  summary = summarize(rows)
+  table = results.markdown_table(summary, SUMMARY_COLUMNS)
+  paths = [
+    results.write_json(
+      workdir / "config.json",
+      {"config": config.to_json(), "data": result.description},
+    ),
+    results.write_json(workdir / "summary.json", summary),
+    results.atomic_write_text(workdir / "summary.md", WRITEUP + table),
+    plot_grad_ratio(
+      summary,
+      workdir / "grad_ratio.png",
+      {p.name: p.display_color for p in config.pairings},
+    ),
+  ]
+  deepest = max(config.depths)
+  paths.append(
+    plot_layers(rows, deepest, workdir / f"layers_depth{deepest}.png")
+  )
+  return paths
+
+
+WRITEUP = (
+  "# Saturation of sigmoid hidden layers\n\n"
+  "`epoch1_first_over_last`: |dC/db| (the book's speed of learning) of "
+  "the first hidden layer divided by that of the last hidden layer, "
+  "averaged over epoch 1 (< 1: the earlier layer learns more slowly). Saturation: fraction of the "
+  "last hidden layer's units below 0.01 or above 0.99 on validation "
+  "inputs.\n\n"
+)
