@@ -16,8 +16,8 @@ SHAPES = ((5,), (3, 4), (2, 3, 10))
 
 
 def random_targets(key, pairing, shape, dtype=jnp.float64):
-  """Valid target vectors: any [0, 1] values (sigmoid) or a distribution."""
-  if pairing.startswith("sigmoid"):
+  """Valid target vectors: any [0, 1] values (binary) or a distribution."""
+  if lossjax.resolve_pairing(pairing).kind == "binary":
     return jax.random.uniform(key, shape, dtype)
   return jax.random.dirichlet(key, jnp.ones(shape[-1], dtype), shape[:-1])
 
@@ -153,17 +153,38 @@ class LossByIndexTest(chex.TestCase):
   def test_matches_named_loss_and_vmaps_over_pairings(self):
     z = jax.random.normal(jax.random.key(0), (4, 3))
     labels = jnp.array([0, 2, 1, 1])
-    fn = self.variant(lossjax.loss_by_index)
+    fn = self.variant(
+      functools.partial(lossjax.loss_by_index, lossjax.PAIRINGS)
+    )
     for index, pairing in enumerate(lossjax.PAIRINGS):
       chex.assert_trees_all_close(
         fn(index, z, labels), lossjax.loss(pairing, z, labels), rtol=1e-6
       )
-    batched = jax.vmap(lossjax.loss_by_index, in_axes=(0, None, None))
+    batched = jax.vmap(
+      functools.partial(lossjax.loss_by_index, lossjax.PAIRINGS),
+      in_axes=(0, None, None),
+    )
     stacked = batched(jnp.arange(len(lossjax.PAIRINGS)), z, labels)
     chex.assert_shape(stacked, (len(lossjax.PAIRINGS), 4))
     chex.assert_trees_all_close(
       stacked[1], lossjax.loss("sigmoid_bce", z, labels), rtol=1e-6
     )
+
+
+class JitDifferenceTest(parameterized.TestCase):
+  """Value checks run eagerly only (documented in lossjax.losses)."""
+
+  def test_out_of_range_label_raises_eagerly_and_is_zero_target_under_jit(self):
+    z = jnp.zeros((1, 3))
+    with self.assertRaisesRegex(ValueError, r"must lie in \[0, 3\)"):
+      lossjax.loss("softmax_nll", z, jnp.array([7]))
+    traced = jax.jit(lambda z, t: lossjax.loss("softmax_nll", z, t))
+    chex.assert_trees_all_close(traced(z, jnp.array([7])), jnp.zeros(1))
+
+  def test_shape_errors_raise_under_jit_too(self):
+    traced = jax.jit(lambda z, t: lossjax.loss("softmax_nll", z, t))
+    with self.assertRaisesRegex(ValueError, "does not match logits shape"):
+      traced(jnp.zeros((2, 3)), jnp.zeros((3,), jnp.int32))
 
 
 class BadInputTest(parameterized.TestCase):

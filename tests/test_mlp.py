@@ -63,19 +63,6 @@ class MlpTest(parameterized.TestCase):
       logits, jax.nn.sigmoid(x @ w1 + b1) @ w2 + b2, rtol=1e-6
     )
 
-  def test_row_layout_logits_match(self):
-    # The training loop carries weights as (n_out, n_in); same function.
-    params = lossjax.init_mlp("large", jax.random.key(3), [5, 7, 4, 3])
-    x = jax.random.uniform(jax.random.key(4), (2, 6, 5))
-    rows = lossjax.train.transpose_weights(params)
-    chex.assert_shape(rows[0][0], (7, 5))
-    chex.assert_trees_all_close(
-      lossjax.mlp.logits_from_rows(rows, x),
-      lossjax.mlp_logits(params, x),
-      rtol=1e-5,
-      atol=1e-6,
-    )
-
   def test_wrong_input_width(self):
     params = lossjax.init_mlp("normalized", jax.random.key(0), [3, 2])
     with self.assertRaisesRegex(ValueError, "expects 3 inputs"):

@@ -48,7 +48,7 @@ class NeuronTest(X64TestCase):
 
   def test_widget_rule_rejects_softmax(self):
     params = lossjax.neuron_params(0.0, 0.0)
-    with self.assertRaisesRegex(ValueError, "needs a sigmoid pairing"):
+    with self.assertRaisesRegex(ValueError, "needs a binary pairing"):
       lossjax.dc_da_grads(
         params, jnp.ones((1, 1)), jnp.array([0]), pairing="softmax_nll"
       )

@@ -55,16 +55,15 @@ def mlp_flags(data_dir: Path) -> list[str]:
 def mlp_spec(data_dir: Path, **overrides) -> sweep.SweepSpec:
   fields = dict(
     task="mlp",
-    dataset="toy",
-    data_dir=str(data_dir),
+    data=dict(
+      dataset="toy", data_dir=str(data_dir), validation_size=50, eval_size=50
+    ),
     hidden=(8,),
     pairings=("sigmoid_mse", "softmax_nll"),
     init_scales=(0.5, 2.0),
     lrs=(0.3, 3.0),
     seeds=(0, 1),
     epochs=3,
-    validation_size=50,
-    eval_size=50,
     chunk_size=2,
     target_cost=0.3,
   )
@@ -169,11 +168,11 @@ class SweepTest(absltest.TestCase):
         self.assertLess(row["final_cost"], 2.0)
 
   def test_bad_specs(self):
-    with self.assertRaisesRegex(ValueError, "sigmoid pairings only"):
+    with self.assertRaisesRegex(ValueError, "needs a binary pairing"):
       neuron_spec(pairings=("softmax_nll",))
-    with self.assertRaisesRegex(ValueError, "Unknown task"):
+    with self.assertRaisesRegex(ValueError, "task: 'cnn' is not one of"):
       neuron_spec(task="cnn")
-    with self.assertRaisesRegex(ValueError, "lrs is empty"):
+    with self.assertRaisesRegex(ValueError, "lrs: is empty"):
       neuron_spec(lrs=())
 
   def test_cli_writes_outputs_and_sharding_over_four_devices_matches(self):

@@ -27,7 +27,12 @@ class FitTest(X64TestCase):
       "normalized", jax.random.key(1), [3, 5, 4], dtype=jnp.float64
     )
     trained, history = lossjax.fit(
-      params, x, labels, 0.7, jax.random.key(0), pairing=pairing, epochs=1
+      params,
+      (x, labels),
+      jax.random.key(0),
+      learning_rate=0.7,
+      pairing=pairing,
+      epochs=1,
     )
     grads = lossjax.backprop(params, x, labels, pairing=pairing)
     expected = jax.tree.map(lambda p, g: p - 0.7 * g, params, grads)
@@ -47,17 +52,16 @@ class FitTest(X64TestCase):
     )
     _, history = lossjax.fit(
       params,
-      x,
-      labels,
-      0.0,
+      (x, labels),
       jax.random.key(0),
+      (x, labels),
+      learning_rate=0.0,
       pairing="softmax_nll",
       epochs=2,
       batch_size=3,
       eval_fn=lambda p, d: {
         "cost_all": lossjax.mean_loss(p, *d, pairing="softmax_nll")
       },
-      eval_data=(x, labels),
     )
     chex.assert_shape(history["cost"], (2,))
     chex.assert_shape(history["grad_norm"], (2, 1))
@@ -70,7 +74,7 @@ class FitTest(X64TestCase):
   def test_weight_decay_skips_biases(self):
     params = [(jnp.ones((2, 2)), jnp.ones(2))]
     zero_grads = [(jnp.zeros((2, 2)), jnp.zeros(2))]
-    tx = lossjax.make_optimizer("sgd", 0.5, weight_decay=0.1)
+    tx = lossjax.Optimizer("sgd", weight_decay=0.1).transform(0.5)
     updates, _ = tx.update(zero_grads, tx.init(params), params)
     new = optax.apply_updates(params, updates)
     chex.assert_trees_all_close(
@@ -81,21 +85,25 @@ class FitTest(X64TestCase):
     x, labels = toy_data()
     params = lossjax.init_mlp("normalized", jax.random.key(1), [3, 4])
     with self.assertRaisesRegex(ValueError, "Unknown optimizer 'rmsprop'"):
-      lossjax.make_optimizer("rmsprop", 0.1)
+      lossjax.Optimizer("rmsprop")
     with self.assertRaisesRegex(ValueError, "batch_size must be between"):
       lossjax.fit(
         params,
-        x,
-        labels,
-        0.1,
+        (x, labels),
         jax.random.key(0),
+        learning_rate=0.1,
         pairing="softmax_nll",
         epochs=1,
         batch_size=100,
       )
     with self.assertRaisesRegex(ValueError, "Unknown pairing"):
       lossjax.fit(
-        params, x, labels, 0.1, jax.random.key(0), pairing="tanh_mse", epochs=1
+        params,
+        (x, labels),
+        jax.random.key(0),
+        learning_rate=0.1,
+        pairing="tanh_mse",
+        epochs=1,
       )
 
 
@@ -111,12 +119,14 @@ class FitManyTest(X64TestCase):
       )
     )(scales)
     static = dict(pairing="sigmoid_mse", epochs=4, batch_size=4)
-    final, history = lossjax.fit_many(params, x, labels, lrs, keys, **static)
+    final, history = lossjax.fit_many(
+      params, (x, labels), keys, learning_rates=lrs, **static
+    )
     for i in range(3):
       one_params = jax.tree.map(lambda p, i=i: p[i], params)
       one_final, one_history = jax.jit(
         functools.partial(lossjax.fit, **static)
-      )(one_params, x, labels, lrs[i], keys[i])
+      )(one_params, (x, labels), keys[i], learning_rate=lrs[i])
       chex.assert_trees_all_close(
         jax.tree.map(lambda p, i=i: p[i], final), one_final, rtol=1e-12
       )
@@ -132,38 +142,77 @@ class FitManyTest(X64TestCase):
     )(jax.random.split(jax.random.key(0), m))
     lrs = jnp.full(m, 0.5)
     keys = jax.random.split(jax.random.key(1), m)
+    user = lossjax.Pairing(
+      name="user_nll",
+      activation=jax.nn.softmax,
+      cost=lambda z, y: -jnp.sum(y * jax.nn.log_softmax(z), -1),
+      kind="multiclass",
+    )
+    pairings = (*lossjax.PAIRINGS, user)
+    m = len(pairings)
+    params = jax.vmap(
+      lambda k: lossjax.init_mlp("normalized", k, [3, 4], dtype=jnp.float64)
+    )(jax.random.split(jax.random.key(0), m))
+    lrs = jnp.full(m, 0.5)
+    keys = jax.random.split(jax.random.key(1), m)
     _, mixed = lossjax.fit_many(
       params,
-      x,
-      labels,
-      lrs,
+      (x, labels),
       keys,
-      pairing_ids=jnp.arange(m),
+      None,
+      jnp.arange(m),
+      learning_rates=lrs,
+      pairing=pairings,
       epochs=3,
       batch_size=6,
     )
-    for i, pairing in enumerate(lossjax.PAIRINGS):
+    for i, pairing in enumerate(pairings):
       _, alone = lossjax.fit_many(
-        params, x, labels, lrs, keys, pairing=pairing, epochs=3, batch_size=6
+        params,
+        (x, labels),
+        keys,
+        learning_rates=lrs,
+        pairing=pairing,
+        epochs=3,
+        batch_size=6,
       )
       chex.assert_trees_all_close(
         mixed["cost"][i], alone["cost"][i], rtol=1e-12
       )
 
-  def test_exactly_one_of_pairing_and_ids(self):
+  def test_tuple_of_pairings_needs_an_index(self):
     x, labels = toy_data()
-    params = jax.vmap(lambda k: lossjax.init_mlp("normalized", k, [3, 4]))(
-      jax.random.split(jax.random.key(0), 2)
-    )
-    with self.assertRaisesRegex(ValueError, "exactly one of"):
-      lossjax.fit_many(
+    params = lossjax.init_mlp("normalized", jax.random.key(0), [3, 4])
+    with self.assertRaisesRegex(ValueError, "needs pairing_index"):
+      lossjax.fit(
         params,
-        x,
-        labels,
-        jnp.ones(2),
-        jax.random.split(jax.random.key(0), 2),
+        (x, labels),
+        jax.random.key(0),
+        learning_rate=0.1,
+        pairing=lossjax.PAIRINGS,
         epochs=1,
       )
+
+  def test_state_is_one_layout_with_the_rate_inside(self):
+    params = lossjax.init_mlp("normalized", jax.random.key(0), [3, 5, 4])
+    state = lossjax.init_train_state(
+      params,
+      jax.random.key(1),
+      learning_rate=0.25,
+      optimizer=lossjax.Optimizer("momentum"),
+    )
+    x, labels = toy_data()
+    state, _ = lossjax.train_epochs(
+      state,
+      (x, labels),
+      pairing="softmax_nll",
+      epochs=1,
+      batch_size=4,
+      optimizer=lossjax.Optimizer("momentum"),
+    )
+    self.assertEqual(float(lossjax.learning_rate_of(state.opt_state)), 0.25)
+    trace = state.opt_state.inner_state[0].trace
+    chex.assert_trees_all_equal_shapes(trace, state.params)
 
   def test_compiles_once_whatever_the_number_of_epochs(self):
     traces = []
@@ -179,11 +228,10 @@ class FitManyTest(X64TestCase):
     run = functools.partial(
       lossjax.fit_many,
       params,
-      x,
-      labels,
-      jnp.ones(2),
+      (x, labels),
       jax.random.split(jax.random.key(0), 2),
-      eval_data=(x, labels),
+      (x, labels),
+      learning_rates=jnp.ones(2),
       pairing="sigmoid_bce",
       eval_fn=counting_eval,
     )
