@@ -557,7 +557,7 @@ def config_from_flags(
       put(fields[name][0], value)
   if flag_values["config"].value:
     saved = load_json(cls, flag_values["config"].value).to_json()
-    for name, (path, _, _) in fields.items():
+    for path, _, _ in fields.values():
       value: Any = saved
       for part in path:
         value = value[part]

@@ -184,7 +184,6 @@ def run(
   )
   compare.write(mnist_result, workdir / "mnist")
   mnist_rows = compare.summarize(mnist_result)
-  mnist_summary = {r["pairing"]: r for r in mnist_rows}
 
   log("backprop check ...")
   checks = check_backprop()
