@@ -136,8 +136,8 @@ class SweepTest(absltest.TestCase):
     second = sweep.run_sweep(spec, workdir, log=lambda _: None)
     self.assertEqual((second.chunks_trained, second.chunks_skipped), (1, 5))
     for pairing in spec.pairings:
-      for key, value in first.arrays[pairing].items():
-        np.testing.assert_array_equal(second.arrays[pairing][key], value)
+      for key, value in first.arrays[pairing.name].items():
+        np.testing.assert_array_equal(second.arrays[pairing.name][key], value)
 
   def test_a_different_sweep_is_refused_unless_overwrite(self):
     workdir = self.tmp / "w"
