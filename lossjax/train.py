@@ -20,7 +20,7 @@ notes). The transposition happens once per epoch, not per step.
 
 import dataclasses
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 import jax
@@ -31,7 +31,7 @@ from jax.typing import ArrayLike
 from lossjax.activations import sigmoid
 from lossjax.losses import loss, loss_by_index
 from lossjax.mlp import Params
-from lossjax.pairings import Pairing, PairingLike, resolve_pairing
+from lossjax.pairings import PairingLike, resolve_pairing
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam")
 """Optimiser names accepted by :class:`Optimizer`."""
@@ -399,11 +399,3 @@ def fit_many(
   return jax.vmap(run, in_axes=(0, _key_axis(keys), 0, index_axis))(
     params, keys, learning_rates, pairing_index
   )
-
-
-def stack_pairings(
-  pairings: Sequence[PairingLike],
-) -> tuple[tuple[Pairing, ...], dict[str, int]]:
-  """Distinct pairings as a tuple for ``pairing=``, and each one's index."""
-  resolved = tuple(dict.fromkeys(resolve_pairing(p) for p in pairings))
-  return resolved, {p.name: i for i, p in enumerate(resolved)}

@@ -29,11 +29,6 @@ from lossjax.studies import (
 )
 from lossjax.sweep import summary_rows
 
-_SIZES = (
-  ("mnist_", "the pairing comparison"),
-  ("saturation_", "the saturation study"),
-)
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(cfg.Config):
