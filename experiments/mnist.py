@@ -11,7 +11,7 @@ Examples:
   python -m experiments.mnist --report_only --workdir=out/fmnist
 """
 
-from absl import app, flags
+from absl import flags
 
 from lossjax import cli
 from lossjax.studies import compare
@@ -38,4 +38,4 @@ def main(argv):
 
 if __name__ == "__main__":
   cli.define(compare)
-  app.run(main)
+  cli.start(main)

@@ -9,7 +9,7 @@ Examples:
   python -m experiments.report --size=full --workdir=out/report_full
 """
 
-from absl import app, flags
+from absl import flags
 
 from lossjax import cli
 from lossjax.studies import report
@@ -17,4 +17,4 @@ from lossjax.studies import report
 if __name__ == "__main__":
   cli.define(report)
   flags.DEFINE_alias("size", "preset")
-  app.run(cli.main(report))
+  cli.start(cli.main(report))

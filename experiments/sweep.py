@@ -15,7 +15,7 @@ Examples:
 """
 
 import jax
-from absl import app, flags
+from absl import flags
 
 from lossjax import cli
 from lossjax import config as cfg
@@ -64,4 +64,4 @@ def main(argv):
 
 if __name__ == "__main__":
   cli.define(sweep)
-  app.run(main)
+  cli.start(main)

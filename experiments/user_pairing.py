@@ -1,42 +1,28 @@
-"""Two pairings defined outside lossjax: they run through every study.
+"""Pairings defined outside lossjax. Every study runs them by import string,
+e.g. --pairings=sigmoid_mse,experiments.user_pairing:sigmoid_focal"""
 
-  python -m experiments.slowdown --workdir=out/focal \
-      --pairings=sigmoid_mse,experiments.user_pairing:sigmoid_focal
-"""
-
-import jax
 import jax.numpy as jnp
+from jax.nn import log_sigmoid, log_softmax, sigmoid, softmax
 
-import lossjax
-
-
-def focal(z, y, gamma=2.0):  # Lin et al. 2017; no closed form: jax.grad
-  p_true = jnp.where(y > 0.5, jax.nn.sigmoid(z), jax.nn.sigmoid(-z))
-  log_p = y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z)
-  return -jnp.sum((1 - p_true) ** gamma * log_p, axis=-1)
+from lossjax import Pairing
 
 
-def smoothed_nll(z, y, eps=0.1):  # label smoothing, delta = a - y_smoothed
-  target = (1 - eps) * y + eps / y.shape[-1]
-  return -jnp.sum(target * jax.nn.log_softmax(z), axis=-1)
+def focal(z, y, gamma=2.0):  # Lin et al. 2017; no closed form, so jax.grad
+  log_p = y * log_sigmoid(z) + (1 - y) * log_sigmoid(-z)
+  return -jnp.sum((1 - jnp.exp(log_p)) ** gamma * log_p, axis=-1)
 
 
-def smoothed_delta(z, y, eps=0.1):
-  return jax.nn.softmax(z) - ((1 - eps) * y + eps / y.shape[-1])
+def poly1(z, y, eps=1.0):  # Leng et al. 2022: cross-entropy + eps (1 - p_y)
+  p_y = jnp.sum(y * softmax(z), axis=-1)
+  return -jnp.sum(y * log_softmax(z), axis=-1) + eps * (1 - p_y)
 
 
-sigmoid_focal = lossjax.Pairing(
-  name="sigmoid_focal",
-  activation=jax.nn.sigmoid,
-  cost=focal,
-  kind="binary",
-  default_lr=0.5,
-)
-softmax_smoothed = lossjax.Pairing(
-  name="softmax_smoothed",
-  activation=jax.nn.softmax,
-  cost=smoothed_nll,
-  delta=smoothed_delta,
-  kind="multiclass",
-  default_lr=0.5,
-)
+def poly1_delta(z, y, eps=1.0):  # dC/dz = a - y + eps a (p_y - y)
+  a = softmax(z)
+  return a - y + eps * a * (jnp.sum(y * a, axis=-1, keepdims=True) - y)
+
+
+# fmt: off
+sigmoid_focal = Pairing(name="sigmoid_focal", activation=sigmoid, cost=focal, kind="binary", default_lr=0.5)
+softmax_poly1 = Pairing(name="softmax_poly1", activation=softmax, cost=poly1, delta=poly1_delta, kind="multiclass", default_lr=0.5)
+# fmt: on

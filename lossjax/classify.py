@@ -142,7 +142,7 @@ def train_group(
       data.eval,
       pairing=config.pairing,
       epochs=1,
-      batch_size=min(config.batch_size, n_train),
+      batch_size=config.batch_size,
       optimizer=optimizer,
       eval_fn=evaluate,
     )

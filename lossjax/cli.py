@@ -84,7 +84,20 @@ def main(study: types.ModuleType) -> Callable[[Sequence[str]], None]:
   return run_main
 
 
+def parse_flags(argv: Sequence[str]) -> list[str]:
+  """absl's flag parsing, with a flag that does not parse as ``error:``."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    fail(f"{e} (see --help)")
+
+
+def start(main_fn: Callable[[Sequence[str]], None]) -> None:
+  """``absl.app.run(main_fn)`` with :func:`parse_flags`."""
+  app.run(main_fn, flags_parser=parse_flags)
+
+
 def run(study: types.ModuleType) -> None:
   """Defines the flags and runs: the whole body of an experiment script."""
   define(study)
-  app.run(main(study))
+  start(main(study))

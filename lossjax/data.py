@@ -81,12 +81,16 @@ class Dataset:
 
   def with_train_size(self, size: int | None) -> "Dataset":
     """The same dataset keeping only the first ``size`` training examples."""
-    return dataclasses.replace(self, train=_take(self.train, size))
+    return dataclasses.replace(
+      self, train=_take(self.train, size, "train_size", "training")
+    )
 
   def with_eval_size(self, size: int | None) -> "Dataset":
     """The same dataset keeping the first ``size`` validation/test examples."""
     return dataclasses.replace(
-      self, validation=_take(self.validation, size), test=_take(self.test, size)
+      self,
+      validation=_take(self.validation, size, "eval_size", "validation"),
+      test=_take(self.test, size, "eval_size", "test"),
     )
 
   def describe(self) -> str:
@@ -299,10 +303,28 @@ def load_tfds_split(
 # Splits.
 
 
-def _take(split: Split, size: int | None) -> Split:
-  if size is None or size >= len(split):
+def _take(split: Split, size: int | None, what: str, split_name: str) -> Split:
+  """The first ``size`` examples; more than the split holds is an error, so
+  that a run never records a size it did not train with."""
+  if size is None:
     return split
+  if size > len(split):
+    raise DataError(
+      f"{what}={size} is more than the {len(split)} examples of the "
+      f"{split_name} split: give at most {len(split)}, or leave it unset."
+    )
   return Split(split.images[:size], split.labels[:size])
+
+
+def check_batch_size(batch_size: int, num_train: int) -> int:
+  """``batch_size``, or :class:`DataError` when the training split is smaller
+  (a run never silently trains with another batch size than it records)."""
+  if batch_size > num_train:
+    raise DataError(
+      f"batch_size={batch_size} is more than the {num_train} training "
+      f"examples: give at most {num_train}."
+    )
+  return batch_size
 
 
 def _check_finite(dataset_name: str, split_name: str, split: Split) -> None:
@@ -401,9 +423,9 @@ def load_dataset(
   dataset = Dataset(
     name=name,
     num_classes=num_classes,
-    train=_take(train, train_size),
-    validation=_take(validation, eval_size),
-    test=_take(test, eval_size),
+    train=_take(train, train_size, "train_size", "training"),
+    validation=_take(validation, eval_size, "eval_size", "validation"),
+    test=_take(test, eval_size, "eval_size", "test"),
     source=source,
   )
   for split_name in ("train", "validation", "test"):

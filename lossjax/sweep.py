@@ -16,6 +16,8 @@ import io
 import itertools
 import json
 import math
+import os
+import shutil
 import time
 import zipfile
 from collections.abc import Callable, Sequence
@@ -28,7 +30,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from lossjax import config as cfg
 from lossjax import results
-from lossjax.data import DataConfig
+from lossjax.data import DataConfig, check_batch_size
 from lossjax.evals import NeuronEval, ValidationEval
 from lossjax.init import init_mlp
 from lossjax.neuron import single_output_pairing
@@ -121,6 +123,9 @@ class SweepSpec(cfg.Config):
     else:
       for name in ("x", "y"):
         fields.pop(name)
+    if self.task == "mlp" and fields["data"]["data_dir"] is not None:
+      # The directory, not its spelling (path/ or ./path).
+      fields["data"]["data_dir"] = os.path.realpath(fields["data"]["data_dir"])
     text = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -164,7 +169,7 @@ def make_problem(spec: SweepSpec) -> Problem:
     x=dataset.train.images,
     targets=dataset.train.labels,
     eval_data=validation,
-    batch_size=min(spec.batch_size, len(dataset.train)),
+    batch_size=check_batch_size(spec.batch_size, len(dataset.train)),
     metrics=("cost", "accuracy"),
   )
 
@@ -382,11 +387,34 @@ class SweepResult:
   chunks_skipped: int
 
 
+# What a sweep writes into its workdir; --overwrite moves all of it aside.
+SWEEP_OUTPUTS = (
+  "sweep.json",
+  "chunks",
+  "metrics.jsonl",
+  "summary.csv",
+  "heatmap.png",
+  "curves.png",
+)
+
+
+def _has_results(workdir: Path) -> bool:
+  return any((workdir / "chunks").glob("*/*.npz"))
+
+
 def prepare_workdir(workdir: Path, spec: SweepSpec, *, overwrite: bool) -> None:
-  """Records the sweep in ``sweep.json``; refuses to mix two sweeps."""
+  """Refuses to mix two sweeps' results; with ``overwrite``, clears the old.
+
+  Called once the sweep's inputs are all checked (data loaded), so a bad
+  command never touches earlier results. A ``sweep.json`` without any
+  finished chunk (a run that failed before its first result) is no reason
+  to refuse. ``overwrite`` first moves every old output into a hidden
+  folder and then deletes it: a kill at any moment leaves the workdir with
+  the old sweep or with none of it, never a mix.
+  """
   record = workdir / "sweep.json"
-  if record.is_file() and not overwrite:
-    saved = json.loads(record.read_text())
+  if record.is_file() and _has_results(workdir) and not overwrite:
+    saved = results.read_json(record)
     if saved.get("fingerprint") != spec.fingerprint():
       raise ValueError(
         f"{workdir} holds results of a different sweep (sweep.json "
@@ -395,15 +423,24 @@ def prepare_workdir(workdir: Path, spec: SweepSpec, *, overwrite: bool) -> None:
         "discard them."
       )
     return
-  if overwrite and (workdir / "chunks").exists():
-    for old in (workdir / "chunks").glob("*/*.npz"):
-      old.unlink()
+  if overwrite:
+    trash = workdir / f".replaced-{os.getpid()}-{time.time_ns()}"
+    trash.mkdir()
+    for name in SWEEP_OUTPUTS:
+      if (workdir / name).exists():
+        (workdir / name).rename(trash / name)
+    shutil.rmtree(trash)
   # Temporary files of writes that a kill interrupted (never renamed into
   # place, so never taken for results): remove them.
   for stale in (workdir / "chunks").glob("*/.*.npz.*"):
     stale.unlink()
+
+
+def record_sweep(workdir: Path, spec: SweepSpec) -> None:
+  """Writes ``sweep.json`` (with the first result, not before)."""
   results.write_json(
-    record, {"fingerprint": spec.fingerprint(), **spec.to_json()}
+    workdir / "sweep.json",
+    {"fingerprint": spec.fingerprint(), **spec.to_json()},
   )
 
 
@@ -423,9 +460,9 @@ def run_sweep(
   """
   workdir = Path(workdir)
   is_main = jax.process_index() == 0
+  problem = problem or make_problem(spec)  # loads and checks the data first
   if is_main:
     prepare_workdir(workdir, spec, overwrite=overwrite)
-  problem = problem or make_problem(spec)
   mesh = config_mesh()
   on_devices = ProblemOnDevices(problem, mesh)
   grid = spec.grid()
@@ -461,6 +498,8 @@ def run_sweep(
       on_devices, spec, pairing, configs, padded_size=chunk
     )
     if is_main:
+      if trained == 0:
+        record_sweep(workdir, spec)
       save_chunk(chunk_path(workdir, pairing, index), arrays)
     loaded[k] = arrays
     trained += 1

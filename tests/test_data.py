@@ -63,7 +63,16 @@ class IdxTest(parameterized.TestCase):
     np.testing.assert_array_equal(smaller.train.labels, written["train"][1][:7])
     self.assertIs(smaller.validation, dataset.validation)
     self.assertIs(dataset.with_train_size(None).train, dataset.train)
-    self.assertLen(dataset.with_train_size(1000).train, 40)
+    # More than the split holds is an error: a run must not record 1000
+    # examples and train on 40.
+    with self.assertRaisesRegex(
+      data.DataError, "train_size=1000 is more than the 40"
+    ):
+      dataset.with_train_size(1000)
+    with self.assertRaisesRegex(
+      data.DataError, "eval_size=11 is more than the 10"
+    ):
+      dataset.with_eval_size(11)
 
   def test_test_only_directory(self):
     written = datasets.write_idx_dataset(self.dir, n_test=30, splits=("t10k",))

@@ -11,9 +11,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from absl.testing import absltest
 
-from lossjax import sweep
+from lossjax import data, sweep
+from lossjax.studies import sweep as sweep_study
 from tests import datasets
 
 REPO = Path(__file__).resolve().parents[1]
@@ -153,6 +155,64 @@ class SweepTest(absltest.TestCase):
       neuron_spec(epochs=30, chunk_size=3), workdir, log=lambda _: None
     )
 
+  def test_overwrite_with_a_bad_input_keeps_the_old_sweep(self):
+    # Issue 11, item 1: a missing data directory used to delete the chunks.
+    workdir = self.tmp / "w"
+    sweep.run_sweep(mlp_spec(self.data_dir), workdir, log=lambda _: None)
+    before = sorted(p.name for p in workdir.rglob("*.npz"))
+    self.assertNotEmpty(before)
+    unloadable = mlp_spec(
+      self.data_dir,
+      lrs=(0.1,),
+      data=dict(
+        dataset="toy", data_dir=str(self.data_dir), validation_size=5000
+      ),
+    )
+    with self.assertRaisesRegex(data.DataError, "validation_size"):
+      sweep.run_sweep(unloadable, workdir, overwrite=True, log=lambda _: None)
+    self.assertEqual(sorted(p.name for p in workdir.rglob("*.npz")), before)
+
+  def test_overwrite_leaves_no_output_of_the_old_sweep(self):
+    workdir = self.tmp / "w"
+    first = sweep.run_sweep(neuron_spec(epochs=20), workdir, log=lambda _: None)
+    sweep_study.write(first, workdir)
+    sweep.run_sweep(
+      neuron_spec(epochs=30, lrs=(0.5,)),
+      workdir,
+      overwrite=True,
+      log=lambda _: None,
+    )
+    left = {p.name for p in workdir.iterdir()}
+    self.assertEqual(left, {"sweep.json", "chunks"})
+    saved = json.loads((workdir / "sweep.json").read_text())
+    self.assertEqual(saved["lrs"], [0.5])
+
+  def test_a_failed_sweep_does_not_block_its_correction(self):
+    # Issue 11, item 2: the fingerprint is written with the first result,
+    # and names the data directory, not its spelling.
+    workdir = self.tmp / "w"
+    bad = mlp_spec(
+      self.data_dir,
+      data=dict(
+        dataset="toy", data_dir=str(self.data_dir), validation_size=5000
+      ),
+    )
+    with self.assertRaisesRegex(data.DataError, "validation_size"):
+      sweep.run_sweep(bad, workdir, log=lambda _: None)
+    self.assertFalse((workdir / "sweep.json").exists())
+    sweep.run_sweep(mlp_spec(self.data_dir), workdir, log=lambda _: None)
+    respelled = mlp_spec(
+      self.data_dir,
+      data=dict(
+        dataset="toy",
+        data_dir=f"{self.data_dir}/./",
+        validation_size=50,
+        eval_size=50,
+      ),
+    )
+    result = sweep.run_sweep(respelled, workdir, log=lambda _: None)
+    self.assertEqual(result.chunks_trained, 0)
+
   def test_diverging_learning_rate_is_data(self):
     spec = mlp_spec(self.data_dir, lrs=(0.5, 1e30), pairings=("softmax_nll",))
     result = sweep.run_sweep(spec, self.tmp / "w", log=lambda _: None)
@@ -208,6 +268,7 @@ class SweepTest(absltest.TestCase):
     for name in ("heatmap.png", "curves.png", "sweep.json"):
       self.assertTrue((workdir / name).is_file(), name)
 
+  @pytest.mark.slow
   def test_two_processes_match_one(self):
     workdir = self.tmp / "two"
     port = free_port()
@@ -244,6 +305,7 @@ class SweepTest(absltest.TestCase):
       )
       np.testing.assert_allclose(together[key]["cost"], row["cost"], rtol=1e-5)
 
+  @pytest.mark.slow
   def test_killed_sweep_resumes_to_the_same_results(self):
     flags = [
       *mlp_flags(self.data_dir),

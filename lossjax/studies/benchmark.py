@@ -218,7 +218,7 @@ def run(config: "Config", *, workdir: Path | None = None, log=print) -> dict:
     rows.append(Row("(b) pytorch eager", 1, torch_seconds))
   measured = []
   for p in config.pairings:
-    tag = "" if p.name == DEFAULT_PAIRING else f" [{p.name}]"
+    tag = f" [{p.name}]" if len(config.pairings) > 1 else ""
     measured.append((f"(c) lossjax, 1 model{tag}", 1, True, p))
     measured += [
       (f"(d) lossjax vmap, {k} models{tag}", k, True, p) for k in model_counts

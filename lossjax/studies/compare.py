@@ -10,13 +10,14 @@ finishes, so an interrupted run keeps what it finished.
 """
 
 import dataclasses
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from lossjax import classify, plotting, records, results
 from lossjax import config as cfg
-from lossjax.data import DataConfig
+from lossjax.data import DataConfig, check_batch_size
 from lossjax.pairings import Pairing
 from lossjax.train import OPTIMIZERS
 
@@ -122,6 +123,7 @@ def run(
   instead of loading ``config.data``.
   """
   dataset = dataset or config.data.load()
+  check_batch_size(config.batch_size, len(dataset.train))
   log(dataset.describe())
   data = classify.DeviceData.from_dataset(dataset)
   result = Result(config, [], dataset.describe())
@@ -177,9 +179,10 @@ def summarize(result: Result) -> list[dict]:
     result.rows, _group_key
   ).items():
     by_seed = records.group_rows(group, lambda r: (r["seed"],))
-    finals, bests, at_best_val = [], [], []
+    finals, bests, at_best_val, diverged = [], [], [], 0
     for seed_rows in by_seed.values():
       trained = [r for r in seed_rows if r["epoch"] > 0] or seed_rows
+      diverged += not _finite(trained[-1]["train_cost"])
       finals.append(trained[-1]["test_accuracy"])
       bests.append(max(r["test_accuracy"] for r in trained))
       best_val = max(trained, key=lambda r: r["val_accuracy"])
@@ -196,6 +199,7 @@ def summarize(result: Result) -> list[dict]:
       "lr": lr,
       "seeds": len(by_seed),
       "epochs": max(r["epoch"] for r in group),
+      "diverged_seeds": diverged,
       "output_error_epoch0": errors[0],
       "output_error_epoch1": errors[1],
       "book_test_accuracy": book_reference(result.config, pairing, hidden, lr),
@@ -212,8 +216,17 @@ def summarize(result: Result) -> list[dict]:
   return summary
 
 
+def _finite(value) -> bool:
+  return value is not None and math.isfinite(value)
+
+
 def summary_table(rows: Sequence[dict]) -> str:
-  """The Markdown table of :func:`summarize`'s rows."""
+  """The Markdown table of :func:`summarize`'s rows.
+
+  A row whose training cost ended non-finite for some seeds is marked
+  ``(diverged k/n)`` next to its pairing: its accuracies are those of a
+  broken network, not of the pairing.
+  """
 
   def pct(mean, std):
     return "-" if mean is None else f"{mean:.2f} ± {std:.2f}"
@@ -225,8 +238,11 @@ def summary_table(rows: Sequence[dict]) -> str:
   ]
   for r in rows:
     book = r["book_test_accuracy"]
+    name = r["pairing"]
+    if r["diverged_seeds"]:
+      name += f" (diverged {r['diverged_seeds']}/{r['seeds']})"
     lines.append(
-      f"| {r['pairing']} | {r['hidden']} | {r['lr']:g} | {r['seeds']} | "
+      f"| {name} | {r['hidden']} | {r['lr']:g} | {r['seeds']} | "
       f"{r['epochs']} | {pct(r['final_test_mean'], r['final_test_std'])} | "
       f"{pct(r['best_test_mean'], r['best_test_std'])} | "
       f"{pct(r['test_at_best_val_mean'], r['test_at_best_val_std'])} | "
@@ -390,6 +406,10 @@ def load(workdir: str | Path) -> Result:
       )
   saved = results.read_json(workdir / "config.json")
   config = cfg.from_json(Config, saved["config"])
-  return Result(
-    config, records.read_jsonl(workdir / "metrics.jsonl"), saved["data"]
-  )
+  rows = records.read_jsonl(workdir / "metrics.jsonl")
+  if not rows:
+    raise ValueError(
+      f"{workdir / 'metrics.jsonl'} holds no finished epoch: nothing to "
+      "report. Run the study (without --report_only) first."
+    )
+  return Result(config, rows, saved["data"])

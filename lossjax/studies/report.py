@@ -52,6 +52,9 @@ class Config(cfg.Config):
   saturation_train: int | None = cfg.field(
     5_000, "Saturation: training examples.", check=cfg.at_least(1)
   )
+  saturation_eval: int | None = cfg.field(
+    1_000, "Saturation: validation/test examples.", check=cfg.at_least(1)
+  )
   saturation_epochs: int = cfg.epochs_field(4, "Saturation: epochs.")
   convexity_grid_2d: int = cfg.field(
     31, "Convexity: 2-D grid points per axis.", check=cfg.at_least(3)
@@ -201,7 +204,9 @@ def run(
   log("saturation ...")
   sat_config = saturation.Config(
     data=dataclasses.replace(
-      config.data, train_size=size.saturation_train, eval_size=1_000
+      config.data,
+      train_size=size.saturation_train,
+      eval_size=size.saturation_eval,
     ),
     depths=size.saturation_depths,
     epochs=size.saturation_epochs,
@@ -209,7 +214,7 @@ def run(
   sat_result = saturation.run(
     sat_config,
     workdir=workdir / "saturation",
-    dataset=dataset.with_eval_size(1_000),
+    dataset=dataset.with_eval_size(size.saturation_eval),
     log=log,
   )
   saturation.write(sat_result, workdir / "saturation")

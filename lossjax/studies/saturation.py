@@ -17,7 +17,7 @@ import numpy as np
 
 from lossjax import classify, plotting, records, results
 from lossjax import config as cfg
-from lossjax.data import DataConfig
+from lossjax.data import DataConfig, check_batch_size
 from lossjax.evals import ClassificationEval
 from lossjax.init import INITIALIZERS
 from lossjax.pairings import Pairing
@@ -74,9 +74,12 @@ def run(
     dataset = config.data.load()
   else:
     dataset = dataset.with_train_size(config.data.train_size)
+  check_batch_size(config.batch_size, len(dataset.train))
   log(dataset.describe())
   device_data = classify.DeviceData.from_dataset(dataset)
   result = Result(config, [], dataset.describe())
+  if workdir is not None:  # first, so an interrupted run says what it was
+    _write_config(result, Path(workdir))
   with records.JsonlWriter.maybe(workdir, "metrics.jsonl") as out:
     for depth in config.depths:
       for init in config.inits:
@@ -279,16 +282,20 @@ def plot_grad_ratio(summary, path: Path, colors: dict[str, str]) -> Path:
   return plotting.save_figure(fig, path)
 
 
+def _write_config(result: Result, workdir: Path) -> Path:
+  return results.write_json(
+    workdir / "config.json",
+    {"config": result.config.to_json(), "data": result.description},
+  )
+
+
 def write(result: "Result", workdir: str | Path) -> list[Path]:
   workdir = Path(workdir)
   rows, config = result.rows, result.config
   summary = summarize(rows)
   table = results.markdown_table(summary, SUMMARY_COLUMNS)
   paths = [
-    results.write_json(
-      workdir / "config.json",
-      {"config": config.to_json(), "data": result.description},
-    ),
+    _write_config(result, workdir),
     results.write_json(workdir / "summary.json", summary),
     results.atomic_write_text(workdir / "summary.md", WRITEUP + table),
     plot_grad_ratio(

@@ -1,0 +1,46 @@
+"""Saturation in deep sigmoid networks, in-process on a small dataset."""
+
+import json
+import tempfile
+from pathlib import Path
+
+from absl.testing import absltest
+
+from lossjax import records
+from lossjax.studies import saturation
+from tests.studies.test_compare import toy_source
+
+
+class SaturationTest(absltest.TestCase):
+  def test_run_and_outputs(self):
+    tmp = Path(self.enter_context(tempfile.TemporaryDirectory()))
+    config = saturation.Config(
+      data=toy_source(tmp, train_size=200),
+      depths=(1, 3),
+      inits=("large", "glorot"),
+      pairings=("sigmoid_mse", "experiments.user_pairing:softmax_poly1"),
+      epochs=1,
+    )
+    workdir = tmp / "run"
+    result = saturation.run(config, workdir=workdir, log=lambda *_: None)
+    # depths x inits x pairings x (epochs + 1)
+    self.assertLen(result.rows, 2 * 2 * 2 * 2)
+    deep = [r for r in result.rows if r["depth"] == 3]
+    self.assertTrue(all(len(r["saturated"]) == 3 for r in deep))
+    self.assertLen(records.read_jsonl(workdir / "metrics.jsonl"), 16)
+    names = {p.name for p in saturation.write(result, workdir)}
+    self.assertTrue({"grad_ratio.png", "layers_depth3.png"} <= names, names)
+    saved = json.loads((workdir / "config.json").read_text())
+    self.assertEqual(saturation.Config(**saved["config"]), config)
+    summary = json.loads((workdir / "summary.json").read_text())
+    self.assertEqual(
+      {r["pairing"] for r in summary}, {"sigmoid_mse", "softmax_poly1"}
+    )
+
+  def test_rejects_unknown_inits(self):
+    with self.assertRaisesRegex(ValueError, "inits: 'foo' is not one of"):
+      saturation.Config(inits=("foo",))
+
+
+if __name__ == "__main__":
+  absltest.main()

@@ -1,0 +1,257 @@
+"""The command-line front: every CLI runs, and every bad input is one error.
+
+The bad-input table runs each experiment once per input, in subprocesses
+(two at a time), and asserts what a user must see: exit status 2, exactly
+one ``error:`` line, no traceback, and nothing written to the workdir.
+"""
+
+import concurrent.futures
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from absl.testing import absltest
+
+from lossjax import cli
+from tests import datasets
+
+REPO = Path(__file__).resolve().parents[1]
+STUDIES = (
+  "slowdown",
+  "mnist",
+  "sweep",
+  "convexity",
+  "softmax_temperature",
+  "entropy_floor",
+  "saturation",
+  "benchmark",
+  "report",
+)
+
+
+def run_cli(study: str, args: list[str], timeout: float = 300):
+  return subprocess.run(
+    [sys.executable, "-m", f"experiments.{study}", *args],
+    cwd=REPO,
+    capture_output=True,
+    text=True,
+    check=False,
+    timeout=timeout,
+    env={**os.environ, "JAX_PLATFORMS": "cpu"},
+  )
+
+
+class CheckedWorkdirTest(absltest.TestCase):
+  def setUp(self):
+    super().setUp()
+    self.tmp = Path(self.enter_context(tempfile.TemporaryDirectory()))
+
+  def test_creates_the_directory(self):
+    path = cli.checked_workdir(str(self.tmp / "a" / "b"))
+    self.assertTrue(path.is_dir())
+
+  def test_rejects_unusable_workdirs(self):
+    file = self.tmp / "file"
+    file.write_text("x")
+    locked = self.tmp / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    self.addCleanup(locked.chmod, 0o700)
+    cases = {
+      "": "--workdir is empty",
+      "  ": "--workdir is empty",
+      str(file): "exists and is not a directory",
+      str(file / "sub"): "exists and is not a directory",
+    }
+    if os.geteuid() != 0:  # root writes anywhere
+      cases[str(locked / "sub")] = "cannot be written"
+    for text, message in cases.items():
+      with self.subTest(text), self.assertRaisesRegex(cli.UsageError, message):
+        cli.checked_workdir(text)
+    with self.assertRaisesRegex(cli.UsageError, "--workdir is empty"):
+      cli.checked_workdir(None)
+
+
+class CliTest(absltest.TestCase):
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.tmp = Path(tempfile.mkdtemp())
+    cls.idx = cls.tmp / "idx"
+    cls.idx.mkdir()
+    datasets.write_idx_dataset(cls.idx, n_train=300, n_test=100)
+    cls.test_only = cls.tmp / "t10k"
+    cls.test_only.mkdir()
+    datasets.write_idx_dataset(cls.test_only, n_test=200, splits=("t10k",))
+    cls.file = cls.tmp / "a_file"
+    cls.file.write_text("not a directory")
+
+  @classmethod
+  def tearDownClass(cls):
+    shutil.rmtree(cls.tmp, ignore_errors=True)
+    super().tearDownClass()
+
+  def bad_inputs(self) -> list[tuple[str, list[str]]]:
+    """(study, flags) pairs; each must fail before anything is written."""
+    toy = [f"--data_dir={self.idx}", "--dataset=toy"]
+    common = [
+      ["--workdir="],
+      [f"--workdir={self.file}"],
+      [f"--workdir={self.file}/sub"],
+      ["--pairings=nope"],
+      ["--pairings=experiments.user_pairing:missing"],
+      ["--pairings=sigmoid_mse,sigmoid_mse"],
+      [f"--config={self.tmp}/missing.json"],
+      ["positional"],
+      ["--no_such_flag=1"],
+    ]
+    specific = {
+      "slowdown": [["--lrs=inf"], ["--inits=0,0"], ["--epochs=0"], ["--y=2"]],
+      "mnist": [
+        ["--seeds=0,0", *toy],
+        ["--lr=nan", *toy],
+        ["--lr=1e39", *toy],
+        ["--batch_size=0", *toy],
+        ["--init_scale=nan", *toy],
+        ["--train_size=0", *toy],
+        ["--train_size=500", *toy],
+        ["--validation_size=300", *toy],
+        ["--data_dir=/nonexistent/dir"],
+        [f"--data_dir={self.test_only}", "--dataset=toy"],
+        ["--hidden=0", *toy],
+        ["--optimizer=adamw", *toy],
+      ],
+      "sweep": [
+        ["--task=neuron", "--seeds=--1"],
+        ["--task=neuron", "--lrs=0"],
+        ["--task=neuron", "--init_scales=nan"],
+        ["--task=neuron", "--pairings=softmax_nll"],
+        ["--task=mlp", "--data_dir=/nonexistent/dir"],
+        ["--task=neuron", "--heatmap_metric=final_accuracy"],
+      ],
+      "convexity": [["--extent=inf"], ["--examples=0"], ["--grid_1d=1"]],
+      "softmax_temperature": [["--max_scale=inf"], ["--points=1"]],
+      "entropy_floor": [["--targets=1.5"], ["--grid=1"]],
+      "saturation": [
+        ["--inits=foo", *toy],
+        ["--depths=0", *toy],
+        ["--data_dir=/nonexistent/dir"],
+        [f"--data_dir={self.test_only}", "--dataset=toy"],
+      ],
+      "benchmark": [["--models=0"], ["--models=-1"], ["--examples=0"]],
+      "report": [["--size=nope"], ["--data_dir=/nonexistent/dir"]],
+    }
+    return [
+      (study, flags) for study in STUDIES for flags in common + specific[study]
+    ]
+
+  def test_every_bad_input_is_one_error_line_and_writes_nothing(self):
+    cases = self.bad_inputs()
+
+    def attempt(case):
+      study, flags = case
+      workdir = Path(tempfile.mkdtemp(dir=self.tmp)) / "w"
+      if not any(f.startswith("--workdir") for f in flags):
+        flags = [f"--workdir={workdir}", *flags]
+      return case, workdir, run_cli(study, flags, timeout=120)
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+      outcomes = list(pool.map(attempt, cases))
+    failures = []
+    for (study, flags), workdir, proc in outcomes:
+      errors = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
+      written = (
+        sorted(p.name for p in workdir.rglob("*")) if workdir.exists() else []
+      )
+      if (
+        proc.returncode != 2
+        or len(errors) != 1
+        or "Traceback" in proc.stderr
+        or written
+      ):
+        failures.append(
+          f"{study} {' '.join(flags)}: exit {proc.returncode}, "
+          f"{len(errors)} error lines, wrote {written}\n"
+          f"{proc.stderr[-600:]}"
+        )
+    self.assertEqual(failures, [], "\n\n".join(failures))
+    self.assertFalse(
+      (REPO / "config.json").exists(), "a run wrote into the repository root"
+    )
+
+  def smoke_runs(self) -> dict[str, list[str]]:
+    """A tiny run of every CLI, and a file it must write."""
+    toy = [f"--data_dir={self.idx}", "--dataset=toy", "--validation_size=50"]
+    return {
+      "slowdown": (["--epochs=5"], "slowdown.png"),
+      "mnist": (
+        [
+          *toy,
+          "--epochs=1",
+          "--hidden=8",
+          "--pairings=sigmoid_mse,softmax_nll",
+        ],
+        "accuracy.png",
+      ),
+      "sweep": (
+        ["--task=neuron", "--epochs=5", "--init_scales=0,2", "--lrs=0.5"],
+        "summary.csv",
+      ),
+      "convexity": (
+        ["--grid_1d=11", "--grid_2d=5", "--random_points=3"],
+        "convexity_1d.png",
+      ),
+      "softmax_temperature": (["--points=5"], "softmax_temperature.png"),
+      "entropy_floor": (["--grid=11"], "entropy_floor.png"),
+      "saturation": (
+        [*toy, "--depths=1,2", "--epochs=1", "--train_size=200"],
+        "summary.md",
+      ),
+      "benchmark": (
+        [
+          "--examples=200",
+          "--numpy_examples=20",
+          "--models=1,2",
+          "--torch=false",
+        ],
+        "benchmark.json",
+      ),
+      "report": (
+        [
+          *toy,
+          "--mnist_train=200",
+          "--mnist_epochs=1",
+          "--mnist_seeds=0",
+          "--saturation_depths=1,2",
+          "--saturation_train=200",
+          "--saturation_eval=50",
+          "--mnist_eval=50",
+          "--saturation_epochs=1",
+          "--convexity_grid_2d=5",
+          "--convexity_points=3",
+        ],
+        "report.md",
+      ),
+    }
+
+  @pytest.mark.slow  # about 80 s: nine processes, the report among them
+  def test_every_cli_runs_and_writes_its_outputs(self):
+    runs = self.smoke_runs()
+    self.assertCountEqual(runs, STUDIES)
+
+    def attempt(study):
+      flags, _ = runs[study]
+      workdir = Path(tempfile.mkdtemp(dir=self.tmp))
+      return study, workdir, run_cli(study, [f"--workdir={workdir}", *flags])
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+      outcomes = list(pool.map(attempt, STUDIES))
+    for study, workdir, proc in outcomes:
+      with self.subTest(study):
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        self.assertTrue((workdir / runs[study][1]).is_file(), proc.stdout)
+        self.assertIn("wrote", proc.stdout)

@@ -1,0 +1,168 @@
+"""The README's numbers come from the committed code, not an older version.
+
+Quick studies are rerun and compared with their committed summaries; the
+training studies (minutes each) are re-summarised from their committed
+per-epoch metrics. The README's result blocks must equal the committed
+tables.
+"""
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import chex
+from absl.testing import absltest, parameterized
+
+from lossjax import config as cfg
+from lossjax import records
+from lossjax.studies import (
+  benchmark,
+  compare,
+  convexity,
+  entropy_floor,
+  saturation,
+  slowdown,
+  softmax_temperature,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "experiments" / "results"
+README = (REPO / "README.md").read_text()
+
+
+def readme_block(name: str) -> str:
+  match = re.search(
+    rf"<!-- results:{name} .*?-->\n(.*?)<!-- /results:{name} -->", README, re.S
+  )
+  if not match:
+    raise AssertionError(f"README has no results block for {name}")
+  return match.group(1)
+
+
+def committed(name: str, file: str):
+  return json.loads((RESULTS / name / file).read_text())
+
+
+def table_of(name: str) -> str:
+  text = (RESULTS / name / "summary.md").read_text()
+  return text[text.index("| pairing") :]
+
+
+class SlowdownResultsTest(parameterized.TestCase):
+  @parameterized.parameters("slowdown", "slowdown_nielsen_ch3")
+  def test_committed_run_is_a_fresh_run(self, name):
+    config = cfg.load_json(slowdown.Config, RESULTS / name / "config.json")
+    fresh = slowdown.run(config)
+    self.assertEqual(
+      json.loads(json.dumps(fresh.records)), committed(name, "summary.json")
+    )
+    self.assertEqual(readme_block(name), table_of(name))
+    self.assertEqual(
+      slowdown.summary(fresh), (RESULTS / name / "summary.md").read_text()
+    )
+    preset = {
+      "slowdown": {},
+      "slowdown_nielsen_ch3": slowdown.PRESETS["nielsen_ch3"],
+    }
+    self.assertEqual(config, slowdown.Config(**preset[name]))
+
+
+class QuickStudiesResultsTest(absltest.TestCase):
+  def test_softmax_temperature(self):
+    name = "softmax_temperature"
+    config = cfg.load_json(
+      softmax_temperature.Config, RESULTS / name / "config.json"
+    )
+    fresh = softmax_temperature.run(config)
+    self.assertEqual(
+      json.loads(json.dumps(fresh.summary)), committed(name, "summary.json")
+    )
+
+  def test_entropy_floor(self):
+    name = "entropy_floor"
+    config = cfg.load_json(entropy_floor.Config, RESULTS / name / "config.json")
+    fresh = entropy_floor.run(config).summary
+    saved = committed(name, "summary.json")
+    chex.assert_trees_all_close(
+      [r["min_cost_descent"] for r in fresh["rows"]],
+      [r["min_cost_descent"] for r in saved["rows"]],
+      rtol=1e-12,
+    )
+
+  def test_convexity(self):
+    name = "convexity"
+    config = cfg.load_json(convexity.Config, RESULTS / name / "config.json")
+    fresh = json.loads(json.dumps(convexity.run(config).summary))
+    saved = committed(name, "summary.json")
+    self.assertEqual(fresh.keys(), saved.keys())
+    # Eigenvalues that are zero up to round-off may differ in the last bits.
+    chex.assert_trees_all_close(fresh, saved, rtol=1e-9, atol=1e-14)
+
+
+class TrainingResultsTest(parameterized.TestCase):
+  """Training takes minutes, so the committed metrics are re-summarised."""
+
+  @parameterized.parameters(
+    "fashion_mnist_pairings", "mnist_t10k_nielsen", "fashion_mnist_nielsen"
+  )
+  def test_comparison_summary_follows_from_its_metrics(self, name):
+    result = compare.load(RESULTS / name)
+    c = result.config
+    runs = (
+      len(c.seeds)
+      * len(c.hidden)
+      * sum(len(cfg.lrs_for(c.lrs, p)) for p in c.pairings)
+    )
+    self.assertLen(result.rows, runs * (c.epochs + 1))
+    self.assertEqual(compare.summarize(result), committed(name, "summary.json"))
+    self.assertEqual(
+      compare.summary(result), (RESULTS / name / "summary.md").read_text()
+    )
+    self.assertEqual(readme_block(name), table_of(name))
+    self.assertTrue((RESULTS / name / "accuracy.png").is_file())
+
+  def test_saturation_summary_follows_from_its_metrics(self):
+    workdir = RESULTS / "saturation"
+    rows = records.read_jsonl(workdir / "metrics.jsonl")
+    summary = committed("saturation", "summary.json")
+    self.assertEqual(saturation.summarize(rows), summary)
+    self.assertLen(summary, 5 * 2 * 2)
+    # The README: the first hidden layer learns slower at every depth >= 2.
+    for row in summary:
+      if row["depth"] >= 2:
+        self.assertLess(row["epoch1_first_over_last"], 1.0, row)
+
+  def test_neuron_sweep_shows_the_slowdown(self):
+    with (RESULTS / "sweep_neuron" / "summary.csv").open() as f:
+      rows = {
+        (r["pairing"], float(r["init_scale"]), float(r["lr"])): r
+        for r in csv.DictReader(f)
+      }
+    self.assertLen(rows, 2 * 9 * 6)
+    epochs = {
+      key: int(r["epochs_to_target"]) if r["epochs_to_target"] else None
+      for key, r in rows.items()
+    }
+    # The README's sentence: at eta = 0.3, 14 / 130 / never for the quadratic
+    # cost from w=b=0 / 2 / 3, and 35 to 50 epochs for cross-entropy.
+    self.assertEqual(epochs["sigmoid_mse", 0.0, 0.3], 14)
+    self.assertEqual(epochs["sigmoid_mse", 2.0, 0.3], 130)
+    self.assertIsNone(epochs["sigmoid_mse", 3.0, 0.3])
+    self.assertEqual(epochs["sigmoid_bce", 0.0, 0.3], 35)
+    self.assertEqual(epochs["sigmoid_bce", 4.0, 0.3], 50)
+
+  def test_benchmark_table_is_the_committed_one(self):
+    record = committed("benchmark", "benchmark.json")
+    self.assertEqual(readme_block("benchmark"), record["table"])
+    self.assertEqual(benchmark.summary(record), record["table"])
+    self.assertGreater(record["matmul_gflops"], 0)
+
+  def test_report_is_linked_and_present(self):
+    self.assertIn("(experiments/results/report/report.md)", README)
+    text = (RESULTS / "report" / "report.md").read_text()
+    self.assertLen(re.findall(r"\n## ", text), 8)
+
+
+if __name__ == "__main__":
+  absltest.main()
