@@ -67,7 +67,7 @@ def main(study: types.ModuleType) -> Callable[[Sequence[str]], None]:
     if len(argv) > 1:
       fail(
         f"unexpected arguments: {' '.join(argv[1:])} (every input is a "
-        "--flag; see --help)."
+        "flag; see --help)."
       )
     try:
       config = config_lib.config_from_flags(

@@ -580,4 +580,8 @@ def config_from_flags(
   try:
     return cls(**values)
   except ValueError as e:
-    raise ValueError(f"--{e}") from None
+    # "field: problem" becomes "--field: problem"; other messages (cross-field
+    # checks) stay as they are.
+    text = str(e)
+    is_field = text.split(":", 1)[0] in fields
+    raise ValueError(f"--{text}" if is_field else text) from None

@@ -18,10 +18,12 @@ end of the training split (the book keeps the first 50,000 MNIST training
 images for training and the last 10,000 for validation) and can subsample.
 """
 
+import contextlib
 import dataclasses
 import gzip
 import importlib.util
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -250,6 +252,28 @@ def load_tfds_split(
       "tensorflow-datasets is not installed: pip install tensorflow-datasets"
     ) from e
   where = data_dir or "~/tensorflow_datasets"
+  with _scratch_tempdir():
+    return _load_tfds_split(tfds, name, split, data_dir, where)
+
+
+@contextlib.contextmanager
+def _scratch_tempdir():
+  """Points ``tempfile`` at a folder removed afterwards.
+
+  TFDS's metadata lookup (``DatasetInfo.initialize_from_bucket``) makes a
+  ``/tmp/tmp*tfds`` folder it never removes; each failed offline attempt
+  would leave two behind.
+  """
+  previous = tempfile.tempdir
+  with tempfile.TemporaryDirectory(prefix="lossjax-tfds-") as scratch:
+    tempfile.tempdir = scratch
+    try:
+      yield
+    finally:
+      tempfile.tempdir = previous
+
+
+def _load_tfds_split(tfds, name, split, data_dir, where) -> tuple[Split, int]:
   try:
     builder = tfds.builder(name, data_dir=data_dir)
   except tfds.core.registered.DatasetNotFoundError as e:
@@ -517,14 +541,25 @@ class DataConfig(config_lib.Config):
   )
 
   def validate(self):
-    if self.data_dir is None:
-      found = find_offline_copy(self.dataset)
-      if found is not None:
-        object.__setattr__(self, "data_dir", str(found))
-    else:
+    if self.data_dir is not None:
       object.__setattr__(self, "data_dir", os.path.normpath(self.data_dir))
 
+  def resolved(self) -> "DataConfig":
+    """This config with ``data_dir`` set to the offline copy it would use.
+
+    Studies record the resolved config, so that ``config.json`` names the
+    directory a run read. (Resolving when the config is built would freeze
+    the lookup into every default, whatever ``--dataset`` says.)
+    """
+    if self.data_dir is not None:
+      return self
+    found = find_offline_copy(self.dataset)
+    return self if found is None else self.replace(data_dir=str(found))
+
   def load(self) -> Dataset:
+    """The dataset (``data_dir`` unset: the offline copy, else TFDS)."""
+    if self.data_dir is None and self.resolved().data_dir is not None:
+      return self.resolved().load()
     return load_dataset(
       self.dataset,
       data_dir=self.data_dir,

@@ -28,6 +28,15 @@ def single_output_pairing(pairing: PairingLike) -> Pairing:
   return p
 
 
+def check_single_output_pairings(pairings) -> None:
+  """A config check: every pairing of ``pairings`` can drive one neuron."""
+  for p in pairings:
+    try:
+      single_output_pairing(p)
+    except ValueError as e:
+      raise ValueError(f"pairings: {e}") from None
+
+
 def neuron_params(
   w: ArrayLike, b: ArrayLike, *, dtype: jnp.dtype = jnp.float32
 ) -> Params:

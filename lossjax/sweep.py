@@ -33,7 +33,7 @@ from lossjax import results
 from lossjax.data import DataConfig, check_batch_size
 from lossjax.evals import NeuronEval, ValidationEval
 from lossjax.init import init_mlp
-from lossjax.neuron import single_output_pairing
+from lossjax.neuron import check_single_output_pairings
 from lossjax.pairings import Pairing
 from lossjax.train import OPTIMIZERS, Optimizer, fit_many
 
@@ -107,8 +107,7 @@ class SweepSpec(cfg.Config):
 
   def validate(self):
     if self.task == "neuron":
-      for p in self.pairings:
-        single_output_pairing(p)
+      check_single_output_pairings(self.pairings)
       if not 0.0 <= self.y <= 1.0:
         raise ValueError(f"y: the target must lie in [0, 1], got {self.y}.")
 

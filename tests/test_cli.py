@@ -7,6 +7,7 @@ one ``error:`` line, no traceback, and nothing written to the workdir.
 
 import concurrent.futures
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,6 +44,12 @@ def run_cli(study: str, args: list[str], timeout: float = 300):
     timeout=timeout,
     env={**os.environ, "JAX_PLATFORMS": "cpu"},
   )
+
+
+def defined_flags(study: str) -> set[str]:
+  """The flags ``experiments.<study>`` defines (from its --helpfull)."""
+  text = run_cli(study, ["--helpfull"]).stdout
+  return {"help"} | set(re.findall(r"^\s+--(?:\[no\])?([a-z_]+)", text, re.M))
 
 
 class CheckedWorkdirTest(absltest.TestCase):
@@ -95,8 +102,14 @@ class CliTest(absltest.TestCase):
     shutil.rmtree(cls.tmp, ignore_errors=True)
     super().tearDownClass()
 
-  def bad_inputs(self) -> list[tuple[str, list[str]]]:
-    """(study, flags) pairs; each must fail before anything is written."""
+  def bad_inputs(
+    self, common_for, *, with_specific=True
+  ) -> list[tuple[str, list[str]]]:
+    """(study, flags) pairs; each must fail before anything is written.
+
+    The inputs every CLI shares (workdir, pairings, config, flags) are
+    tried on the studies in ``common_for``; each study's own on it.
+    """
     toy = [f"--data_dir={self.idx}", "--dataset=toy"]
     common = [
       ["--workdir="],
@@ -150,7 +163,15 @@ class CliTest(absltest.TestCase):
     ]
 
   def test_every_bad_input_is_one_error_line_and_writes_nothing(self):
-    cases = self.bad_inputs()
+    # The shared inputs on one study without and one with data; the slow
+    # test below tries them on every CLI.
+    self.check_bad_inputs(self.bad_inputs(("slowdown", "mnist")))
+
+  @pytest.mark.slow
+  def test_shared_bad_inputs_on_every_cli(self):
+    self.check_bad_inputs(self.bad_inputs(STUDIES, with_specific=False))
+
+  def check_bad_inputs(self, cases):
 
     def attempt(case):
       study, flags = case
@@ -159,11 +180,17 @@ class CliTest(absltest.TestCase):
         flags = [f"--workdir={workdir}", *flags]
       return case, workdir, run_cli(study, flags, timeout=120)
 
+    studies = sorted({study for study, _ in cases})
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
       outcomes = list(pool.map(attempt, cases))
+      helps = dict(zip(studies, pool.map(defined_flags, studies), strict=True))
     failures = []
     for (study, flags), workdir, proc in outcomes:
       errors = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
+      # An error points somewhere: every --flag it names exists.
+      named = set(re.findall(r"--([a-z_]+)", " ".join(errors)))
+      if named - helps[study] - {"no_such_flag"}:
+        failures.append(f"{study}: {errors} names {named - helps[study]}")
       written = (
         sorted(p.name for p in workdir.rglob("*")) if workdir.exists() else []
       )

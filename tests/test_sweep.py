@@ -174,8 +174,10 @@ class SweepTest(absltest.TestCase):
 
   def test_overwrite_leaves_no_output_of_the_old_sweep(self):
     workdir = self.tmp / "w"
-    first = sweep.run_sweep(neuron_spec(epochs=20), workdir, log=lambda _: None)
+    study = sweep_study.Config(**neuron_spec(epochs=20).to_json())
+    first = sweep_study.run(study, workdir=workdir, log=lambda _: None)
     sweep_study.write(first, workdir)
+    self.assertTrue((workdir / "summary.csv").is_file())
     sweep.run_sweep(
       neuron_spec(epochs=30, lrs=(0.5,)),
       workdir,

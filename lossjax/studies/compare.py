@@ -122,6 +122,7 @@ def run(
   ``dataset``: an already loaded :class:`lossjax.data.Dataset` to use as it is
   instead of loading ``config.data``.
   """
+  config = config.replace(data=config.data.resolved())  # what ran
   dataset = dataset or config.data.load()
   check_batch_size(config.batch_size, len(dataset.train))
   log(dataset.describe())

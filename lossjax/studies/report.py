@@ -145,6 +145,7 @@ def run(
     raise ValueError("the report writes each study's outputs: give a workdir.")
   workdir = Path(workdir)
   size = config
+  config = config.replace(data=config.data.resolved())  # what ran
   dataset = dataset or config.data.load()
   start = time.perf_counter()
   sections = []

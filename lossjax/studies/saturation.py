@@ -70,6 +70,7 @@ def run(
   of loading ``config.data`` (its training split is cut to
   ``config.data.train_size``).
   """
+  config = config.replace(data=config.data.resolved())  # what ran
   if dataset is None:
     dataset = config.data.load()
   else:

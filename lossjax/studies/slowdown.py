@@ -21,7 +21,11 @@ from lossjax import config as cfg
 from lossjax import plotting, results
 from lossjax.evals import NeuronEval
 from lossjax.losses import activation_slope
-from lossjax.neuron import DcDaGrads, neuron_params, single_output_pairing
+from lossjax.neuron import (
+  DcDaGrads,
+  check_single_output_pairings,
+  neuron_params,
+)
 from lossjax.pairings import Pairing
 from lossjax.train import fit_many
 
@@ -64,8 +68,7 @@ class Config(cfg.Config):
   y: float = cfg.field(0.0, "The target output, in [0, 1].")
 
   def validate(self):
-    for p in self.pairings:
-      single_output_pairing(p)
+    check_single_output_pairings(self.pairings)
     cfg.check_lrs_cover(self.lrs, self.pairings)
     stray = [p.name for p in self.widget_rule if p not in self.pairings]
     if stray:
