@@ -36,7 +36,9 @@ from lossjax.pairings import (
   PAIRINGS,
   Pairing,
   check_closed_form,
+  rescaled_mse,
   resolve_pairing,
+  smoothed_nll,
 )
 from lossjax.train import (
   OPTIMIZERS,
@@ -61,6 +63,8 @@ __all__ = [
   "activation_slope",
   "backprop",
   "check_closed_form",
+  "rescaled_mse",
+  "smoothed_nll",
   "constant_init",
   "dc_da_grads",
   "fit",

@@ -68,10 +68,23 @@ def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
   return lambda text: None if text.lower() in ("", "none") else parse(text)
 
 
+def _split_top_level(text: str) -> list[str]:
+  """Splits on commas outside parentheses: ``a,f(k=1,m=2)`` -> 2 items."""
+  items, depth, current = [], 0, []
+  for char in text:
+    depth += {"(": 1, ")": -1}.get(char, 0)
+    if char == "," and depth == 0:
+      items.append("".join(current))
+      current = []
+    else:
+      current.append(char)
+  return [*items, "".join(current)]
+
+
 def _list(parse: Callable[[str], Any]) -> Callable[[str], tuple]:
   def parse_list(text: str) -> tuple:
     return tuple(
-      parse(item.strip()) for item in text.split(",") if item.strip()
+      parse(item.strip()) for item in _split_top_level(text) if item.strip()
     )
 
   return parse_list
@@ -201,8 +214,9 @@ def pairings_field(default: tuple[str, ...], help: str = "") -> Any:  # noqa: A0
   return field(
     default,
     "Pairings of output activation and cost: built-in names "
-    "(sigmoid_mse, sigmoid_bce, softmax_nll, softmax_mse) or your own as "
-    "package.module:attribute naming a lossjax.Pairing."
+    "(sigmoid_mse, sigmoid_bce, softmax_nll, softmax_mse, identity_mse), "
+    "parametrised ones (smoothed_nll(eps=0.1), rescaled_mse(k=3,m=5)), or "
+    "your own as package.module:attribute naming a lossjax.Pairing."
     + (f" {help}" if help else ""),
     check=lambda v: nonempty_unique(v, key=lambda p: p.name),
   )
@@ -554,7 +568,11 @@ def config_from_flags(
   }
   if presets and flag_values["preset"].value:
     for name, value in presets[flag_values["preset"].value].items():
-      put(fields[name][0], value)
+      if name in fields:
+        put(fields[name][0], value)
+      else:  # a nested config given as a dict, e.g. "data": {...}
+        for inner, inner_value in value.items():
+          put((name, inner), inner_value)
   if flag_values["config"].value:
     saved = load_json(cls, flag_values["config"].value).to_json()
     for path, _, _ in fields.values():

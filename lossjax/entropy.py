@@ -79,3 +79,39 @@ def minimize_cost(
   z0 = jnp.zeros(shape, targets.dtype)
   (z, _), _ = jax.lax.scan(step, (z0, tx.init(z0)), length=steps)
   return p.activation(z)[..., 0], loss(p, z, targets)
+
+
+def entropy(p: ArrayLike) -> jax.Array:
+  r"""``H(p) = -sum_j p_j ln p_j`` in nats over the last axis, ``0 ln 0 = 0``."""
+  p = jnp.asarray(p)
+  return -jnp.sum(jax.scipy.special.xlogy(p, p), axis=-1)
+
+
+def minimize_over_logits(
+  pairing: PairingLike,
+  labels: ArrayLike,
+  num_outputs: int,
+  *,
+  steps: int = 3000,
+  learning_rate: float = 2.0,
+) -> jax.Array:
+  """The smallest cost gradient descent on free logits finds, per label.
+
+  The logits ``(len(labels), num_outputs)`` start at 0 and follow
+  ``optax.sgd``; the cost is :func:`lossjax.loss` of the pairing.
+  """
+  p = resolve_pairing(pairing)
+  labels = jnp.asarray(labels)
+  tx = optax.sgd(learning_rate)
+
+  def total(z):
+    return jnp.sum(loss(p, z, labels))
+
+  def step(carry, _):
+    z, state = carry
+    updates, state = tx.update(jax.grad(total)(z), state)
+    return (optax.apply_updates(z, updates), state), None
+
+  z0 = jnp.zeros((*labels.shape, num_outputs), jnp.result_type(float))
+  (z, _), _ = jax.lax.scan(step, (z0, tx.init(z0)), length=steps)
+  return loss(p, z, labels)

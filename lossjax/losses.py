@@ -181,8 +181,17 @@ def loss(
     targets: vectors shaped like ``logits`` or integer labels shaped
       ``logits.shape[:-1]``.
 
+  Non-finite logits: the built-ins' costs are finite wherever their value
+  is, including a logit of ``-inf`` on a unit or class whose target is 0
+  (it costs its limit); NaN logits give NaN.
+
   Returns:
     The cost of each example, shape ``logits.shape[:-1]``.
+
+  Raises:
+    ValueError: eagerly, for labels out of range or targets outside
+      ``[0, 1]`` (or multiclass targets not summing to 1). Under ``jit`` or
+      ``vmap`` these value checks do not run (see the module docstring).
   """
   p = resolve_pairing(pairing)
   z, y = target_vectors(p, logits, targets)

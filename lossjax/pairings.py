@@ -135,10 +135,22 @@ def _sigmoid_mse_delta(z: jax.Array, y: jax.Array) -> jax.Array:
   return (jax.nn.sigmoid(z) - y) * sigmoid_prime(z)
 
 
+def _times_log(weight: jax.Array, log_value: jax.Array) -> jax.Array:
+  """``weight * log_value`` with ``0 * log 0 = 0``.
+
+  A logit of -inf on a unit or class whose target is 0 costs nothing; the
+  plain product would be ``0 * -inf = NaN`` (optax's softmax cross-entropy
+  masks the same way).
+  """
+  return jnp.where(weight == 0, 0.0, weight * log_value)
+
+
 def _sigmoid_bce(z: jax.Array, y: jax.Array) -> jax.Array:
   # ln(1 - sigma(z)) = ln sigma(-z): both logs stay finite for any finite z.
   return -jnp.sum(
-    y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z), axis=-1
+    _times_log(y, jax.nn.log_sigmoid(z))
+    + _times_log(1 - y, jax.nn.log_sigmoid(-z)),
+    axis=-1,
   )
 
 
@@ -147,7 +159,7 @@ def _a_minus_y(activation: Activation) -> Cost:
 
 
 def _softmax_nll(z: jax.Array, y: jax.Array) -> jax.Array:
-  return -jnp.sum(y * jax.nn.log_softmax(z, axis=-1), axis=-1)
+  return -jnp.sum(_times_log(y, jax.nn.log_softmax(z, axis=-1)), axis=-1)
 
 
 def _softmax_mse(z: jax.Array, y: jax.Array) -> jax.Array:
@@ -202,8 +214,122 @@ SOFTMAX_MSE = Pairing(
   default_lr=3.0,
 )
 
+
+def _identity(z: jax.Array) -> jax.Array:
+  return z
+
+
+def _rescaled_mse_cost(k: float, m: float) -> Cost:
+  def cost(z: jax.Array, y: jax.Array) -> jax.Array:
+    return 0.5 * jnp.sum(
+      k * y * jnp.square(z - m) + (1 - y) * jnp.square(z), -1
+    )
+
+  return cost
+
+
+def _rescaled_mse_delta(k: float, m: float) -> Cost:
+  return lambda z, y: k * y * (z - m) + (1 - y) * z
+
+
+# Square loss on linear outputs (Hui & Belkin, ICLR 2021): the output error
+# is z - y, the form of cross-entropy's a - y, with no squashing slope.
+def _identity_mse(z: jax.Array, y: jax.Array) -> jax.Array:
+  return 0.5 * jnp.sum(jnp.square(z - y), axis=-1)
+
+
+IDENTITY_MSE = Pairing(
+  name="identity_mse",
+  activation=_identity,
+  cost=_identity_mse,
+  delta=lambda z, y: z - y,
+  kind="binary",
+  label="linear + quadratic",
+  color="tab:purple",
+  default_lr=0.1,
+)
+
+
+def _factory_name(name: str, **values: float) -> str:
+  return f"{name}({','.join(f'{k}={v:g}' for k, v in values.items())})"
+
+
+def rescaled_mse(*, k: float, m: float) -> Pairing:
+  r"""Hui & Belkin's rescaled square loss on linear outputs.
+
+  .. math:: C = \tfrac12 \sum_j [k\, y_j (z_j - m)^2 + (1 - y_j) z_j^2],
+
+  which for a one-hot target of class ``c`` is
+  :math:`\tfrac12 [k (z_c - m)^2 + \sum_{j \ne c} z_j^2]`: the true class's
+  term is weighted by ``k`` and its target raised to ``m``. ``k = m = 1`` is
+  ``identity_mse``. Closed form :math:`\delta = k y (z - m) + (1 - y) z`.
+
+  Named ``rescaled_mse(k=K,m=M)``; that string is also a pairing name every
+  ``--pairings`` flag accepts.
+  """
+  for field_name, value in (("k", k), ("m", m)):
+    if not (isinstance(value, (int, float)) and math.isfinite(value)):
+      raise ValueError(
+        f"rescaled_mse: {field_name} must be finite, got {value}."
+      )
+  if k <= 0:
+    raise ValueError(f"rescaled_mse: k must be positive, got {k}.")
+  return _rescaled_mse(float(k), float(m))
+
+
+@functools.cache  # one value per (k, m): equal pairings are the same object
+def _rescaled_mse(k: float, m: float) -> Pairing:
+  return Pairing(
+    name=_factory_name("rescaled_mse", k=k, m=m),
+    activation=_identity,
+    cost=_rescaled_mse_cost(k, m),
+    delta=_rescaled_mse_delta(k, m),
+    kind="binary",
+    label=f"linear + rescaled quadratic (k={k:g}, M={m:g})",
+    default_lr=0.1 / k,
+  )
+
+
+def smoothed_nll(eps: float) -> Pairing:
+  r"""Softmax + log-likelihood against label-smoothed targets.
+
+  The target is :math:`\tilde y = (1 - \epsilon) y + \epsilon / K` and
+  :math:`C = -\sum_j \tilde y_j \ln \mathrm{softmax}(z)_j`, with closed form
+  :math:`\delta = a - \tilde y`. The cost cannot reach 0: its floor is the
+  entropy of :math:`\tilde y`.
+
+  Named ``smoothed_nll(eps=E)``, accepted by every ``--pairings`` flag.
+  """
+  if not (isinstance(eps, (int, float)) and 0 <= eps < 1):
+    raise ValueError(f"smoothed_nll: eps must lie in [0, 1), got {eps}.")
+  return _smoothed_nll(float(eps))
+
+
+@functools.cache  # one value per eps: equal pairings are the same object
+def _smoothed_nll(eps: float) -> Pairing:
+  def smoothed(y: jax.Array) -> jax.Array:
+    return (1 - eps) * y + eps / y.shape[-1]
+
+  return Pairing(
+    name=_factory_name("smoothed_nll", eps=eps),
+    activation=_softmax,
+    cost=lambda z, y: _softmax_nll(z, smoothed(y)),
+    delta=lambda z, y: _softmax(z) - smoothed(y),
+    kind="multiclass",
+    label=f"softmax + smoothed log-likelihood (eps={eps:g})",
+    default_lr=0.5,
+  )
+
+
+# Pairings made by a factory, named by a call: "smoothed_nll(eps=0.1)".
+FACTORIES: dict[str, Callable[..., Pairing]] = {
+  "rescaled_mse": rescaled_mse,
+  "smoothed_nll": smoothed_nll,
+}
+
 BUILTIN_PAIRINGS: dict[str, Pairing] = {
-  p.name: p for p in (SIGMOID_MSE, SIGMOID_BCE, SOFTMAX_NLL, SOFTMAX_MSE)
+  p.name: p
+  for p in (SIGMOID_MSE, SIGMOID_BCE, SOFTMAX_NLL, SOFTMAX_MSE, IDENTITY_MSE)
 }
 PAIRINGS: tuple[str, ...] = tuple(BUILTIN_PAIRINGS)
 """Names of the built-in pairings, in a fixed order."""
@@ -245,6 +371,35 @@ def _import_pairing(spec: str) -> Pairing:
   return value
 
 
+def _call_factory(spec: str) -> Pairing:
+  """``"smoothed_nll(eps=0.1)"`` or ``"smoothed_nll(0.1)"`` -> the pairing."""
+  name, _, rest = spec.partition("(")
+  name = name.strip()
+  if name not in FACTORIES or not rest.endswith(")"):
+    raise ValueError(
+      f"Unknown pairing {spec!r}. Pairings with parameters: "
+      + ", ".join(f"{n}(...)" for n in FACTORIES)
+      + " (e.g. smoothed_nll(eps=0.1), rescaled_mse(k=3,m=5))."
+    )
+  args, kwargs = [], {}
+  for part in filter(None, (p.strip() for p in rest[:-1].split(","))):
+    key, sep, value = part.rpartition("=")
+    try:
+      number = float(value)
+    except ValueError:
+      raise ValueError(
+        f"pairing {spec!r}: {value!r} is not a number."
+      ) from None
+    if sep:
+      kwargs[key.strip()] = number
+    else:
+      args.append(number)
+  try:
+    return FACTORIES[name](*args, **kwargs)
+  except TypeError as e:
+    raise ValueError(f"pairing {spec!r}: {e}.") from None
+
+
 def resolve_pairing(pairing: PairingLike) -> Pairing:
   """The :class:`Pairing` for a built-in name, an import string or a Pairing.
 
@@ -261,6 +416,8 @@ def resolve_pairing(pairing: PairingLike) -> Pairing:
     )
   if ":" in pairing:
     return _import_pairing(pairing)
+  if "(" in pairing:
+    return _call_factory(pairing)
   try:
     return BUILTIN_PAIRINGS[pairing]
   except KeyError:
@@ -273,6 +430,8 @@ def resolve_pairing(pairing: PairingLike) -> Pairing:
 def pairing_spec(pairing: Pairing) -> str:
   """The string that resolves to ``pairing`` again (for config files)."""
   if BUILTIN_PAIRINGS.get(pairing.name) is pairing:
+    return pairing.name
+  if "(" in pairing.name and pairing.name.split("(")[0] in FACTORIES:
     return pairing.name
   return _IMPORTED.get(pairing, pairing.name)
 

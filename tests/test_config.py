@@ -31,7 +31,10 @@ class Toy(cfg.Config):
     cfg.check_lrs_cover(self.lrs, self.pairings)
 
 
-PRESETS = {"big": {"epochs": 9, "hidden": [[100], [100, 30]]}}
+PRESETS = {
+  "big": {"epochs": 9, "hidden": [[100], [100, 30]]},
+  "nested": {"data": {"dataset": "other", "eval_size": 20}, "epochs": 3},
+}
 
 
 def parse(argv, presets=PRESETS):
@@ -110,6 +113,10 @@ class FlagsTest(parameterized.TestCase):
     self.assertEqual(parse(["--preset=big"]).epochs, 9)
     self.assertEqual(parse(["--preset=big", "--epochs=4"]).epochs, 4)
     self.assertEqual(parse(["--preset=big"]).hidden, ((100,), (100, 30)))
+    nested = parse(["--preset=nested", "--eval_size=30"])
+    self.assertEqual(nested.data.dataset, "other")
+    self.assertEqual(nested.data.eval_size, 30)
+    self.assertEqual(nested.data.validation_size, 5)  # Toy's own default
     with tempfile.TemporaryDirectory() as tmp:
       saved = Toy(epochs=5, lrs=(("sigmoid_mse", 0.2),), scale=3.0)
       path = Path(tmp) / "config.json"
@@ -168,3 +175,36 @@ class FlagsTest(parameterized.TestCase):
 
 if __name__ == "__main__":
   absltest.main()
+
+
+class StudyPresetsTest(parameterized.TestCase):
+  """Every preset of every study builds a valid config through the flags."""
+
+  def test_every_preset(self):
+    import importlib
+
+    names = (
+      "slowdown",
+      "compare",
+      "sweep",
+      "convexity",
+      "softmax_temperature",
+      "entropy_floor",
+      "saturation",
+      "benchmark",
+      "report",
+    )
+    built = 0
+    for name in names:
+      study = importlib.import_module(f"lossjax.studies.{name}")
+      for preset in study.PRESETS or {}:
+        with self.subTest(f"{name} --preset={preset}"):
+          values = flags.FlagValues()
+          cfg.define_flags(study.Config, study.PRESETS, flag_values=values)
+          values(["prog", f"--preset={preset}"])
+          config = cfg.config_from_flags(
+            study.Config, study.PRESETS, flag_values=values
+          )
+          self.assertIsInstance(config, study.Config)
+          built += 1
+    self.assertGreaterEqual(built, 5)

@@ -106,6 +106,48 @@ class StabilityTest(chex.TestCase):
     )
 
 
+class NonFiniteLogitsTest(chex.TestCase):
+  """Issue 11, item 5: finite wherever the cost's value is finite."""
+
+  @chex.variants(with_jit=True, without_jit=True)
+  @parameterized.parameters(*lossjax.PAIRINGS)
+  def test_minus_inf_on_zero_targets_costs_its_limit(self, pairing):
+    inf = jnp.inf
+    z = jnp.array([[-inf, 0.0, -1.0], [2.0, -inf, -inf]], jnp.float32)
+    limit = jnp.array([[-1e30, 0.0, -1.0], [2.0, -1e30, -1e30]], jnp.float32)
+    labels = jnp.array([1, 0])
+    loss = self.variant(functools.partial(lossjax.loss, pairing))
+    delta = self.variant(functools.partial(lossjax.output_delta, pairing))
+    chex.assert_tree_all_finite((loss(z, labels), delta(z, labels)))
+    chex.assert_trees_all_close(loss(z, labels), loss(limit, labels), rtol=1e-6)
+    grad = jax.grad(lambda z: jnp.sum(lossjax.loss(pairing, z, labels)))(z)
+    chex.assert_trees_all_close(grad, delta(z, labels), atol=1e-6)
+
+  def test_the_issue_examples(self):
+    inf = jnp.inf
+    self.assertTrue(
+      jnp.isfinite(
+        lossjax.loss(
+          "softmax_nll", jnp.array([[-inf, 0, -1.0]]), jnp.array([1])
+        )
+      )
+    )
+    self.assertTrue(
+      jnp.isfinite(
+        lossjax.loss(
+          "sigmoid_bce", jnp.array([[-inf, 2.0]]), jnp.array([[0.0, 1.0]])
+        )
+      )
+    )
+
+  @parameterized.parameters(*lossjax.PAIRINGS)
+  def test_nan_logits_give_nan(self, pairing):
+    z = jnp.array([[jnp.nan, 0.0, 1.0]])
+    self.assertTrue(
+      bool(jnp.isnan(lossjax.loss(pairing, z, jnp.array([1])))[0])
+    )
+
+
 class OptaxAgreementTest(X64TestCase):
   def setUp(self):
     super().setUp()

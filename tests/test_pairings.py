@@ -7,6 +7,7 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from absl.testing import absltest, parameterized
 
 import lossjax
@@ -157,3 +158,78 @@ class NoNameBranchesTest(absltest.TestCase):
 
 if __name__ == "__main__":
   absltest.main()
+
+
+class SquareLossOnLinearOutputsTest(parameterized.TestCase):
+  """Issue 9's pairings against their formulas, in float64."""
+
+  def setUp(self):
+    super().setUp()
+    jax.config.update("jax_enable_x64", True)
+    self.addCleanup(jax.config.update, "jax_enable_x64", False)
+    self.z = jax.random.normal(jax.random.key(0), (6, 10), jnp.float64) * 3
+    self.labels = jnp.array([0, 3, 9, 1, 1, 5])
+    self.y = jax.nn.one_hot(self.labels, 10, dtype=jnp.float64)
+
+  def close(self, a, b):
+    np.testing.assert_allclose(
+      np.asarray(a), np.asarray(b), rtol=1e-13, atol=1e-13
+    )
+
+  def test_identity_mse(self):
+    self.close(
+      lossjax.loss("identity_mse", self.z, self.labels),
+      0.5 * jnp.sum((self.z - self.y) ** 2, -1),
+    )
+    self.close(
+      lossjax.output_delta("identity_mse", self.z, self.labels), self.z - self.y
+    )
+    self.assertEqual(lossjax.resolve_pairing("identity_mse").kind, "binary")
+    one = jnp.array([[4.0]], jnp.float64)  # one output unit, like the neuron
+    self.close(
+      lossjax.loss("identity_mse", one, jnp.zeros((1, 1))), jnp.array([8.0])
+    )
+
+  def test_rescaled_mse(self):
+    pairing = lossjax.rescaled_mse(k=3, m=5)
+    zc = self.z[jnp.arange(6), self.labels]
+    by_class = 0.5 * (3 * (zc - 5) ** 2 + jnp.sum(self.z**2, -1) - zc**2)
+    self.close(lossjax.loss(pairing, self.z, self.labels), by_class)
+    soft = jax.random.uniform(jax.random.key(1), (6, 10), jnp.float64)
+    vector = 0.5 * jnp.sum(
+      3 * soft * (self.z - 5) ** 2 + (1 - soft) * self.z**2, -1
+    )
+    self.close(lossjax.loss(pairing, self.z, soft), vector)
+    self.assertLess(lossjax.check_closed_form(pairing), 1e-12)
+    unit = lossjax.rescaled_mse(k=1, m=1)
+    self.close(
+      lossjax.loss(unit, self.z, self.labels),
+      lossjax.loss("identity_mse", self.z, self.labels),
+    )
+    self.assertIs(lossjax.resolve_pairing("rescaled_mse(k=3,m=5)"), pairing)
+
+  def test_smoothed_nll(self):
+    pairing = lossjax.smoothed_nll(0.1)
+    smoothed = 0.9 * self.y + 0.01
+    self.close(
+      lossjax.loss(pairing, self.z, self.labels),
+      -jnp.sum(smoothed * jax.nn.log_softmax(self.z), -1),
+    )
+    self.close(
+      lossjax.output_delta(pairing, self.z, self.labels),
+      jax.nn.softmax(self.z) - smoothed,
+    )
+    self.assertLess(lossjax.check_closed_form(pairing, num_outputs=10), 1e-13)
+    self.assertIs(lossjax.resolve_pairing("smoothed_nll(eps=0.1)"), pairing)
+    self.assertIs(lossjax.resolve_pairing("smoothed_nll(0.1)"), pairing)
+
+  @parameterized.parameters(
+    ("smoothed_nll(eps=1.5)", "eps must lie in"),
+    ("rescaled_mse(k=0,m=1)", "k must be positive"),
+    ("rescaled_mse(k=1)", "missing 1 required keyword-only argument: 'm'"),
+    ("smoothed_nll(eps=x)", "'x' is not a number"),
+    ("cubic_mse(k=1)", "Pairings with parameters: rescaled_mse"),
+  )
+  def test_bad_parameters(self, spec, message):
+    with self.assertRaisesRegex(ValueError, re.escape(message)):
+      lossjax.resolve_pairing(spec)

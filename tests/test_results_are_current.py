@@ -161,7 +161,7 @@ class TrainingResultsTest(parameterized.TestCase):
   def test_report_is_linked_and_present(self):
     self.assertIn("(experiments/results/report/report.md)", README)
     text = (RESULTS / "report" / "report.md").read_text()
-    self.assertLen(re.findall(r"\n## ", text), 8)
+    self.assertLen(re.findall(r"\n## ", text), 9)
 
 
 if __name__ == "__main__":

@@ -180,7 +180,7 @@ def summarize(result: Result) -> list[dict]:
     result.rows, _group_key
   ).items():
     by_seed = records.group_rows(group, lambda r: (r["seed"],))
-    finals, bests, at_best_val, diverged = [], [], [], 0
+    finals, bests, at_best_val, best_vals, diverged = [], [], [], [], 0
     for seed_rows in by_seed.values():
       trained = [r for r in seed_rows if r["epoch"] > 0] or seed_rows
       diverged += not _finite(trained[-1]["train_cost"])
@@ -188,6 +188,7 @@ def summarize(result: Result) -> list[dict]:
       bests.append(max(r["test_accuracy"] for r in trained))
       best_val = max(trained, key=lambda r: r["val_accuracy"])
       at_best_val.append(best_val["test_accuracy"])
+      best_vals.append(best_val["val_accuracy"])
     errors = {
       epoch: records.mean_and_spread(
         [r["output_error"] for r in group if r["epoch"] == epoch]
@@ -209,12 +210,45 @@ def summarize(result: Result) -> list[dict]:
       ("final_test", finals),
       ("best_test", bests),
       ("test_at_best_val", at_best_val),
+      ("best_val", best_vals),
     ):
       mean, spread = records.mean_and_spread(values)
       row[f"{name}_mean"] = None if mean is None else 100 * mean
       row[f"{name}_std"] = None if spread is None else 100 * spread
     summary.append(row)
+  _mark_selected(summary)
   return summary
+
+
+def _mark_selected(summary: list[dict]) -> None:
+  """Per (pairing, architecture): ``selected`` is the rate with the best mean
+  validation accuracy (its best epoch, averaged over seeds); the smaller rate
+  wins a tie. Test accuracy plays no part in the choice."""
+  groups = records.group_rows(summary, lambda r: (r["pairing"], r["hidden"]))
+  for rows in groups.values():
+    best = max(
+      rows,
+      key=lambda r: (
+        -math.inf if r["best_val_mean"] is None else r["best_val_mean"],
+        -r["lr"],
+      ),
+    )
+    for r in rows:
+      r["selected"] = r is best
+
+
+def selected_rows(result: Result) -> list[dict]:
+  """The per-epoch rows of the selected rate of each (pairing, architecture)."""
+  chosen = {
+    (r["pairing"], r["hidden"], r["lr"])
+    for r in summarize(result)
+    if r["selected"]
+  }
+  return [
+    r
+    for r in result.rows
+    if (r["pairing"], "-".join(map(str, r["hidden"])), r["lr"]) in chosen
+  ]
 
 
 def _finite(value) -> bool:
@@ -256,6 +290,7 @@ def summary_table(rows: Sequence[dict]) -> str:
 
 def summary(result: Result) -> str:
   c = result.config
+  rows = summarize(result)
   return "\n".join(
     [
       f"# {c.data.dataset}: pairings compared\n",
@@ -266,9 +301,25 @@ def summary(result: Result) -> str:
       "the epoch with the best validation accuracy (honest model selection). "
       "*output error* is the mean norm of dC/dz at the output layer on the "
       "validation set, before training (epoch 0) and after one epoch.\n",
-      summary_table(summarize(result)),
+      *_grid_note(rows),
+      summary_table([r for r in rows if r["selected"]]),
     ]
   )
+
+
+def _grid_note(rows: Sequence[dict]) -> list[str]:
+  groups = records.group_rows(rows, lambda r: (r["pairing"], r["hidden"]))
+  if all(len(g) == 1 for g in groups.values()):
+    return []
+  grids = sorted({tuple(sorted(r["lr"] for r in g)) for g in groups.values()})
+  text = "; ".join(", ".join(f"{lr:g}" for lr in grid) for grid in grids)
+  return [
+    f"Each pairing and architecture trained at every rate of its grid "
+    f"({text}); the table shows the rate with the best mean validation "
+    "accuracy (its best epoch), chosen without looking at the test set. "
+    "`summary.json` holds every rate (`selected`: true or false) and "
+    "`lr_tuning.png` the whole tuning curve.\n"
+  ]
 
 
 def _curve(rows, metric):
@@ -292,7 +343,7 @@ def plot_metric(
   """One panel per architecture, one line (mean, min-max band) per pairing."""
   plt = plotting.plt
   by_name = {p.name: p for p in result.config.pairings}
-  rows = result.rows
+  rows = selected_rows(result)
   archs = list(dict.fromkeys(tuple(r["hidden"]) for r in rows))
   fig, axes = plt.subplots(
     1, len(archs), figsize=(5.5 * len(archs), 4), squeeze=False
@@ -332,7 +383,8 @@ def plot_grad_norms(result: Result, path):
   """Per-layer gradient norm versus epoch: a panel per pairing and architecture."""
   plt = plotting.plt
   groups = records.group_rows(
-    (r for r in result.rows if r["grad_norm"] is not None), _group_key
+    (r for r in selected_rows(result) if r["grad_norm"] is not None),
+    _group_key,
   )
   fig, axes = plt.subplots(
     1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False, sharey=True
@@ -394,7 +446,61 @@ def write(
         plot_metric(result, metric, ylabel, workdir / f"{name}.png", **options)
       )
     paths.append(plot_grad_norms(result, workdir / "grad_norm.png"))
+    summary_rows = summarize(result)
+    if _grid_note(summary_rows):
+      paths.append(
+        plot_lr_tuning(result, summary_rows, workdir / "lr_tuning.png")
+      )
   return paths
+
+
+def plot_lr_tuning(result: Result, rows: Sequence[dict], path: Path) -> Path:
+  """Accuracy against learning rate, per pairing: the tuning curve.
+
+  Validation accuracy (what selects the rate) and test accuracy at the best
+  validation epoch, mean ± std over seeds; the selected rate is circled.
+  """
+  plt = plotting.plt
+  by_name = {p.name: p for p in result.config.pairings}
+  archs = list(dict.fromkeys(r["hidden"] for r in rows))
+  fig, axes = plt.subplots(
+    1, len(archs), figsize=(6 * len(archs), 4.2), squeeze=False
+  )
+  for ax, arch in zip(axes[0], archs, strict=True):
+    for name, group in records.group_rows(
+      [r for r in rows if r["hidden"] == arch], lambda r: (r["pairing"],)
+    ).items():
+      pairing = by_name[name[0]]
+      group = sorted(group, key=lambda r: r["lr"])
+      lrs = [r["lr"] for r in group]
+      test = [r["test_at_best_val_mean"] for r in group]
+      ax.errorbar(
+        lrs,
+        [math.nan if v is None else v for v in test],
+        yerr=[r["test_at_best_val_std"] or 0.0 for r in group],
+        color=pairing.display_color,
+        marker="o",
+        capsize=3,
+        label=pairing.display_label,
+      )
+      for r in group:
+        if r["selected"] and r["test_at_best_val_mean"] is not None:
+          ax.scatter(
+            [r["lr"]],
+            [r["test_at_best_val_mean"]],
+            s=160,
+            facecolors="none",
+            edgecolors=pairing.display_color,
+          )
+    ax.set_xscale("log")
+    ax.set(
+      title=f"hidden {arch}: test accuracy at the best validation epoch",
+      xlabel="learning rate",
+      ylabel="test accuracy (%)",
+    )
+    ax.legend(fontsize=8)
+  fig.tight_layout()
+  return plotting.save_figure(fig, path)
 
 
 def load(workdir: str | Path) -> Result:

@@ -26,9 +26,16 @@ class Config(cfg.Config):
   """Sizes of the study (the defaults run in seconds)."""
 
   pairings: tuple[Pairing, ...] = cfg.pairings_field(
-    ("sigmoid_mse", "sigmoid_bce", "softmax_nll", "softmax_mse"),
-    "Binary ones get the 1-D and 2-D curvature, multiclass ones the "
-    "Hessian eigenvalues.",
+    (
+      "sigmoid_mse",
+      "sigmoid_bce",
+      "softmax_nll",
+      "softmax_mse",
+      "identity_mse",
+    ),
+    "Binary ones get the 1-D and 2-D curvature of a logistic-style model; "
+    "every pairing gets the Hessian eigenvalues of a K-output layer, in the "
+    "logits and in the weights of a linear model.",
   )
   examples: int = cfg.field(
     40, "Examples in the synthetic data.", check=cfg.at_least(2)
@@ -57,9 +64,6 @@ class Config(cfg.Config):
 
   def binary(self) -> tuple[Pairing, ...]:
     return tuple(p for p in self.pairings if p.kind == "binary")
-
-  def multiclass(self) -> tuple[Pairing, ...]:
-    return tuple(p for p in self.pairings if p.kind == "multiclass")
 
 
 PRESETS = {}
@@ -132,7 +136,7 @@ def _run(config: Config):
   x = jax.random.normal(keys[2], (config.examples, d), jnp.float64)
   x_labels = jax.random.randint(keys[3], (config.examples,), 0, k)
   weights = 3.0 * jax.random.normal(keys[0], (m, d, k), jnp.float64)
-  for p in config.multiclass():
+  for p in config.pairings:  # K outputs: a distribution or K binary units
     in_logits = convexity.min_hessian_eigenvalue(
       lambda z, p=p: loss(p, z, labels), logits
     )

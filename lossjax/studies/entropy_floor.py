@@ -19,13 +19,18 @@ import numpy as np
 from lossjax import config as cfg
 from lossjax import entropy, plotting, results
 from lossjax.losses import loss
-from lossjax.pairings import Pairing
+from lossjax.pairings import Pairing, smoothed_nll
 
 
 def _unit_interval(values: tuple[float, ...]) -> None:
   cfg.nonempty_unique(values)
   if not all(0.0 <= y <= 1.0 for y in values):
     raise ValueError(f"targets must lie in [0, 1], got {values}")
+
+
+def _open_unit_interval(value: float) -> None:
+  if not 0.0 < value < 1.0:
+    raise ValueError(f"must lie in (0, 1), got {value}")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -40,6 +45,15 @@ class Config(cfg.Config):
     100_001,
     "Grid points in [0, 1] for the independent check.",
     check=cfg.at_least(3),
+  )
+  smoothing: tuple[float, ...] = cfg.field(
+    (0.05, 0.1, 0.2),
+    "Label smoothing eps of smoothed_nll(eps): its floor over --classes "
+    "classes is the entropy of the smoothed target. Empty: skip.",
+    check=cfg.each(_open_unit_interval),
+  )
+  classes: int = cfg.field(
+    10, "Classes K for the label-smoothing floor.", check=cfg.at_least(2)
   )
 
 
@@ -97,7 +111,27 @@ def run(config: Config, *, workdir: Path | None = None, log=print) -> Result:
       "curves": curves,
       "floor": np.asarray(floor),
     }
+    smoothing_rows = []
+    for eps in config.smoothing:
+      # One example of class 0: the pairing smooths its one-hot target.
+      target = jnp.full(config.classes, eps / config.classes).at[0].add(1 - eps)
+      floor_k = float(entropy.entropy(target))
+      reached = float(
+        entropy.minimize_over_logits(
+          smoothed_nll(eps), jnp.array([0]), config.classes
+        )[0]
+      )
+      smoothing_rows.append(
+        {
+          "pairing": smoothed_nll(eps).name,
+          "classes": config.classes,
+          "entropy_of_smoothed_target": floor_k,
+          "min_cost_descent": reached,
+          "abs_error_descent": abs(reached - floor_k),
+        }
+      )
   summary = {
+    "label_smoothing": smoothing_rows,
     "rows": rows,
     "max_abs_error": max(r["abs_error_descent"] for r in rows),
     "max_argmin_error": max(abs(r["argmin_a_descent"] - r["y"]) for r in rows),
@@ -112,6 +146,16 @@ def summary(result: Result) -> str:
     f"a = {r['argmin_a_descent']:.6f}; H(y) = {r['binary_entropy']:.6f}"
     for r in result.summary["rows"]
   ]
+  if result.summary["label_smoothing"]:
+    lines += [
+      "",
+      "Label smoothing: the floor is the entropy of the smoothed target.",
+    ]
+    lines += [
+      f"- {r['pairing']}, K={r['classes']}: min C = {r['min_cost_descent']:.6f}; "
+      f"H(smoothed target) = {r['entropy_of_smoothed_target']:.6f}"
+      for r in result.summary["label_smoothing"]
+    ]
   return "\n".join(lines) + "\n"
 
 

@@ -46,7 +46,8 @@ class Config(cfg.Config):
   """What to train (see each field's help)."""
 
   pairings: tuple[Pairing, ...] = cfg.pairings_field(
-    ("sigmoid_mse", "sigmoid_bce"), "Binary pairings only (one output unit)."
+    ("sigmoid_mse", "sigmoid_bce", "identity_mse"),
+    "Binary pairings only (one output unit).",
   )
   inits: tuple[tuple[float, float], ...] = cfg.field(
     ((0.0, 0.0), (2.0, 2.0)),

@@ -29,6 +29,11 @@ class ConvexityStudyTest(absltest.TestCase):
     self.assertLess(
       s["multiclass_softmax_mse"]["min_eigenvalue_in_logits"], -0.01
     )
+    # The square loss on linear outputs: its Hessian in the logits is I.
+    self.assertAlmostEqual(
+      s["multiclass_identity_mse"]["min_eigenvalue_in_logits"], 1.0, places=12
+    )
+    self.assertEqual(s["1d_identity_mse"]["fraction_negative"], 0.0)
 
   def test_pairings_split_by_kind_and_outputs(self):
     result = convexity.run(

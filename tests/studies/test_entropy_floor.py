@@ -19,6 +19,12 @@ class EntropyFloorTest(absltest.TestCase):
       {r["pairing"] for r in result.summary["rows"]},
       {"sigmoid_bce", "softmax_nll"},
     )
+    smoothing = result.summary["label_smoothing"]
+    self.assertLen(smoothing, 3)
+    for row in smoothing:  # the K-class floor of label smoothing
+      self.assertLess(row["abs_error_descent"], 1e-10, row)
+      self.assertGreater(row["entropy_of_smoothed_target"], 0.1, row)
+    self.assertIn("smoothed_nll(eps=0.1), K=10", entropy_floor.summary(result))
     tmp = Path(self.enter_context(tempfile.TemporaryDirectory()))
     names = {p.name for p in entropy_floor.write(result, tmp)}
     self.assertIn("entropy_floor.png", names)

@@ -34,7 +34,7 @@ class ReportTest(absltest.TestCase):
     text = (workdir / "report.md").read_text()
     self.assertIn(workdir / "report.md", paths)
     sections = re.split(r"\n## ", text)[1:]
-    self.assertLen(sections, 8)
+    self.assertLen(sections, 9)
     for section in sections:
       self.assertRegex(section, r"\*\*[-0-9.e+]+\*\*", section[:80])
       for image in re.findall(r"\]\(([^)]+\.png)\)", section):

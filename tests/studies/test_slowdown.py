@@ -20,6 +20,9 @@ class SlowdownTest(absltest.TestCase):
     self.assertEqual(by["sigmoid_bce", 0.0]["epochs_to_halve"], 10)
     self.assertEqual(by["sigmoid_bce", 2.0]["epochs_to_halve"], 17)
     self.assertAlmostEqual(by["sigmoid_mse", 2.0]["sigma_prime_z0"], 0.0177, 4)
+    # Issue 9: a linear output has no slope factor and halves its error fast.
+    self.assertLessEqual(by["identity_mse", 2.0]["epochs_to_halve"], 5)
+    self.assertEqual(by["identity_mse", 2.0]["sigma_prime_z0"], 1.0)
     self.assertAlmostEqual(by["sigmoid_mse", 0.0]["sigma_prime_z0"], 0.25, 6)
 
   def test_book_preset_trains_the_widget_rule_too(self):
