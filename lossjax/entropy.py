@@ -66,6 +66,14 @@ def minimize_cost(
     the minimum costs, both shaped like ``y``.
   """
   p, shape, targets = soft_target_problem(pairing, y)
+  z = _descend(
+    p, targets, jnp.zeros(shape, targets.dtype), steps, learning_rate
+  )
+  return p.activation(z)[..., 0], loss(p, z, targets)
+
+
+def _descend(p, targets, z0, steps: int, learning_rate: float) -> jax.Array:
+  """``steps`` of ``optax.sgd`` on the logits from ``z0``: the minimiser."""
   tx = optax.sgd(learning_rate)
 
   def total(z):
@@ -76,9 +84,8 @@ def minimize_cost(
     updates, state = tx.update(jax.grad(total)(z), state)
     return (optax.apply_updates(z, updates), state), None
 
-  z0 = jnp.zeros(shape, targets.dtype)
   (z, _), _ = jax.lax.scan(step, (z0, tx.init(z0)), length=steps)
-  return p.activation(z)[..., 0], loss(p, z, targets)
+  return z
 
 
 def entropy(p: ArrayLike) -> jax.Array:
@@ -102,16 +109,5 @@ def minimize_over_logits(
   """
   p = resolve_pairing(pairing)
   labels = jnp.asarray(labels)
-  tx = optax.sgd(learning_rate)
-
-  def total(z):
-    return jnp.sum(loss(p, z, labels))
-
-  def step(carry, _):
-    z, state = carry
-    updates, state = tx.update(jax.grad(total)(z), state)
-    return (optax.apply_updates(z, updates), state), None
-
   z0 = jnp.zeros((*labels.shape, num_outputs), jnp.result_type(float))
-  (z, _), _ = jax.lax.scan(step, (z0, tx.init(z0)), length=steps)
-  return loss(p, z, labels)
+  return loss(p, _descend(p, labels, z0, steps, learning_rate), labels)

@@ -18,7 +18,8 @@ from lossjax.results import atomic_write_bytes  # noqa: E402
 def save_figure(
   fig: plt.Figure, path: str | os.PathLike, *, dpi: int = 120
 ) -> Path:
-  """Saves ``fig`` as PNG atomically and closes it."""
+  """Lays ``fig`` out tightly, saves it as PNG atomically and closes it."""
+  fig.tight_layout()
   buffer = io.BytesIO()
   fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
   plt.close(fig)

@@ -118,3 +118,21 @@ def markdown_table(
       "| " + " | ".join(format_value(row.get(c)) for c in columns) + " |"
     )
   return "\n".join(lines) + "\n"
+
+
+def write_summary(
+  workdir: str | os.PathLike,
+  config: Any,
+  summary: Any,
+  markdown: str | None = None,
+) -> list[Path]:
+  """A study's ``config.json`` (repeats the run), ``summary.json`` and, if
+  given, ``summary.md``: the common head of every study's writer."""
+  workdir = Path(workdir)
+  paths = [
+    write_json(workdir / "config.json", config.to_json()),
+    write_json(workdir / "summary.json", summary),
+  ]
+  if markdown is not None:
+    paths.append(atomic_write_text(workdir / "summary.md", markdown))
+  return paths

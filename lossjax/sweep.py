@@ -422,12 +422,12 @@ def prepare_workdir(workdir: Path, spec: SweepSpec, *, overwrite: bool) -> None:
         "discard them."
       )
     return
-  if overwrite:
+  old = [workdir / name for name in SWEEP_OUTPUTS if (workdir / name).exists()]
+  if overwrite and old:
     trash = workdir / f".replaced-{os.getpid()}-{time.time_ns()}"
     trash.mkdir()
-    for name in SWEEP_OUTPUTS:
-      if (workdir / name).exists():
-        (workdir / name).rename(trash / name)
+    for path in old:
+      path.rename(trash / path.name)
     shutil.rmtree(trash)
   # Temporary files of writes that a kill interrupted (never renamed into
   # place, so never taken for results): remove them.

@@ -191,6 +191,17 @@ class TfdsTest(absltest.TestCase):
     ):
       data.load_dataset("mnist", data_dir=empty)
 
+  def test_a_failed_tfds_lookup_leaves_no_temporary_folders(self):
+    # Issue 11, item 10: TFDS's metadata lookup leaked two /tmp/tmp*tfds
+    # folders per failed attempt.
+    tmp = Path(tempfile.gettempdir())
+    before = set(tmp.glob("tmp*tfds"))
+    empty = self.enter_context(tempfile.TemporaryDirectory())
+    for name in ("mnist", "cifar10"):
+      with self.assertRaises(data.DataError):
+        data.load_dataset(name, data_dir=empty, source="tfds")
+    self.assertEqual(set(tmp.glob("tmp*tfds")) - before, set())
+
 
 class RealDataTest(absltest.TestCase):
   def test_fashion_mnist_idx(self):

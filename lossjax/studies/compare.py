@@ -375,7 +375,6 @@ def plot_metric(
     if log_scale:
       ax.set_yscale("log")
     ax.legend(fontsize=8)
-  fig.tight_layout()
   return plotting.save_figure(fig, path)
 
 
@@ -410,7 +409,6 @@ def plot_grad_norms(result: Result, path):
     ax.set_yscale("log")
     plotting.integer_epochs(ax)
     ax.legend(fontsize=8)
-  fig.tight_layout()
   return plotting.save_figure(fig, path)
 
 
@@ -499,7 +497,6 @@ def plot_lr_tuning(result: Result, rows: Sequence[dict], path: Path) -> Path:
       ylabel="test accuracy (%)",
     )
     ax.legend(fontsize=8)
-  fig.tight_layout()
   return plotting.save_figure(fig, path)
 
 

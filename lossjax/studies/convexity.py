@@ -189,7 +189,6 @@ def plot_1d(result: Result, path: Path) -> Path:
   )
   ax_curv.set_yscale("symlog", linthresh=1e-3)
   ax_cost.legend(fontsize=8)
-  fig.tight_layout()
   return plotting.save_figure(fig, path)
 
 
@@ -219,19 +218,16 @@ def plot_2d(result: Result, path: Path) -> Path:
       xlabel="w1",
       ylabel="w2",
     )
-  fig.tight_layout()
   return plotting.save_figure(fig, path)
 
 
 def write(result: Result, workdir: str | Path) -> list[Path]:
   workdir = Path(workdir)
-  paths = [
-    results.write_json(workdir / "config.json", result.config.to_json()),
-    results.write_json(
-      workdir / "summary.json",
-      {**result.summary, "settings": result.config.to_json()},
-    ),
-  ]
+  paths = results.write_summary(
+    workdir,
+    result.config,
+    {**result.summary, "settings": result.config.to_json()},
+  )
   if result.config.binary():
     paths.append(plot_1d(result, workdir / "convexity_1d.png"))
     paths.append(plot_2d(result, workdir / "convexity_2d.png"))

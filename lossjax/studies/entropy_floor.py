@@ -183,14 +183,11 @@ def plot(result: Result, path: Path) -> Path:
       ylim=(0, 3),
     )
     ax.legend(fontsize=8)
-  fig.tight_layout()
   return plotting.save_figure(fig, path)
 
 
 def write(result: Result, workdir: str | Path) -> list[Path]:
-  workdir = Path(workdir)
   return [
-    results.write_json(workdir / "config.json", result.config.to_json()),
-    results.write_json(workdir / "summary.json", result.summary),
-    plot(result, workdir / "entropy_floor.png"),
+    *results.write_summary(workdir, result.config, result.summary),
+    plot(result, Path(workdir) / "entropy_floor.png"),
   ]

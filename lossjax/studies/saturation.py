@@ -250,7 +250,6 @@ def plot_layers(rows, depth: int, path: Path) -> Path:
     for ax in ax_row:
       plotting.integer_epochs(ax)
     ax_row[1].legend(fontsize=7)
-  fig.tight_layout()
   return plotting.save_figure(fig, path)
 
 
@@ -279,7 +278,6 @@ def plot_grad_ratio(summary, path: Path, colors: dict[str, str]) -> Path:
   )
   ax.set_yscale("log")
   ax.legend(fontsize=8)
-  fig.tight_layout()
   return plotting.save_figure(fig, path)
 
 

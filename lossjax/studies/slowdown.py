@@ -236,7 +236,6 @@ def plot(result: Result, path: Path) -> Path:
     row_axes[1].set(title=f"cost, {title}", xlabel="epoch", ylabel="cost")
     row_axes[1].set_yscale("log")
     row_axes[0].legend(fontsize=8)
-  fig.tight_layout()
   return plotting.save_figure(fig, path)
 
 
@@ -244,9 +243,9 @@ def write(result: Result, workdir: str | Path) -> list[Path]:
   """config.json, summary.json, summary.md, curves.csv and slowdown.png."""
   workdir = Path(workdir)
   return [
-    results.write_json(workdir / "config.json", result.config.to_json()),
-    results.write_json(workdir / "summary.json", result.records),
-    results.atomic_write_text(workdir / "summary.md", summary(result)),
+    *results.write_summary(
+      workdir, result.config, result.records, summary(result)
+    ),
     results.write_csv(
       workdir / "curves.csv",
       result.curves,

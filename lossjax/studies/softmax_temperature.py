@@ -170,14 +170,11 @@ def plot(result: Result, path: Path) -> Path:
       ylim=(0, 1.05),
     )
     ax.legend(fontsize=8)
-  fig.tight_layout()
   return plotting.save_figure(fig, path)
 
 
 def write(result: Result, workdir: str | Path) -> list[Path]:
-  workdir = Path(workdir)
   return [
-    results.write_json(workdir / "config.json", result.config.to_json()),
-    results.write_json(workdir / "summary.json", result.summary),
-    plot(result, workdir / "softmax_temperature.png"),
+    *results.write_summary(workdir, result.config, result.summary),
+    plot(result, Path(workdir) / "softmax_temperature.png"),
   ]
