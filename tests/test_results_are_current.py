@@ -95,6 +95,7 @@ class QuickStudiesResultsTest(absltest.TestCase):
     config = cfg.load_json(convexity.Config, RESULTS / name / "config.json")
     fresh = json.loads(json.dumps(convexity.run(config).summary))
     saved = committed(name, "summary.json")
+    self.assertEqual(saved.pop("settings"), config.to_json())
     self.assertEqual(fresh.keys(), saved.keys())
     # Eigenvalues that are zero up to round-off may differ in the last bits.
     chex.assert_trees_all_close(fresh, saved, rtol=1e-9, atol=1e-14)

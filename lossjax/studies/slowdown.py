@@ -82,6 +82,7 @@ PRESETS = {
   # Chapter 3: two starts, a rate per cost (cross-entropy's 30x smaller),
   # and the widget's rule beside the true gradient.
   "nielsen_ch3": {
+    "pairings": ["sigmoid_mse", "sigmoid_bce"],
     "inits": [[0.6, 0.9], [2.0, 2.0]],
     "lrs": [["sigmoid_mse", 0.15], ["sigmoid_bce", 0.005]],
     "epochs": 300,
