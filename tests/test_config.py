@@ -11,6 +11,7 @@ from absl.testing import absltest, parameterized
 
 import lossjax
 from lossjax import config as cfg
+from lossjax import studies
 from lossjax.data import DataConfig
 
 
@@ -183,19 +184,8 @@ class StudyPresetsTest(parameterized.TestCase):
   def test_every_preset(self):
     import importlib
 
-    names = (
-      "slowdown",
-      "compare",
-      "sweep",
-      "convexity",
-      "softmax_temperature",
-      "entropy_floor",
-      "saturation",
-      "benchmark",
-      "report",
-    )
     built = 0
-    for name in names:
+    for name in studies.STUDIES:
       study = importlib.import_module(f"lossjax.studies.{name}")
       for preset in study.PRESETS or {}:
         with self.subTest(f"{name} --preset={preset}"):

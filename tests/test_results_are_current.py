@@ -105,7 +105,11 @@ class TrainingResultsTest(parameterized.TestCase):
   """Training takes minutes, so the committed metrics are re-summarised."""
 
   @parameterized.parameters(
-    "fashion_mnist_pairings", "mnist_t10k_nielsen", "fashion_mnist_nielsen"
+    "fashion_mnist_pairings",
+    "mnist_t10k_nielsen",
+    "fashion_mnist_nielsen",
+    "mnist_t10k_square_loss",
+    "fashion_mnist_square_loss",
   )
   def test_comparison_summary_follows_from_its_metrics(self, name):
     result = compare.load(RESULTS / name)
@@ -122,6 +126,11 @@ class TrainingResultsTest(parameterized.TestCase):
     )
     self.assertEqual(readme_block(name), table_of(name))
     self.assertTrue((RESULTS / name / "accuracy.png").is_file())
+    # One selected rate per (pairing, architecture), chosen on validation.
+    summary = committed(name, "summary.json")
+    groups = {(r["pairing"], r["hidden"]) for r in summary}
+    selected = [(r["pairing"], r["hidden"]) for r in summary if r["selected"]]
+    self.assertCountEqual(selected, groups)
 
   def test_saturation_summary_follows_from_its_metrics(self):
     workdir = RESULTS / "saturation"

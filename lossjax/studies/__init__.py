@@ -6,3 +6,16 @@ Each module provides ``Config`` (a :class:`lossjax.config.Config`),
 ``summary(result) -> str``. ``experiments/<study>.py`` only turns flags into
 a config and calls them (:mod:`lossjax.cli`).
 """
+
+# Every study module, in the order the README presents them.
+STUDIES = (
+  "slowdown",
+  "compare",
+  "sweep",
+  "convexity",
+  "softmax_temperature",
+  "entropy_floor",
+  "saturation",
+  "benchmark",
+  "report",
+)
