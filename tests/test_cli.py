@@ -153,9 +153,28 @@ class CliTest(absltest.TestCase):
       (study, flags) for study in STUDIES for flags in common + specific[study]
     ]
 
+  def test_a_sample_of_bad_inputs(self):
+    # One input of each kind; the slow tests below try the whole table.
+    toy = [f"--data_dir={self.idx}", "--dataset=toy"]
+    self.check_bad_inputs(
+      [
+        ("slowdown", ["--workdir="]),
+        ("slowdown", [f"--workdir={self.file}/sub"]),
+        ("slowdown", ["--lrs=inf"]),
+        ("mnist", ["--seeds=0,0", *toy]),
+        ("mnist", ["--train_size=500", "--validation_size=50", *toy]),
+        ("mnist", ["--data_dir=/nonexistent/dir"]),
+        ("sweep", ["--task=neuron", "--pairings=softmax_nll"]),
+        ("benchmark", ["--models=0"]),
+        ("report", ["--size=nope"]),
+        ("saturation", ["--no_such_flag=1"]),
+      ]
+    )
+
+  @pytest.mark.slow
   def test_every_bad_input_is_one_error_line_and_writes_nothing(self):
-    # The shared inputs on one study without and one with data; the slow
-    # test below tries them on every CLI.
+    # The shared inputs on one study without and one with data, and every
+    # study's own; the next test tries the shared ones on every CLI.
     self.check_bad_inputs(self.bad_inputs(("slowdown", "mnist")))
 
   @pytest.mark.slow

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import chex
+import pytest
 from absl.testing import absltest, parameterized
 
 from lossjax import config as cfg
@@ -90,12 +91,14 @@ class QuickStudiesResultsTest(absltest.TestCase):
       rtol=1e-12,
     )
 
+  @pytest.mark.slow  # about 15 s: the full-size float64 Hessians
   def test_convexity(self):
     name = "convexity"
     config = cfg.load_json(convexity.Config, RESULTS / name / "config.json")
     fresh = json.loads(json.dumps(convexity.run(config).summary))
     saved = committed(name, "summary.json")
     self.assertEqual(saved.pop("settings"), config.to_json())
+    self.assertEqual(fresh.pop("dtype"), saved.pop("dtype"))
     self.assertEqual(fresh.keys(), saved.keys())
     # Eigenvalues that are zero up to round-off may differ in the last bits.
     chex.assert_trees_all_close(fresh, saved, rtol=1e-9, atol=1e-14)

@@ -237,6 +237,7 @@ class SweepTest(absltest.TestCase):
     with self.assertRaisesRegex(ValueError, "lrs: is empty"):
       neuron_spec(lrs=())
 
+  @pytest.mark.slow  # a subprocess with four CPU devices
   def test_cli_writes_outputs_and_sharding_over_four_devices_matches(self):
     unsharded = sweep.run_sweep(
       mlp_spec(self.data_dir), self.tmp / "one", log=lambda _: None
