@@ -245,7 +245,13 @@ class CliTest(absltest.TestCase):
       "softmax_temperature": (["--points=5"], "softmax_temperature.png"),
       "entropy_floor": (["--grid=11"], "entropy_floor.png"),
       "saturation": (
-        [*toy, "--depths=1,2", "--epochs=1", "--train_size=200"],
+        [
+          *toy,
+          "--depths=1,2",
+          "--epochs=1",
+          "--train_size=200",
+          "--eval_size=50",
+        ],
         "summary.md",
       ),
       "benchmark": (
