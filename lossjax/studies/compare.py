@@ -237,12 +237,17 @@ def _mark_selected(summary: list[dict]) -> None:
       r["selected"] = r is best
 
 
-def selected_rows(result: Result) -> list[dict]:
-  """The per-epoch rows of the selected rate of each (pairing, architecture)."""
+def selected_rows(
+  result: Result, summary_rows: Sequence[dict] | None = None
+) -> list[dict]:
+  """The per-epoch rows of the selected rate of each (pairing, architecture).
+
+  ``summary_rows``: :func:`summarize`'s rows if the caller has them.
+  """
+  if summary_rows is None:
+    summary_rows = summarize(result)
   chosen = {
-    (r["pairing"], r["hidden"], r["lr"])
-    for r in summarize(result)
-    if r["selected"]
+    (r["pairing"], r["hidden"], r["lr"]) for r in summary_rows if r["selected"]
   }
   return [
     r
@@ -288,9 +293,10 @@ def summary_table(rows: Sequence[dict]) -> str:
   return "\n".join(lines) + "\n"
 
 
-def summary(result: Result) -> str:
+def summary(result: Result, rows: Sequence[dict] | None = None) -> str:
+  """summary.md; ``rows``: :func:`summarize`'s rows if the caller has them."""
   c = result.config
-  rows = summarize(result)
+  rows = summarize(result) if rows is None else rows
   return "\n".join(
     [
       f"# {c.data.dataset}: pairings compared\n",
@@ -338,12 +344,22 @@ def _curve(rows, metric):
 
 
 def plot_metric(
-  result: Result, metric, ylabel, path, *, log_scale=False, percent=False
+  result: Result,
+  metric,
+  ylabel,
+  path,
+  *,
+  log_scale=False,
+  percent=False,
+  rows: Sequence[dict] | None = None,
 ):
-  """One panel per architecture, one line (mean, min-max band) per pairing."""
+  """One panel per architecture, one line (mean, min-max band) per pairing.
+
+  ``rows``: the per-epoch rows to draw (default: :func:`selected_rows`).
+  """
   plt = plotting.plt
   by_name = {p.name: p for p in result.config.pairings}
-  rows = selected_rows(result)
+  rows = selected_rows(result) if rows is None else rows
   archs = list(dict.fromkeys(tuple(r["hidden"]) for r in rows))
   fig, axes = plt.subplots(
     1, len(archs), figsize=(5.5 * len(archs), 4), squeeze=False
@@ -378,11 +394,15 @@ def plot_metric(
   return plotting.save_figure(fig, path)
 
 
-def plot_grad_norms(result: Result, path):
-  """Per-layer gradient norm versus epoch: a panel per pairing and architecture."""
+def plot_grad_norms(result: Result, path, rows: Sequence[dict] | None = None):
+  """Per-layer gradient norm versus epoch: a panel per pairing and architecture.
+
+  ``rows``: the per-epoch rows to draw (default: :func:`selected_rows`).
+  """
   plt = plotting.plt
+  rows = selected_rows(result) if rows is None else rows
   groups = records.group_rows(
-    (r for r in selected_rows(result) if r["grad_norm"] is not None),
+    (r for r in rows if r["grad_norm"] is not None),
     _group_key,
   )
   fig, axes = plt.subplots(
@@ -434,17 +454,21 @@ def write(
 ) -> list[Path]:
   """summary.json, summary.md and (optionally) the figures."""
   workdir = Path(workdir)
+  summary_rows = summarize(result)  # once: every output below derives from it
   paths = [
-    results.write_json(workdir / "summary.json", summarize(result)),
-    results.atomic_write_text(workdir / "summary.md", summary(result)),
+    results.write_json(workdir / "summary.json", summary_rows),
+    results.atomic_write_text(
+      workdir / "summary.md", summary(result, summary_rows)
+    ),
   ]
   if figures:
+    chosen = selected_rows(result, summary_rows)
     for metric, ylabel, name, options in FIGURES:
+      path = workdir / f"{name}.png"
       paths.append(
-        plot_metric(result, metric, ylabel, workdir / f"{name}.png", **options)
+        plot_metric(result, metric, ylabel, path, rows=chosen, **options)
       )
-    paths.append(plot_grad_norms(result, workdir / "grad_norm.png"))
-    summary_rows = summarize(result)
+    paths.append(plot_grad_norms(result, workdir / "grad_norm.png", chosen))
     if _grid_note(summary_rows):
       paths.append(
         plot_lr_tuning(result, summary_rows, workdir / "lr_tuning.png")
