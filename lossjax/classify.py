@@ -10,6 +10,8 @@ progress and save results as they come.
 import dataclasses
 import functools
 from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -20,8 +22,28 @@ from lossjax.evals import ClassificationEval
 from lossjax.init import INITIALIZERS, init_mlp
 from lossjax.mlp import Params
 from lossjax.pairings import Pairing, resolve_pairing
-from lossjax.results import json_safe
+from lossjax.results import json_safe, write_json
 from lossjax.train import Optimizer, init_train_state, train_epochs_many
+
+
+@dataclasses.dataclass
+class TrainingResult:
+  """What a study that trains classifier groups returns (compare, saturation).
+
+  ``config``: the study's config; ``rows``: one dict per configuration and
+  epoch (``metrics.jsonl``); ``description``: the data that was used.
+  """
+
+  config: Any
+  rows: list[dict]
+  description: str
+
+  def write_config(self, workdir: str | Path) -> Path:
+    """``config.json``: the config (``--config`` repeats the run) and data."""
+    return write_json(
+      Path(workdir) / "config.json",
+      {"config": self.config.to_json(), "data": self.description},
+    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -107,11 +107,7 @@ def book_reference(config: Config, pairing: str, hidden, lr) -> float | None:
   return BOOK_REFERENCE.get((pairing, tuple(hidden), lr))
 
 
-@dataclasses.dataclass
-class Result:
-  config: Config
-  rows: list[dict]
-  description: str
+Result = classify.TrainingResult
 
 
 def run(
@@ -129,10 +125,7 @@ def run(
   data = classify.DeviceData.from_dataset(dataset)
   result = Result(config, [], dataset.describe())
   if workdir is not None:
-    results.write_json(
-      Path(workdir) / "config.json",
-      {"config": config.to_json(), "data": result.description},
-    )
+    result.write_config(workdir)
   with records.JsonlWriter.maybe(workdir, "metrics.jsonl") as out:
     for group, runs in config.groups():
       label = f"{group.pairing.name} hidden={list(group.hidden)}"

@@ -54,11 +54,7 @@ class Config(cfg.Config):
 PRESETS = {}
 
 
-@dataclasses.dataclass
-class Result:
-  config: Config
-  rows: list[dict]
-  description: str
+Result = classify.TrainingResult
 
 
 def run(
@@ -80,7 +76,7 @@ def run(
   device_data = classify.DeviceData.from_dataset(dataset)
   result = Result(config, [], dataset.describe())
   if workdir is not None:  # first, so an interrupted run says what it was
-    _write_config(result, Path(workdir))
+    result.write_config(workdir)
   with records.JsonlWriter.maybe(workdir, "metrics.jsonl") as out:
     for depth in config.depths:
       for init in config.inits:
@@ -281,20 +277,13 @@ def plot_grad_ratio(summary, path: Path, colors: dict[str, str]) -> Path:
   return plotting.save_figure(fig, path)
 
 
-def _write_config(result: Result, workdir: Path) -> Path:
-  return results.write_json(
-    workdir / "config.json",
-    {"config": result.config.to_json(), "data": result.description},
-  )
-
-
 def write(result: "Result", workdir: str | Path) -> list[Path]:
   workdir = Path(workdir)
   rows, config = result.rows, result.config
   summary = summarize(rows)
   table = results.markdown_table(summary, SUMMARY_COLUMNS)
   paths = [
-    _write_config(result, workdir),
+    result.write_config(workdir),
     results.write_json(workdir / "summary.json", summary),
     results.atomic_write_text(workdir / "summary.md", WRITEUP + table),
     plot_grad_ratio(
