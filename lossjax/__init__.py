@@ -41,15 +41,18 @@ from lossjax.pairings import (
   smoothed_nll,
 )
 from lossjax.train import (
+  choose_window,
+  fit,
+  fit_many,
+  train_epochs,
+  train_epochs_many,
+)
+from lossjax.train_state import (
   OPTIMIZERS,
   Optimizer,
   TrainState,
-  fit,
-  fit_many,
   init_train_state,
   learning_rate_of,
-  train_epochs,
-  train_epochs_many,
 )
 
 __all__ = [
@@ -63,6 +66,7 @@ __all__ = [
   "activation_slope",
   "backprop",
   "check_closed_form",
+  "choose_window",
   "rescaled_mse",
   "smoothed_nll",
   "constant_init",

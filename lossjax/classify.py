@@ -23,7 +23,8 @@ from lossjax.init import INITIALIZERS, init_mlp
 from lossjax.mlp import Params
 from lossjax.pairings import Pairing, resolve_pairing
 from lossjax.results import json_safe, write_json
-from lossjax.train import Optimizer, init_train_state, train_epochs_many
+from lossjax.train import train_epochs_many
+from lossjax.train_state import Optimizer, TrainState
 
 
 @dataclasses.dataclass
@@ -80,6 +81,8 @@ class GroupConfig:
     epochs: passes over the training data.
     optimizer: one of :data:`lossjax.OPTIMIZERS`.
     l2: the book's regularisation ``lambda`` (cost ``+ lambda/(2n) sum w^2``).
+    window: ``window`` of :func:`lossjax.train_epochs_many` (``None``: the
+      library chooses; ``0``: the generic loop).
   """
 
   pairing: Pairing
@@ -89,6 +92,7 @@ class GroupConfig:
   epochs: int = 30
   optimizer: str = "sgd"
   l2: float = 0.0
+  window: int | None = None
 
   def __post_init__(self):
     object.__setattr__(self, "pairing", resolve_pairing(self.pairing))
@@ -147,16 +151,20 @@ def train_group(
   sizes, params = init_group(config, runs, data)
   n_train = data.train[0].shape[0]
   optimizer = Optimizer(config.optimizer, weight_decay=config.l2 / n_train)
-  shuffle_keys = jnp.stack(
-    [jax.random.fold_in(jax.random.key(r.seed), 1) for r in runs]
-  )
-  lrs = jnp.array([r.lr for r in runs], jnp.float32)
-  states = jax.vmap(functools.partial(init_train_state, optimizer=optimizer))(
-    params, shuffle_keys, learning_rate=lrs
-  )
   evaluate = eval_fn or ClassificationEval(config.pairing)
   initial = _evaluate_many(evaluate, params, data.eval)
-  yield _rows(0, None, initial, len(runs))
+  yield _rows(0, initial, len(runs), from_history=False)
+  grid = order_grid(runs)
+  shuffle_keys = jnp.stack(
+    [jax.random.fold_in(jax.random.key(runs[i].seed), 1) for i in grid[:, 0]]
+  )
+  lrs = jnp.array([[runs[i].lr for i in row] for row in grid], jnp.float32)
+  params = jax.tree.map(lambda v: v[grid], params)
+  init = functools.partial(_init_opt_state, optimizer)
+  states = TrainState(
+    params, jax.vmap(jax.vmap(init))(params, lrs), shuffle_keys
+  )
+  run_order = np.argsort(grid.reshape(-1))
   for epoch in range(1, config.epochs + 1):
     states, history = train_epochs_many(
       states,
@@ -167,8 +175,32 @@ def train_group(
       batch_size=config.batch_size,
       optimizer=optimizer,
       eval_fn=evaluate,
+      window=config.window,
     )
-    yield _rows(epoch, history, None, len(runs))
+    history = jax.tree.map(
+      lambda v: v.reshape(-1, *v.shape[2:])[run_order], history
+    )
+    yield _rows(epoch, history, len(runs), from_history=True)
+
+
+def order_grid(runs: Sequence[RunConfig]) -> np.ndarray:
+  """Run indices as a grid ``(orders, runs per order)``.
+
+  Runs with the same seed see the same mini-batch order; when every seed has
+  equally many runs, each row holds one seed's runs, so they train as one
+  windowed group (see :func:`lossjax.train.train_epochs_many`). Otherwise
+  every run is its own row.
+  """
+  by_seed: dict[int, list[int]] = {}
+  for i, run in enumerate(runs):
+    by_seed.setdefault(run.seed, []).append(i)
+  if len({len(rows) for rows in by_seed.values()}) == 1:
+    return np.array(list(by_seed.values()))
+  return np.arange(len(runs))[:, None]
+
+
+def _init_opt_state(optimizer: Optimizer, params: Params, lr: jax.Array):
+  return optimizer.transform(lr).init(params)
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -176,8 +208,8 @@ def _evaluate_many(evaluate, params, data):
   return jax.vmap(evaluate, in_axes=(0, None))(params, data)
 
 
-def _rows(epoch, history, initial, num_runs) -> list[dict]:
-  metrics = jax.device_get(initial if history is None else history)
+def _rows(epoch, metrics, num_runs, *, from_history) -> list[dict]:
+  metrics = jax.device_get(metrics)
   rows = []
   for i in range(num_runs):
     row = {
@@ -188,7 +220,7 @@ def _rows(epoch, history, initial, num_runs) -> list[dict]:
     }
     for name, values in metrics.items():
       value = np.asarray(values[i])
-      if history is not None:
+      if from_history:
         value = value[0]  # the one epoch of this call
       if name == "cost":
         name = "train_cost"

@@ -346,6 +346,18 @@ def epochs_field(
   return field(default, help, check=at_least(1))
 
 
+def window_field() -> Any:
+  return field(
+    None,
+    "Steps per window of the exact windowed SGD, which plain SGD uses when "
+    "configurations share a mini-batch order (their first layers then cost "
+    "a few large matrix products per window). Unset: the library chooses "
+    "(lossjax.choose_window); 0: the generic per-step loop. Both give the "
+    "same results up to round-off.",
+    check=at_least(0),
+  )
+
+
 def init_field(default: str = "normalized") -> Any:
   from lossjax.init import INITIALIZERS
 

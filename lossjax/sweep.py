@@ -35,7 +35,8 @@ from lossjax.evals import NeuronEval, ValidationEval
 from lossjax.init import init_mlp
 from lossjax.neuron import check_single_output_pairings
 from lossjax.pairings import Pairing
-from lossjax.train import OPTIMIZERS, Optimizer, fit_many
+from lossjax.train import fit_many
+from lossjax.train_state import OPTIMIZERS, Optimizer
 
 TASKS = ("neuron", "mlp")
 CONFIG_AXIS = "config"
@@ -104,6 +105,7 @@ class SweepSpec(cfg.Config):
   batch_size: int = cfg.field(
     10, "mlp: mini-batch size.", check=cfg.at_least(1)
   )
+  window: int | None = cfg.window_field()
 
   def validate(self):
     if self.task == "neuron":
@@ -116,6 +118,7 @@ class SweepSpec(cfg.Config):
     fields = self.to_json()
     fields.pop("chunk_size")
     fields.pop("heatmap_metric", None)  # how it is drawn, not what it is
+    fields.pop("window")  # how it is computed: equal up to round-off
     if self.task == "neuron":  # the MLP fields do not affect a neuron sweep
       for name in ("data", "hidden", "init", "batch_size"):
         fields.pop(name)
@@ -187,6 +190,7 @@ _CHUNK_STATIC = (
   "optimizer",
   "eval_fn",
   "shared_order",
+  "window",
 )
 
 
@@ -207,6 +211,7 @@ def _train_chunk(
   optimizer,
   eval_fn,
   shared_order,
+  window,
 ):
   keys = jax.vmap(jax.random.key)(seeds)
   params = jax.vmap(
@@ -227,6 +232,7 @@ def _train_chunk(
     batch_size=batch_size,
     optimizer=Optimizer(optimizer),
     eval_fn=eval_fn,
+    window=window,
   )
   return history
 
@@ -313,6 +319,7 @@ def train_configs(
     optimizer=spec.optimizer,
     eval_fn=sweep_eval(spec.task, pairing),
     shared_order=len(set(seeds.tolist())) == 1,
+    window=spec.window,
   )
   history = _to_host({m: history[m] for m in problem.metrics})
   m = len(configs)

@@ -18,123 +18,27 @@ every stacked weight matrix twice per step (see the README's benchmark
 notes). The transposition happens once per epoch, not per step.
 """
 
-import dataclasses
 import functools
-from collections.abc import Callable, Mapping
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
 
+from lossjax import windowed
 from lossjax.activations import sigmoid
-from lossjax.losses import loss, loss_by_index
 from lossjax.mlp import Params
-from lossjax.pairings import PairingLike, resolve_pairing
-
-OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam")
-"""Optimiser names accepted by :class:`Optimizer`."""
-
-_BASE_OPTIMIZERS = {
-  "sgd": lambda lr, momentum: optax.sgd(lr),
-  "momentum": lambda lr, momentum: optax.sgd(lr, momentum=momentum),
-  "adam": lambda lr, momentum: optax.adam(lr),
-}
-
-GradFn = Callable[[Params, jax.Array, jax.Array], Params]
-EvalFn = Callable[[Params, object], Mapping[str, jax.Array]]
-
-
-def _weights_only(params: Params) -> list[tuple[bool, bool]]:
-  return [(True, False) for _ in params]
-
-
-@dataclasses.dataclass(frozen=True)
-class Optimizer:
-  """An optax optimiser by name, without its learning rate (a value).
-
-  Equal settings compare and hash equal, so a compiled loop is reused for
-  any ``Optimizer`` with the same fields.
-
-  Attributes:
-    name: one of :data:`OPTIMIZERS`.
-    weight_decay: L2 decay added to the gradient of the *weights* (not the
-      biases), ``g + weight_decay * w``. The book's regularised cost
-      ``C0 + lambda/(2n) sum w^2`` corresponds to ``weight_decay = lambda/n``.
-    momentum: momentum coefficient for ``"momentum"``.
-  """
-
-  name: str = "sgd"
-  weight_decay: float = 0.0
-  momentum: float = 0.9
-
-  def __post_init__(self):
-    if self.name not in OPTIMIZERS:
-      raise ValueError(
-        f"Unknown optimizer {self.name!r}. Choose one of: "
-        f"{', '.join(OPTIMIZERS)}."
-      )
-    if not self.weight_decay >= 0:
-      raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}.")
-
-  def transform(
-    self, learning_rate: ArrayLike = 0.0
-  ) -> optax.GradientTransformation:
-    """The transformation; its state carries ``learning_rate``.
-
-    ``update`` reads the rate from the state, so the value given here only
-    matters for ``init``.
-    """
-
-    def build(learning_rate):
-      base = _BASE_OPTIMIZERS[self.name](learning_rate, self.momentum)
-      if not self.weight_decay:
-        return base
-      decay = optax.add_decayed_weights(self.weight_decay, mask=_weights_only)
-      return optax.chain(decay, base)
-
-    return optax.inject_hyperparams(build)(learning_rate=learning_rate)
-
-
-def learning_rate_of(opt_state: optax.OptState) -> jax.Array:
-  """The learning rate stored in an optimiser state of :class:`Optimizer`."""
-  return opt_state.hyperparams["learning_rate"]
-
-
-class TrainState(NamedTuple):
-  """Everything a run needs to continue, in the public layout.
-
-  Attributes:
-    params: MLP parameters, a list of ``(w, b)`` with ``w`` ``(n_in, n_out)``.
-    opt_state: the optimiser state for ``params`` (same layout), holding the
-      learning rate (:func:`learning_rate_of`).
-    key: PRNG key of the mini-batch order. A stack of states may share one
-      unbatched key (shape ``()``): every configuration then reads the same
-      mini-batches, and the first layer of all of them is one matrix product.
-  """
-
-  params: Params
-  opt_state: optax.OptState
-  key: jax.Array
-
-
-def init_train_state(
-  params: Params,
-  key: jax.Array,
-  *,
-  learning_rate: ArrayLike,
-  optimizer: Optimizer = Optimizer(),
-) -> TrainState:
-  """The state before the first epoch."""
-  opt_state = optimizer.transform(learning_rate).init(params)
-  return TrainState(params, opt_state, key)
-
-
-def layer_grad_norms(grads: Params) -> jax.Array:
-  """L2 norm of each layer's gradient (weights and bias together), ``(L,)``."""
-  return jnp.stack([optax.tree.norm(layer) for layer in grads])
-
+from lossjax.train_state import (
+  EvalFn,
+  GradFn,
+  Optimizer,
+  PairingChoice,
+  TrainState,
+  init_train_state,
+  layer_grad_norms,
+  learning_rate_of,
+  per_example_cost,
+)
 
 # The loop's internal layout: weights transposed to (n_out, n_in).
 
@@ -156,13 +60,12 @@ def _logits_from_rows(rows: Params, x: jax.Array) -> jax.Array:
   return a
 
 
-PairingChoice = PairingLike | tuple[PairingLike, ...]
-
-
-def _per_example_cost(pairing: PairingChoice, index) -> Callable:
-  if isinstance(pairing, tuple):
-    return functools.partial(loss_by_index, pairing, index)
-  return functools.partial(loss, resolve_pairing(pairing))
+def _check_batch_size(batch_size: int, num_examples: int) -> None:
+  if not 1 <= batch_size <= num_examples:
+    raise ValueError(
+      f"batch_size must be between 1 and the number of examples "
+      f"({num_examples}); got {batch_size}."
+    )
 
 
 def train_epochs(
@@ -218,17 +121,13 @@ def train_epochs(
   x, targets = data
   num_examples = x.shape[0]
   batch_size = num_examples if batch_size is None else batch_size
-  if not 1 <= batch_size <= num_examples:
-    raise ValueError(
-      f"batch_size must be between 1 and the number of examples "
-      f"({num_examples}); got {batch_size}."
-    )
+  _check_batch_size(batch_size, num_examples)
   if isinstance(pairing, tuple) and pairing_index is None:
     raise ValueError("a tuple of pairings needs pairing_index.")
   steps = num_examples // batch_size
   tx = optimizer.transform()
   eval_fn = eval_fn or (lambda p, d: {})
-  per_example = _per_example_cost(pairing, pairing_index)
+  per_example = per_example_cost(pairing, pairing_index)
 
   def rows_cost(rows, xb, tb):
     return jnp.mean(per_example(_logits_from_rows(rows, xb), tb))
@@ -328,13 +227,104 @@ _STATIC = (
   "optimizer",
   "grad_fn",
   "eval_fn",
+  "window",
 )
 
+# Measured on 2 CPU cores with the book's [784, 30, 10] network at batch 10
+# (README, "Benchmark"): one configuration is slower windowed (its cost is
+# per-step work, not weight traffic), four are 1.8x faster. A window of 16
+# steps was fastest at 32 and 128 configurations: longer windows make the
+# two big products larger but the Gram matrix and the per-step correction
+# grow with the window too.
+_MIN_CONFIGS_FOR_WINDOW = 4
+_WINDOW = 16
 
-def _key_axis(key: jax.Array) -> int | None:
-  # One shared key (shape ()) is broadcast, not mapped: the configurations
-  # then read the same mini-batches, so x stays unbatched under vmap.
-  return None if jnp.ndim(key) == 0 else 0
+
+def choose_window(num_configs: int, steps: int) -> int:
+  """The window :func:`train_epochs_many` uses by default; 0 = generic loop.
+
+  Args:
+    num_configs: configurations that share one mini-batch order.
+    steps: mini-batch steps per epoch.
+  """
+  if num_configs < _MIN_CONFIGS_FOR_WINDOW or steps < 2:
+    return 0
+  return min(_WINDOW, steps)
+
+
+def _shared_order(
+  states,
+  data,
+  eval_data,
+  pairing_index,
+  *,
+  pairing,
+  epochs,
+  batch_size=None,
+  optimizer=Optimizer(),
+  grad_fn=None,
+  eval_fn=None,
+  window=None,
+):
+  """Configurations along one leading axis, sharing one key."""
+  num_examples = data[0].shape[0]
+  batch_size = batch_size or num_examples
+  _check_batch_size(batch_size, num_examples)
+  num_configs = learning_rate_of(states.opt_state).shape[0]
+  steps = num_examples // batch_size
+  reason = windowed.unsupported_reason(optimizer, grad_fn)
+  if window is None:
+    window = 0 if reason else choose_window(num_configs, steps)
+  elif window and reason:
+    raise ValueError(
+      f"window={window} needs plain SGD: {reason}. Use window=None (the "
+      "library chooses) or window=0 (the generic loop)."
+    )
+  if window < 0:
+    raise ValueError(f"window must be >= 0 or None, got {window}.")
+  if window == 0:
+    one = functools.partial(
+      train_epochs,
+      pairing=pairing,
+      epochs=epochs,
+      batch_size=batch_size,
+      optimizer=optimizer,
+      grad_fn=grad_fn,
+      eval_fn=eval_fn,
+    )
+    axes = TrainState(0, 0, None)
+    index_axis = None if pairing_index is None else 0
+    return jax.vmap(
+      one, in_axes=(axes, None, None, index_axis), out_axes=(axes, 0)
+    )(states, data, eval_data, pairing_index)
+  return windowed.train_epochs(
+    states,
+    data,
+    eval_data,
+    pairing_index,
+    pairing=pairing,
+    epochs=epochs,
+    batch_size=batch_size,
+    optimizer=optimizer,
+    eval_fn=eval_fn,
+    window=min(window, steps),
+  )
+
+
+def _config_axes(states: TrainState) -> tuple[int, int]:
+  """(configuration axes, order axes) of stacked states, checked."""
+  config_axes = jnp.ndim(learning_rate_of(states.opt_state))
+  order_axes = jnp.ndim(states.key)
+  if config_axes not in (1, 2) or order_axes not in (
+    config_axes - 1,
+    config_axes,
+  ):
+    raise ValueError(
+      f"stacked states need one or two configuration axes and a key with "
+      f"one axis fewer (shared order) or as many; got {config_axes} "
+      f"configuration axes and a key of shape {jnp.shape(states.key)}."
+    )
+  return config_axes, order_axes
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
@@ -345,23 +335,70 @@ def train_epochs_many(
   pairing_index: jax.Array | None = None,
   **static,
 ) -> tuple[TrainState, dict[str, jax.Array]]:
-  """:func:`train_epochs` over stacked states: ``jit(vmap(train_epochs))``.
+  """:func:`train_epochs` over stacked states, as one compiled program.
 
-  Every leaf of ``states`` carries a leading configuration axis, except a
-  shared key (see :class:`TrainState`); ``data`` and ``eval_data`` are shared.
-  ``pairing_index`` is ``(m,)`` when ``pairing`` is a tuple. Call it once per
-  epoch (``epochs=1``) to report and save as training goes: the compiled
-  program is reused.
+  The result is ``vmap(train_epochs)``'s (up to round-off). Every leaf of
+  ``states`` carries the configuration axes, ``(n,)`` or a grid ``(g, n)``;
+  ``data`` and ``eval_data`` are shared; ``pairing_index`` has the
+  configuration axes when ``pairing`` is a tuple. The key says which
+  configurations share a mini-batch order:
+
+  - shape ``()`` with states ``(n, ...)``: all of them;
+  - shape ``(n,)`` with states ``(n, ...)``: none, each has its own;
+  - shape ``(g,)`` with states ``(g, n, ...)``: the ``n`` of each row.
+
+  Configurations that share an order and train with plain SGD (with or
+  without weight decay, no ``grad_fn``) run the exact windowed loop of
+  :mod:`lossjax.windowed`, several times faster with many configurations:
+  their first layers then cost a few large matrix products per window
+  instead of a rank-``batch_size`` update per step.
+
+  Call it once per epoch (``epochs=1``) to report and save as training goes:
+  the compiled program is reused.
+
+  Args:
+    states: stacked :class:`TrainState`.
+    data: ``(x, targets)``.
+    eval_data: handed to ``eval_fn``.
+    pairing_index: positions in a tuple ``pairing``.
+    **static: ``pairing``, ``epochs``, ``batch_size``, ``optimizer``,
+      ``grad_fn``, ``eval_fn`` of :func:`train_epochs`, and ``window``: the
+      steps per window of the windowed loop; ``None`` (default) lets
+      :func:`choose_window` decide, ``0`` forces the generic loop, and a
+      window with another optimiser or a ``grad_fn`` is a ``ValueError``.
+      Changing one recompiles.
+
+  Returns:
+    ``(states, history)``; history leaves have the configuration axes, then
+    the epoch axis.
   """
-  axes = TrainState(0, 0, _key_axis(states.key))
-  one = functools.partial(train_epochs, **static)
-  index_axis = None if pairing_index is None else 0
-  return jax.vmap(
-    one, in_axes=(axes, None, None, index_axis), out_axes=(axes, 0)
-  )(states, data, eval_data, pairing_index)
+  config_axes, order_axes = _config_axes(states)
+  shared = functools.partial(_shared_order, **static)
+  if order_axes == config_axes:  # one order per configuration
+    shared = _with_unit_axis(shared)
+  for _ in range(order_axes):
+    shared = jax.vmap(shared, in_axes=(0, None, None, 0))
+  return shared(states, data, eval_data, pairing_index)
 
 
-@functools.partial(jax.jit, static_argnames=(*_STATIC,))
+def _with_unit_axis(fn):
+  """``fn`` of stacked states, called on one unstacked configuration."""
+
+  def one(state, data, eval_data, pairing_index):
+    expand = functools.partial(jax.tree.map, lambda v: v[None])
+    state = TrainState(expand(state.params), expand(state.opt_state), state.key)
+    index = None if pairing_index is None else pairing_index[None]
+    state, history = fn(state, data, eval_data, index)
+    squeeze = functools.partial(jax.tree.map, lambda v: v[0])
+    return (
+      TrainState(squeeze(state.params), squeeze(state.opt_state), state.key),
+      squeeze(history),
+    )
+
+  return one
+
+
+@functools.partial(jax.jit, static_argnames=_STATIC)
 def fit_many(
   params: Params,
   data: tuple[jax.Array, jax.Array],
@@ -370,32 +407,55 @@ def fit_many(
   pairing_index: jax.Array | None = None,
   *,
   learning_rates: jax.Array,
+  optimizer: Optimizer = Optimizer(),
+  eval_fn: EvalFn | None = None,
   **static,
 ) -> tuple[Params, dict[str, jax.Array]]:
-  """:func:`fit` for a batch of configurations: ``jit(vmap(fit))``.
+  """:func:`fit` for stacked configurations, as one compiled program.
 
   Args:
-    params: stacked initial parameters, leaves shaped ``(m, ...)``.
+    params: stacked initial parameters, leaves shaped ``(n, ...)`` or
+      ``(g, n, ...)``.
     data: ``(x, targets)`` shared by all configurations.
-    keys: PRNG keys ``(m,)``, or one key (shape ``()``) shared by all
-      configurations, which then see the same mini-batch order (several
-      times faster for small batches: the first layer of every
-      configuration is one matrix product).
+    keys: PRNG keys of the mini-batch orders (see :func:`train_epochs_many`):
+      ``(n,)``, one key (shape ``()``) shared by all configurations, or
+      ``(g,)`` for a grid. Configurations that share an order train several
+      times faster (see :mod:`lossjax.windowed`).
     eval_data: shared pytree handed to ``eval_fn``.
-    pairing_index: ``(m,)`` positions in a tuple ``pairing``.
-    learning_rates: shape ``(m,)``.
-    **static: ``pairing``, ``epochs``, ``batch_size``, ``optimizer``,
-      ``grad_fn``, ``eval_fn``; changing one recompiles.
+    pairing_index: positions in a tuple ``pairing``, shaped like
+      ``learning_rates``.
+    learning_rates: ``(n,)`` or ``(g, n)``: the configuration axes.
+    optimizer: the :class:`Optimizer`.
+    eval_fn: as for :func:`fit`.
+    **static: ``pairing``, ``epochs``, ``batch_size``, ``grad_fn``,
+      ``window`` of :func:`train_epochs_many`; changing one recompiles.
 
   Returns:
-    ``(final_params, history)`` with a leading configuration axis.
+    ``(final_params, history)`` with the configuration axes first.
   """
-  one = functools.partial(fit, **static)
-  index_axis = None if pairing_index is None else 0
+  axes = jnp.ndim(learning_rates)
 
-  def run(p, key, lr, index):
-    return one(p, data, key, eval_data, index, learning_rate=lr)
+  def init(p, lr):
+    return optimizer.transform(lr).init(p)
 
-  return jax.vmap(run, in_axes=(0, _key_axis(keys), 0, index_axis))(
-    params, keys, learning_rates, pairing_index
+  def evaluate(p):
+    return eval_fn(p, eval_data)
+
+  for _ in range(axes):
+    init, evaluate = jax.vmap(init), jax.vmap(evaluate)
+  states = TrainState(params, init(params, learning_rates), keys)
+  states, history = train_epochs_many(
+    states,
+    data,
+    eval_data,
+    pairing_index,
+    optimizer=optimizer,
+    eval_fn=eval_fn,
+    **static,
   )
+  if eval_fn is not None:
+    for name, value in evaluate(params).items():
+      history[name] = jnp.concatenate(
+        [jnp.expand_dims(value, axes), history[name]], axis=axes
+      )
+  return states.params, history

@@ -19,7 +19,7 @@ from lossjax import classify, plotting, records, results
 from lossjax import config as cfg
 from lossjax.data import DataConfig, check_batch_size
 from lossjax.pairings import Pairing
-from lossjax.train import OPTIMIZERS
+from lossjax.train_state import OPTIMIZERS
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -48,6 +48,7 @@ class Config(cfg.Config):
   optimizer: str = cfg.field(
     "sgd", "Optax optimiser.", check=cfg.one_of(OPTIMIZERS)
   )
+  window: int | None = cfg.window_field()
 
   def validate(self):
     cfg.check_lrs_cover(self.lrs, self.pairings)
@@ -67,6 +68,7 @@ class Config(cfg.Config):
           epochs=self.epochs,
           optimizer=self.optimizer,
           l2=self.l2,
+          window=self.window,
         )
         runs = [
           classify.RunConfig(seed=s, lr=lr, init_scale=self.init_scale)

@@ -46,6 +46,7 @@ class Config(cfg.Config):
   epochs: int = cfg.epochs_field(10)
   batch_size: int = cfg.field(10, "Mini-batch size.", check=cfg.at_least(1))
   seeds: tuple[int, ...] = cfg.seeds_field()
+  window: int | None = cfg.window_field()
 
   def validate(self):
     cfg.check_lrs_cover(self.lrs, self.pairings)
@@ -87,6 +88,7 @@ def run(
             init=init,
             batch_size=config.batch_size,
             epochs=config.epochs,
+            window=config.window,
           )
           runs = [
             classify.RunConfig(seed=s, lr=lr)
