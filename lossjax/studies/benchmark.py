@@ -1,13 +1,15 @@
-"""Throughput of training the book's network: NumPy loop versus lossjax.
+"""Throughput of training the book's network: the peers side by side.
 
-Times one epoch of mini-batch SGD (batch 10) for the book's MNIST-size
-network [784, 30, 10] on synthetic data of MNIST's shape: (a) plain NumPy
-with per-example backprop, as the book's network2.py does (sigmoid +
-cross-entropy); (b) PyTorch eager, if installed; (c) lossjax, one model;
-(d) lossjax, K models in one vmapped call, for each pairing given. It also
-measures the machine's float32 matrix-multiply throughput with XLA and
-reports (c) and (d) as a fraction of it. Every row is compared with (a)
-from the same process.
+Times one epoch of mini-batch SGD (batch 10) of the book's MNIST-size
+network [784, 30, 10] on synthetic data of MNIST's shape, every row in one
+process: (a) plain NumPy with per-example backprop, as the book's
+network2.py does (sigmoid + cross-entropy); (b) PyTorch eager, one model,
+and (b') ``torch.func.vmap`` over K models, when torch is installed (the
+``bench`` extra); (c) lossjax's generic loop and (d) its exact windowed SGD
+(:mod:`lossjax.windowed`), each at every K; (e) the compute limit: the
+network's FLOPs at the machine's float32 matrix-multiply rate, measured
+here with XLA. It also reports how far the windowed loop's float32
+parameters are from the generic loop's after one epoch.
 """
 
 import dataclasses
@@ -27,36 +29,47 @@ from lossjax import results
 from lossjax.init import init_mlp
 from lossjax.pairings import Pairing
 from lossjax.reference_numpy import NumpyNetwork
-from lossjax.train import fit_many
+from lossjax.train import choose_window, fit_many
 
 # network2.py's CrossEntropyCost with sigmoid outputs: the rows without a tag.
 DEFAULT_PAIRING = "sigmoid_bce"
+SIZES = (784, 30, 10)
+BATCH_SIZE = 10
+LEARNING_RATE = 0.5
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(cfg.Config):
   pairings: tuple[Pairing, ...] = cfg.pairings_field((DEFAULT_PAIRING,))
   examples: int = cfg.field(
-    50_000, "Examples per epoch.", check=cfg.at_least(10)
+    50_000, "Examples per epoch.", check=cfg.at_least(BATCH_SIZE)
   )
   numpy_examples: int = cfg.field(
     2_000,
-    "Examples the slow baselines are timed on (scaled to a full epoch).",
-    check=cfg.at_least(10),
+    "Examples the slow baselines (NumPy, PyTorch) are timed on, scaled to "
+    "a full epoch.",
+    check=cfg.at_least(BATCH_SIZE),
   )
   models: tuple[int, ...] = cfg.field(
-    (8, 32, 128),
-    "K for the vmapped rows.",
+    (1, 32, 128),
+    "K: models trained together in the lossjax rows.",
     check=cfg.all_of(cfg.nonempty_unique, cfg.each(cfg.at_least(1))),
   )
-  torch: bool = cfg.field(True, "Include PyTorch eager when installed.")
+  window: int | None = cfg.field(
+    None,
+    "Steps per window of the windowed rows (unset: the library's window "
+    "for many models).",
+    check=cfg.at_least(1),
+  )
+  torch: bool = cfg.field(
+    True, "Include the PyTorch rows when torch is installed."
+  )
+  torch_models: int = cfg.field(
+    32, "K of the torch.func.vmap row.", check=cfg.at_least(1)
+  )
 
 
 PRESETS = {}
-
-
-SIZES = (784, 30, 10)
-LEARNING_RATE = 0.5
 
 
 def training_flops_per_example(sizes: Sequence[int]) -> int:
@@ -115,13 +128,38 @@ def time_numpy(x, labels, *, examples: int) -> float:
     lambda: net.sgd_epoch(
       x[:examples].astype(np.float64),
       one_hot,
-      batch_size=10,
+      batch_size=BATCH_SIZE,
       eta=LEARNING_RATE,
       rng=rng,
     ),
     repeats=2,
   )
   return seconds * len(x) / examples
+
+
+def _torch_model(torch):
+  return torch.nn.Sequential(
+    torch.nn.Linear(SIZES[0], SIZES[1]),
+    torch.nn.Sigmoid(),
+    torch.nn.Linear(SIZES[1], SIZES[2]),
+  )
+
+
+def _torch_batches(torch, x, labels, examples):
+  xs = torch.from_numpy(x[:examples])
+  ys = torch.nn.functional.one_hot(
+    torch.from_numpy(labels[:examples]).long(), SIZES[-1]
+  ).float()
+  starts = range(0, examples - BATCH_SIZE + 1, BATCH_SIZE)
+  return [(xs[i : i + BATCH_SIZE], ys[i : i + BATCH_SIZE]) for i in starts]
+
+
+def _torch_cost(torch, logits, targets):
+  # Sigmoid + cross-entropy summed over outputs, mean over the batch.
+  per_output = torch.nn.functional.binary_cross_entropy_with_logits(
+    logits, targets, reduction="sum"
+  )
+  return per_output / BATCH_SIZE
 
 
 def time_torch(x, labels, *, examples: int) -> float | None:
@@ -131,38 +169,54 @@ def time_torch(x, labels, *, examples: int) -> float | None:
   except ImportError:
     return None
   torch.manual_seed(0)
-  model = torch.nn.Sequential(
-    torch.nn.Linear(SIZES[0], SIZES[1]),
-    torch.nn.Sigmoid(),
-    torch.nn.Linear(SIZES[1], SIZES[2]),
-  )
+  model = _torch_model(torch)
   optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
-  xs = torch.from_numpy(x[:examples])
-  ys = torch.nn.functional.one_hot(
-    torch.from_numpy(labels[:examples]).long(), SIZES[-1]
-  ).float()
+  batches = _torch_batches(torch, x, labels, examples)
 
   def epoch():
-    for start in range(0, examples - 9, 10):
+    for xb, yb in batches:
       optimizer.zero_grad()
-      logits = model(xs[start : start + 10])
-      cost = (
-        torch.nn.functional.binary_cross_entropy_with_logits(
-          logits, ys[start : start + 10], reduction="sum"
-        )
-        / 10
-      )
-      cost.backward()
+      _torch_cost(torch, model(xb), yb).backward()
       optimizer.step()
 
   seconds = _best_time(epoch, repeats=2)
   return seconds * len(x) / examples
 
 
+def time_torch_vmap(x, labels, *, examples: int, models: int) -> float | None:
+  """Seconds per model-epoch of ``models`` models under ``torch.func.vmap``
+  (sharing the mini-batches), or None if torch is not installed."""
+  try:
+    import torch
+    from torch.func import functional_call, grad, stack_module_state, vmap
+  except ImportError:
+    return None
+  torch.manual_seed(0)
+  nets = [_torch_model(torch) for _ in range(models)]
+  params, buffers = stack_module_state(nets)
+  skeleton = _torch_model(torch).to("meta")
+  batches = _torch_batches(torch, x, labels, examples)
+
+  def cost(p, b, xb, yb):
+    return _torch_cost(torch, functional_call(skeleton, (p, b), (xb,)), yb)
+
+  grads_of_all = vmap(grad(cost), in_dims=(0, 0, None, None))
+
+  def epoch():
+    for xb, yb in batches:
+      grads = grads_of_all(params, buffers, xb, yb)
+      with torch.no_grad():
+        for name, value in params.items():
+          value.sub_(LEARNING_RATE * grads[name])
+
+  seconds = _best_time(epoch, repeats=2)
+  return seconds * len(x) / examples / models
+
+
 @functools.partial(
-  jax.jit, static_argnames=("models", "shared_order", "pairing")
+  jax.jit, static_argnames=("models", "shared_order", "pairing", "window")
 )
-def _train_models(x, labels, *, models, shared_order, pairing):
+def _train_models(x, labels, *, models, shared_order, pairing, window):
   keys = jax.random.split(jax.random.key(0), models)
   params = jax.vmap(lambda k: init_mlp("normalized", k, SIZES))(keys)
   order = (
@@ -177,70 +231,121 @@ def _train_models(x, labels, *, models, shared_order, pairing):
     learning_rates=jnp.full(models, LEARNING_RATE),
     pairing=pairing,
     epochs=1,
-    batch_size=10,
+    batch_size=BATCH_SIZE,
+    window=window,
   )
   return final
 
 
 def time_lossjax(
-  x, labels, *, models: int, pairing: Pairing, shared_order: bool = True
+  x,
+  labels,
+  *,
+  models: int,
+  pairing: Pairing,
+  window: int | None = None,
+  shared_order: bool = True,
 ):
-  """(seconds per model-epoch, compile seconds) for K models in one vmap."""
+  """(seconds per model-epoch, compile seconds, final parameters) for K
+  models in one compiled call."""
   x, labels = jnp.asarray(x), jnp.asarray(labels)
+  static = dict(
+    models=models, shared_order=shared_order, pairing=pairing, window=window
+  )
   start = time.perf_counter()
-  compiled = _train_models.lower(
-    x, labels, models=models, shared_order=shared_order, pairing=pairing
-  ).compile()
+  compiled = _train_models.lower(x, labels, **static).compile()
   compile_seconds = time.perf_counter() - start
-  run = lambda: jax.block_until_ready(compiled(x, labels))  # noqa: E731
-  run()  # warm-up: first-call allocations
-  seconds = _best_time(run, repeats=2)
-  return seconds / models, compile_seconds
+  final = jax.block_until_ready(compiled(x, labels))  # warm-up, and the result
+  seconds = _best_time(
+    lambda: jax.block_until_ready(compiled(x, labels)), repeats=3
+  )
+  return seconds / models, compile_seconds, final
+
+
+def float32_difference(windowed_params, generic_params) -> dict:
+  """How far the windowed loop's parameters are from the generic loop's."""
+  diffs = [
+    float(jnp.max(jnp.abs(a - b)))
+    for a, b in zip(
+      jax.tree.leaves(windowed_params),
+      jax.tree.leaves(generic_params),
+      strict=True,
+    )
+  ]
+  scale = max(
+    float(jnp.max(jnp.abs(p))) for p in jax.tree.leaves(generic_params)
+  )
+  return {"max_abs": max(diffs), "max_abs_over_max_param": max(diffs) / scale}
 
 
 def run(config: "Config", *, workdir: Path | None = None, log=print) -> dict:
   """Runs every measurement in this process; returns the benchmark record."""
   del workdir
   num_examples = config.examples
-  numpy_examples = min(config.numpy_examples, config.examples)
-  model_counts = config.models
+  slow_examples = min(config.numpy_examples, config.examples)
   x, labels = synthetic_data(num_examples)
   flops = training_flops_per_example(SIZES) * num_examples
   peak = matmul_gflops()
   log(f"XLA float32 matmul: {peak:.1f} GFLOP/s")
-  baseline = time_numpy(x, labels, examples=numpy_examples)
+  baseline = time_numpy(x, labels, examples=slow_examples)
   rows = [Row("(a) numpy, per-example backprop (network2.py)", 1, baseline)]
   log(f"(a) numpy: {baseline:.2f} s/epoch")
-  torch_seconds = (
-    time_torch(x, labels, examples=numpy_examples) if config.torch else None
-  )
-  if torch_seconds is not None:
-    rows.append(Row("(b) pytorch eager", 1, torch_seconds))
-  measured = []
+  if config.torch:
+    seconds = time_torch(x, labels, examples=slow_examples)
+    if seconds is None:
+      log("PyTorch is not installed: no (b) rows (pip install -e '.[bench]').")
+    else:
+      rows.append(Row("(b) pytorch eager, 1 model", 1, seconds))
+      k = config.torch_models
+      per_model = time_torch_vmap(x, labels, examples=slow_examples, models=k)
+      rows.append(
+        Row(f"(b') pytorch torch.func.vmap, {k} models", k, per_model)
+      )
+      log(f"(b) pytorch: {seconds:.2f} s/epoch, vmap {per_model:.3f}")
+  steps = num_examples // BATCH_SIZE
+  window = config.window or choose_window(max(config.models), steps)
+  differences = {}
   for p in config.pairings:
     tag = f" [{p.name}]" if len(config.pairings) > 1 else ""
-    measured.append((f"(c) lossjax, 1 model{tag}", 1, True, p))
-    measured += [
-      (f"(d) lossjax vmap, {k} models{tag}", k, True, p) for k in model_counts
-    ]
-    if 32 in model_counts:
-      measured.append(
-        (
-          f"(d') lossjax vmap, 32 models, own batch order each{tag}",
-          32,
-          False,
-          p,
+    for k in config.models:
+      default = choose_window(k, steps)
+      finals = {}
+      for loop, w in (("generic", 0), (f"windowed (window {window})", window)):
+        mark = " (default)" if (w == 0) == (default == 0) else ""
+        name = f"lossjax {loop}, {k} model{'s' * (k > 1)}{mark}{tag}"
+        name = ("(c) " if w == 0 else "(d) ") + name
+        seconds, compile_seconds, finals[w] = time_lossjax(
+          x, labels, models=k, pairing=p, window=w
         )
+        gflops = flops / seconds / 1e9
+        rows.append(
+          Row(name, k, seconds, compile_seconds, gflops, None, gflops / peak)
+        )
+        log(f"{name}: {seconds:.4f} s/model-epoch ({gflops / peak:.0%})")
+      differences[f"{p.name}, {k} model{'s' * (k > 1)}"] = float32_difference(
+        finals[window], finals[0]
       )
-  for name, models, shared, pairing in measured:
-    seconds, compile_seconds = time_lossjax(
-      x, labels, models=models, pairing=pairing, shared_order=shared
+    if 32 in config.models:
+      name = f"(c') lossjax generic, 32 models, own batch order each{tag}"
+      seconds, compile_seconds, _ = time_lossjax(
+        x, labels, models=32, pairing=p, shared_order=False
+      )
+      gflops = flops / seconds / 1e9
+      rows.append(
+        Row(name, 32, seconds, compile_seconds, gflops, None, gflops / peak)
+      )
+  limit = flops / (peak * 1e9)
+  rows.append(
+    Row(
+      "(e) compute limit at the measured matmul rate",
+      1,
+      limit,
+      None,
+      peak,
+      None,
+      1.0,
     )
-    gflops = flops / seconds / 1e9
-    rows.append(
-      Row(name, models, seconds, compile_seconds, gflops, None, gflops / peak)
-    )
-    log(f"{name}: {seconds:.4f} s/model-epoch, compile {compile_seconds:.1f}s")
+  )
   rows = [
     dataclasses.replace(
       r, speedup_vs_numpy=baseline / r.seconds_per_model_epoch
@@ -254,11 +359,13 @@ def run(config: "Config", *, workdir: Path | None = None, log=print) -> dict:
     "device": str(jax.devices()[0].device_kind),
     "jax": jax.__version__,
     "network": list(SIZES),
-    "batch_size": 10,
+    "batch_size": BATCH_SIZE,
     "examples_per_epoch": num_examples,
+    "window": window,
     "training_gflop_per_model_epoch": flops / 1e9,
     "matmul_gflops": peak,
     "rows": [dataclasses.asdict(r) for r in rows],
+    "float32_difference_after_one_epoch": differences,
   }
 
 
@@ -289,6 +396,18 @@ def summary(record: dict) -> str:
       f"{results.format_value(r['gflops'], 3)} | "
       f"{'-' if r['fraction_of_matmul_peak'] is None else format(r['fraction_of_matmul_peak'], '.0%')} | "
       f"{results.format_value(r['compile_seconds'], 2)} |"
+    )
+  differences = record.get("float32_difference_after_one_epoch", {})
+  if differences:
+    lines.append("")
+    lines.append(
+      "Windowed minus generic loop after one epoch in float32, largest "
+      "parameter difference (relative to the largest parameter): "
+      + "; ".join(
+        f"{name}: {d['max_abs']:.2g} ({d['max_abs_over_max_param']:.2g})"
+        for name, d in differences.items()
+      )
+      + "."
     )
   return "\n".join(lines) + "\n"
 

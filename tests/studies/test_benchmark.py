@@ -1,36 +1,77 @@
 """The benchmark runs tiny, and its record and table agree."""
 
+import importlib.util
 import json
 import tempfile
+import unittest
 from pathlib import Path
 
 from absl.testing import absltest
 
 from lossjax.studies import benchmark
 
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+
 
 class BenchmarkTest(absltest.TestCase):
   def test_tiny_run(self):
     config = benchmark.Config(
-      examples=200, numpy_examples=20, models=(2,), torch=False
+      examples=200, numpy_examples=20, models=(1, 4), window=3, torch=False
     )
     record = benchmark.run(config, log=lambda *_: None)
     names = [row["name"] for row in record["rows"]]
-    self.assertEqual(names[0], "(a) numpy, per-example backprop (network2.py)")
-    self.assertIn("(d) lossjax vmap, 2 models", names)
+    self.assertEqual(
+      names,
+      [
+        "(a) numpy, per-example backprop (network2.py)",
+        "(c) lossjax generic, 1 model (default)",
+        "(d) lossjax windowed (window 3), 1 model",
+        "(c) lossjax generic, 4 models",
+        "(d) lossjax windowed (window 3), 4 models (default)",
+        "(e) compute limit at the measured matmul rate",
+      ],
+    )
     for row in record["rows"]:
       self.assertGreater(row["seconds_per_model_epoch"], 0)
       self.assertGreater(row["speedup_vs_numpy"], 0)
+    # Same start, same batches: the loops differ by float32 round-off only.
+    differences = record["float32_difference_after_one_epoch"]
+    self.assertEqual(
+      set(differences), {"sigmoid_bce, 1 model", "sigmoid_bce, 4 models"}
+    )
+    for difference in differences.values():
+      self.assertLess(difference["max_abs_over_max_param"], 1e-5)
     tmp = Path(self.enter_context(tempfile.TemporaryDirectory()))
     (path,) = benchmark.write(record, tmp)
     saved = json.loads(path.read_text())
     self.assertEqual(saved["table"], benchmark.summary(record))
-    self.assertIn("| (d) lossjax vmap, 2 models | 2 |", saved["table"])
+    self.assertIn("| (c) lossjax generic, 4 models | 4 |", saved["table"])
+    self.assertIn("sigmoid_bce, 4 models: ", saved["table"])
 
   def test_rejects_bad_model_counts(self):
     for models in ((0,), (-1,), ()):
       with self.subTest(models), self.assertRaisesRegex(ValueError, "models"):
         benchmark.Config(models=models)
+
+  def test_flop_count_of_the_books_network(self):
+    # Forward 2(784*30 + 30*10), weight gradients as much again, and the
+    # backward pass into the hidden layer 2*30*10.
+    self.assertEqual(
+      benchmark.training_flops_per_example((784, 30, 10)),
+      2 * 2 * (784 * 30 + 30 * 10) + 2 * 30 * 10,
+    )
+
+
+@unittest.skipUnless(
+  HAS_TORCH, "PyTorch is not installed (pip install -e '.[bench]')"
+)
+class TorchRowsTest(absltest.TestCase):
+  def test_torch_rows_time_an_epoch(self):
+    x, labels = benchmark.synthetic_data(40)
+    eager = benchmark.time_torch(x, labels, examples=20)
+    vmapped = benchmark.time_torch_vmap(x, labels, examples=20, models=3)
+    self.assertGreater(eager, 0)
+    self.assertGreater(vmapped, 0)
 
 
 if __name__ == "__main__":
