@@ -256,7 +256,9 @@ class SweepTest(absltest.TestCase):
       key = tuple(
         row[k] for k in ("pairing", "init_scale", "lr", "seed", "epoch")
       )
-      np.testing.assert_allclose(sharded[key]["cost"], row["cost"], rtol=1e-5)
+      # Float32 round-off: chunks of 3 padded to 4 devices and one chunk of
+      # 8 both train windowed, with products of different shapes.
+      np.testing.assert_allclose(sharded[key]["cost"], row["cost"], rtol=1e-4)
     header = (workdir / "summary.csv").read_text().splitlines()[0].split(",")
     self.assertEqual(header, list(sweep_study.SUMMARY_COLUMNS))
     for name in ("heatmap.png", "curves.png", "sweep.json"):
