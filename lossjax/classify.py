@@ -24,7 +24,7 @@ from lossjax.mlp import Params
 from lossjax.pairings import Pairing, resolve_pairing
 from lossjax.results import json_safe, write_json
 from lossjax.train import train_epochs_many
-from lossjax.train_state import Optimizer, TrainState
+from lossjax.train_state import Optimizer, TrainState, init_opt_states
 
 
 @dataclasses.dataclass
@@ -160,10 +160,8 @@ def train_group(
   )
   lrs = jnp.array([[runs[i].lr for i in row] for row in grid], jnp.float32)
   params = jax.tree.map(lambda v: v[grid], params)
-  init = functools.partial(_init_opt_state, optimizer)
-  states = TrainState(
-    params, jax.vmap(jax.vmap(init))(params, lrs), shuffle_keys
-  )
+  opt_state = init_opt_states(params, lrs, optimizer=optimizer)
+  states = TrainState(params, opt_state, shuffle_keys)
   run_order = np.argsort(grid.reshape(-1))
   for epoch in range(1, config.epochs + 1):
     states, history = train_epochs_many(
@@ -197,10 +195,6 @@ def order_grid(runs: Sequence[RunConfig]) -> np.ndarray:
   if len({len(rows) for rows in by_seed.values()}) == 1:
     return np.array(list(by_seed.values()))
   return np.arange(len(runs))[:, None]
-
-
-def _init_opt_state(optimizer: Optimizer, params: Params, lr: jax.Array):
-  return optimizer.transform(lr).init(params)
 
 
 @functools.partial(jax.jit, static_argnums=0)

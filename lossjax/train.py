@@ -34,6 +34,9 @@ from lossjax.train_state import (
   Optimizer,
   PairingChoice,
   TrainState,
+  epoch_batches,
+  epoch_record,
+  init_opt_states,
   init_train_state,
   layer_grad_norms,
   learning_rate_of,
@@ -124,7 +127,6 @@ def train_epochs(
   _check_batch_size(batch_size, num_examples)
   if isinstance(pairing, tuple) and pairing_index is None:
     raise ValueError("a tuple of pairings needs pairing_index.")
-  steps = num_examples // batch_size
   tx = optimizer.transform()
   eval_fn = eval_fn or (lambda p, d: {})
   per_example = per_example_cost(pairing, pairing_index)
@@ -150,21 +152,12 @@ def train_epochs(
     )
 
   def epoch(state, _):
-    key, epoch_key = jax.random.split(state.key)
-    if batch_size == num_examples:
-      order = jnp.arange(num_examples)  # full batch: order is irrelevant
-    else:
-      order = jax.random.permutation(epoch_key, num_examples)
-    batches = order[: steps * batch_size].reshape(steps, batch_size)
+    key, batches = epoch_batches(state.key, num_examples, batch_size)
     carry, (costs, norms, bias_norms) = jax.lax.scan(
       step, swap_state(state.params, state.opt_state), batches
     )
     params, opt_state = swap_state(*carry)
-    record = {
-      "cost": costs.mean(),
-      "grad_norm": norms.mean(axis=0),
-      "bias_grad_norm": bias_norms.mean(axis=0),
-    }
+    record = epoch_record(costs, norms, bias_norms)
     record.update(eval_fn(params, eval_data))
     return TrainState(params, opt_state, key), record
 
@@ -434,16 +427,8 @@ def fit_many(
     ``(final_params, history)`` with the configuration axes first.
   """
   axes = jnp.ndim(learning_rates)
-
-  def init(p, lr):
-    return optimizer.transform(lr).init(p)
-
-  def evaluate(p):
-    return eval_fn(p, eval_data)
-
-  for _ in range(axes):
-    init, evaluate = jax.vmap(init), jax.vmap(evaluate)
-  states = TrainState(params, init(params, learning_rates), keys)
+  opt_state = init_opt_states(params, learning_rates, optimizer=optimizer)
+  states = TrainState(params, opt_state, keys)
   states, history = train_epochs_many(
     states,
     data,
@@ -454,6 +439,12 @@ def fit_many(
     **static,
   )
   if eval_fn is not None:
+
+    def evaluate(p):
+      return eval_fn(p, eval_data)
+
+    for _ in range(axes):
+      evaluate = jax.vmap(evaluate)
     for name, value in evaluate(params).items():
       history[name] = jnp.concatenate(
         [jnp.expand_dims(value, axes), history[name]], axis=axes

@@ -119,6 +119,52 @@ def init_train_state(
   return TrainState(params, opt_state, key)
 
 
+def init_opt_states(
+  params: Params, learning_rates: jax.Array, *, optimizer: Optimizer
+) -> optax.OptState:
+  """Optimiser states of stacked configurations.
+
+  The axes of ``learning_rates`` (``(n,)`` or a grid ``(g, n)``) are the
+  configuration axes, leading every leaf of ``params``.
+  """
+
+  def init(p, lr):
+    return optimizer.transform(lr).init(p)
+
+  for _ in range(jnp.ndim(learning_rates)):
+    init = jax.vmap(init)
+  return init(params, learning_rates)
+
+
+def epoch_batches(
+  key: jax.Array, num_examples: int, batch_size: int
+) -> tuple[jax.Array, jax.Array]:
+  """``(next key, batch indices (steps, batch_size))`` of one epoch.
+
+  A fresh permutation per epoch, the remainder dropped (a ``scan`` needs
+  equal steps). Every loop draws its order here, so the generic and
+  windowed loops see the same mini-batches.
+  """
+  key, epoch_key = jax.random.split(key)
+  if batch_size == num_examples:
+    order = jnp.arange(num_examples)  # full batch: order is irrelevant
+  else:
+    order = jax.random.permutation(epoch_key, num_examples)
+  steps = num_examples // batch_size
+  return key, order[: steps * batch_size].reshape(steps, batch_size)
+
+
+def epoch_record(
+  costs: jax.Array, norms: jax.Array, bias_norms: jax.Array
+) -> dict[str, jax.Array]:
+  """An epoch's history entry from its per-step records (steps first)."""
+  return {
+    "cost": costs.mean(axis=0),
+    "grad_norm": norms.mean(axis=0),
+    "bias_grad_norm": bias_norms.mean(axis=0),
+  }
+
+
 def layer_grad_norms(grads: Params) -> jax.Array:
   """L2 norm of each layer's gradient (weights and bias together), ``(L,)``."""
   return jnp.stack([optax.tree.norm(layer) for layer in grads])

@@ -49,6 +49,8 @@ from lossjax.train_state import (
   Optimizer,
   PairingChoice,
   TrainState,
+  epoch_batches,
+  epoch_record,
   layer_grad_norms,
   learning_rate_of,
   per_example_cost,
@@ -183,12 +185,7 @@ def train_epochs(
 
   def epoch(carry, _):
     w, head, opt_state, key = carry
-    key, epoch_key = jax.random.split(key)
-    if batch_size == num_examples:
-      order = jnp.arange(num_examples)
-    else:
-      order = jax.random.permutation(epoch_key, num_examples)
-    batches = order[: steps * m].reshape(steps, m)
+    key, batches = epoch_batches(key, num_examples, batch_size)
     full, tail = divmod(steps, window)
     state = (w, head, opt_state)
     parts = []
@@ -204,11 +201,7 @@ def train_epochs(
       lambda *p: jnp.concatenate(p), *parts
     )
     w, head, opt_state = state
-    record = {
-      "cost": costs.mean(axis=0),
-      "grad_norm": norms.mean(axis=0),
-      "bias_grad_norm": bias_norms.mean(axis=0),
-    }
+    record = epoch_record(costs, norms, bias_norms)
     params = _params(w, head)
     record.update(jax.vmap(eval_fn, in_axes=(0, None))(params, eval_data))
     return (w, head, opt_state, key), record

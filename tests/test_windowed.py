@@ -13,6 +13,7 @@ from absl.testing import absltest, parameterized
 import lossjax
 from lossjax import windowed
 from lossjax.classify import RunConfig, order_grid
+from lossjax.train_state import init_opt_states
 from tests.x64 import X64TestCase
 
 # Every built-in pairing and both factories, one configuration each.
@@ -147,9 +148,7 @@ class SlowAgreementTest(X64TestCase):
 def _states(num_configs, *, key, optimizer=lossjax.Optimizer(), n_in=5):
   data, params = toy_problem(2, num_configs, n_in=n_in)
   lrs = jnp.linspace(0.5, 2.0, num_configs)
-  opt_state = jax.vmap(lambda p, lr: optimizer.transform(lr).init(p))(
-    params, lrs
-  )
+  opt_state = init_opt_states(params, lrs, optimizer=optimizer)
   return data, lossjax.TrainState(params, opt_state, key)
 
 
