@@ -322,6 +322,13 @@ def run(config: "Config", *, workdir: Path | None = None, log=print) -> dict:
         Row(f"(b') pytorch torch.func.vmap, {k} models", k, per_model)
       )
       log(f"(b) pytorch: {seconds:.2f} s/epoch, vmap {per_model:.3f}")
+
+  def lossjax_row(name, models, seconds, compile_seconds):
+    gflops = flops / seconds / 1e9
+    return Row(
+      name, models, seconds, compile_seconds, gflops, None, gflops / peak
+    )
+
   steps = num_examples // BATCH_SIZE
   window = config.window or choose_window(max(config.models), steps)
   differences = {}
@@ -329,21 +336,20 @@ def run(config: "Config", *, workdir: Path | None = None, log=print) -> dict:
     tag = f" [{p.name}]" if len(config.pairings) > 1 else ""
     for k in config.models:
       default = choose_window(k, steps)
+      count = f"{k} model{'s' * (k > 1)}"
       finals = {}
       for loop, w in (("generic", 0), (f"windowed (window {window})", window)):
         mark = " (default)" if (w == 0) == (default == 0) else ""
-        name = f"lossjax {loop}, {k} model{'s' * (k > 1)}{mark}{tag}"
+        name = f"lossjax {loop}, {count}{mark}{tag}"
         name = ("(c) " if w == 0 else "(d) ") + name
         seconds, compile_seconds, finals[w] = time_lossjax(
           x, labels, models=k, pairing=p, window=w
         )
-        gflops = flops / seconds / 1e9
-        rows.append(
-          Row(name, k, seconds, compile_seconds, gflops, None, gflops / peak)
-        )
-        log(f"{name}: {seconds:.4f} s/model-epoch ({gflops / peak:.0%})")
+        rows.append(lossjax_row(name, k, seconds, compile_seconds))
+        fraction = rows[-1].fraction_of_matmul_peak
+        log(f"{name}: {seconds:.4f} s/model-epoch ({fraction:.0%})")
       exact = generic_float64(x, labels, models=k, pairing=p)
-      differences[f"{p.name}, {k} model{'s' * (k > 1)}"] = float32_differences(
+      differences[f"{p.name}, {count}"] = float32_differences(
         finals[window], finals[0], exact
       )
     if 32 in config.models:
@@ -351,10 +357,7 @@ def run(config: "Config", *, workdir: Path | None = None, log=print) -> dict:
       seconds, compile_seconds, _ = time_lossjax(
         x, labels, models=32, pairing=p, shared_order=False
       )
-      gflops = flops / seconds / 1e9
-      rows.append(
-        Row(name, 32, seconds, compile_seconds, gflops, None, gflops / peak)
-      )
+      rows.append(lossjax_row(name, 32, seconds, compile_seconds))
   limit = flops / (peak * 1e9)
   rows.append(
     Row(
