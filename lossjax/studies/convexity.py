@@ -69,11 +69,7 @@ class Config(cfg.Config):
 PRESETS = {}
 
 
-@dataclasses.dataclass
-class Result:
-  config: Config
-  summary: dict
-  arrays: dict
+Result = results.ArrayResult
 
 
 def binary_data(config: Config, features: int):

@@ -60,11 +60,7 @@ class Config(cfg.Config):
 PRESETS = {}
 
 
-@dataclasses.dataclass
-class Result:
-  config: Config
-  summary: dict
-  arrays: dict
+Result = results.ArrayResult
 
 
 def _grid_costs(pairing: Pairing, a: jax.Array, y: jax.Array) -> jax.Array:

@@ -65,11 +65,7 @@ class Config(cfg.Config):
 PRESETS = {}
 
 
-@dataclasses.dataclass
-class Result:
-  config: Config
-  summary: dict
-  arrays: dict
+Result = results.ArrayResult
 
 
 def limit(pairing: Pairing, z: np.ndarray) -> np.ndarray:
