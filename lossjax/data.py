@@ -47,6 +47,23 @@ _IDX_DTYPES = {
 }
 SOURCES = ("auto", "idx", "tfds")
 
+# The arrays the official files of the known datasets hold. A directory named
+# like one of KNOWN_FOLDERS is checked against them when read, so a truncated,
+# swapped (test for train) or foreign file is an error naming the file, not a
+# quietly different experiment.
+_MNIST_SHAPES = {
+  ("train", "images"): (60_000, 28, 28),
+  ("train", "labels"): (60_000,),
+  ("test", "images"): (10_000, 28, 28),
+  ("test", "labels"): (10_000,),
+}
+# Folder name -> (dataset name, shapes of its files).
+KNOWN_FOLDERS = {
+  "mnist": ("mnist", _MNIST_SHAPES),
+  "mnist-t10k": ("mnist", _MNIST_SHAPES),
+  "fashion-mnist": ("fashion_mnist", _MNIST_SHAPES),
+}
+
 
 class DataError(Exception):
   """A dataset could not be loaded; the message says why and what to do."""
@@ -197,9 +214,18 @@ def _labels(labels: np.ndarray, num_classes: int, where: str) -> np.ndarray:
 
 
 def load_idx_split(
-  directory: str | os.PathLike, split: str, *, num_classes: int = 10
+  directory: str | os.PathLike,
+  split: str,
+  *,
+  num_classes: int = 10,
+  expected_shapes: dict[tuple[str, str], tuple[int, ...]] | None = None,
 ) -> Split:
-  """Reads the ``train`` or ``test`` split from IDX files in ``directory``."""
+  """Reads the ``train`` or ``test`` split from IDX files in ``directory``.
+
+  ``expected_shapes``: ``(split, "images" | "labels") -> shape`` that the
+  files must hold (the official sizes of a known dataset); ``None`` checks
+  only that the files are consistent with each other.
+  """
   directory = Path(directory)
   paths = {
     kind: _idx_path(directory, IDX_FILES[split, kind])
@@ -213,6 +239,15 @@ def load_idx_split(
     )
   images = read_idx(paths["images"])
   labels = read_idx(paths["labels"])
+  for kind, array in (("images", images), ("labels", labels)):
+    expected = (expected_shapes or {}).get((split, kind))
+    if expected is not None and array.shape != expected:
+      raise DataError(
+        f"{paths[kind]} holds an array of shape {array.shape}, but the "
+        f"{split} {kind} of {directory.name} have shape {expected}: the file "
+        "is from another split or dataset, or was cut short. Replace it with "
+        "the official file."
+      )
   if images.ndim < 2:
     raise DataError(f"{paths['images']}: expected images (n, rows, cols).")
   if len(images) != len(labels):
@@ -407,10 +442,20 @@ def load_dataset(
     )
   if source == "idx" and data_dir is None:
     raise DataError("source='idx' needs a data_dir holding the IDX files.")
+  expected_shapes = None
+  if source == "idx" and data_dir.name in KNOWN_FOLDERS:
+    known, expected_shapes = KNOWN_FOLDERS[data_dir.name]
+    if known != name:
+      raise DataError(
+        f"{data_dir} is the folder of {known}, but the dataset is named "
+        f"{name!r}: give --dataset={known}, or a --data_dir for {name}."
+      )
 
   def read(split: str) -> tuple[Split, int]:
     if source == "idx":
-      return load_idx_split(data_dir, split), 10
+      return load_idx_split(
+        data_dir, split, expected_shapes=expected_shapes
+      ), 10
     return load_tfds_split(
       name, split, data_dir=None if data_dir is None else str(data_dir)
     )
@@ -501,7 +546,7 @@ class DataConfig(config_lib.Config):
   """Which data a study trains on: the flags every data study shares."""
 
   dataset: str = config_lib.field(
-    "fashion_mnist",
+    "mnist",
     "Dataset name: a TFDS name (mnist, fashion_mnist, kmnist, ...); also "
     "labels an IDX directory.",
   )
@@ -509,8 +554,8 @@ class DataConfig(config_lib.Config):
     None,
     "Directory with the four IDX files (train-images-idx3-ubyte.gz, ...), or "
     "a TFDS data directory. Unset: an offline IDX copy under "
-    "$LOSSJAX_DATA_DIR or ../shared/data (folder fashion-mnist for "
-    "fashion_mnist), else TFDS's default.",
+    "$LOSSJAX_DATA_DIR or ../shared/data (folder mnist for mnist, "
+    "fashion-mnist for fashion_mnist), else TFDS's default.",
     check=_existing_dir,
   )
   source: str = config_lib.field(

@@ -134,9 +134,9 @@ class RealDataLearnsTest(absltest.TestCase):
       self.assertGreater(last[0]["test_accuracy"], 0.70, pairing)
 
   def test_mnist_digits_learn(self):
-    directory = datasets.shared_data("mnist-t10k", self)
+    directory = datasets.shared_data("mnist", self)
     dataset = data.load_dataset(
-      "mnist", data_dir=directory, test_as_train=8000, validation_size=1000
+      "mnist", data_dir=directory, train_size=8000, eval_size=2000
     )
     config = dataclasses.replace(
       classify.GroupConfig(pairing="softmax_nll", hidden=(30,)), epochs=2

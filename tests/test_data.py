@@ -1,8 +1,10 @@
 """Dataset loading: IDX files (valid and corrupt), TFDS under mock data."""
 
 import gzip
+import os
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -203,7 +205,75 @@ class TfdsTest(absltest.TestCase):
     self.assertEqual(set(tmp.glob("tmp*tfds")) - before, set())
 
 
+class KnownFolderTest(absltest.TestCase):
+  """A folder named like a known dataset holds that dataset's official sizes."""
+
+  def setUp(self):
+    super().setUp()
+    self.tmp = Path(self.enter_context(tempfile.TemporaryDirectory()))
+
+  def test_a_short_file_in_a_known_folder_is_an_error_naming_it(self):
+    folder = self.tmp / "mnist"
+    folder.mkdir()
+    datasets.write_idx_dataset(folder, n_train=60, n_test=20)
+    with self.assertRaisesRegex(
+      data.DataError,
+      r"t10k-images-idx3-ubyte.gz holds .*\(20, 28, 28\).*"
+      r"\(10000, 28, 28\)",
+    ):
+      data.load_dataset("mnist", data_dir=folder, validation_size=10)
+
+  def test_the_same_files_elsewhere_load(self):
+    folder = self.tmp / "digits"
+    folder.mkdir()
+    datasets.write_idx_dataset(folder, n_train=60, n_test=20)
+    dataset = data.load_dataset("mnist", data_dir=folder, validation_size=10)
+    self.assertLen(dataset.test, 20)
+
+  def test_a_known_folder_under_another_name_is_an_error(self):
+    folder = self.tmp / "fashion-mnist"
+    folder.mkdir()
+    datasets.write_idx_dataset(folder)
+    with self.assertRaisesRegex(data.DataError, "--dataset=fashion_mnist"):
+      data.load_dataset("mnist", data_dir=folder)
+
+
 class RealDataTest(absltest.TestCase):
+  def test_full_mnist_is_split_as_the_book_does(self):
+    directory = datasets.shared_data("mnist", self)
+    dataset = data.load_dataset("mnist", data_dir=directory)
+    self.assertEqual(
+      (len(dataset.train), len(dataset.validation), len(dataset.test)),
+      (50_000, 10_000, 10_000),
+    )
+    # The official label counts of the 60,000 training images.
+    counts = np.bincount(
+      np.concatenate([dataset.train.labels, dataset.validation.labels]),
+      minlength=10,
+    )
+    np.testing.assert_array_equal(
+      counts, [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    )
+    # The book's split: the first 50,000 train, the last 10,000 validate.
+    np.testing.assert_array_equal(dataset.train.labels[:5], [5, 0, 4, 1, 9])
+    raw = gzip.decompress(
+      (directory / "train-labels-idx1-ubyte.gz").read_bytes()
+    )
+    self.assertEqual(raw[8 + 50_000], dataset.validation.labels[0])
+    # The test split is MNIST's t10k (its first label is 7).
+    self.assertEqual(dataset.test.labels[0], 7)
+
+  def test_mnist_is_the_default_and_found_offline(self):
+    directory = datasets.shared_data("mnist", self)
+    with mock.patch.dict(
+      os.environ, {"LOSSJAX_DATA_DIR": str(directory.parent)}
+    ):
+      config = data.DataConfig()
+      self.assertEqual(config.dataset, "mnist")
+      self.assertEqual(
+        Path(config.resolved().data_dir).resolve(), directory.resolve()
+      )
+
   def test_fashion_mnist_idx(self):
     directory = datasets.shared_data("fashion-mnist", self)
     dataset = data.load_dataset("fashion_mnist", data_dir=directory)
