@@ -1,13 +1,16 @@
 r"""Feed-forward networks on MNIST-family data: does the pairing matter?
 
-See lossjax/studies/compare.py. Writes config.json, metrics.jsonl (as each
-epoch finishes), summary.json, summary.md, accuracy.png, output_error.png,
-saturation.png and grad_norm.png to --workdir.
+See lossjax/studies/compare.py. Trains on MNIST (an offline IDX copy under
+$LOSSJAX_DATA_DIR/mnist or ../shared/data/mnist, else TFDS) unless
+--dataset says otherwise. Writes config.json, metrics.jsonl (as each epoch
+finishes), summary.json, summary.md, accuracy.png, output_error.png,
+saturation.png, grad_norm.png and, with several seeds, seeds.png (every
+seed's curve) and stalled.png (inside the stalled runs) to --workdir.
 
 Examples:
-  python -m experiments.mnist --dataset=fashion_mnist \
-      --data_dir=../shared/data/fashion-mnist --epochs=3 --workdir=out/fmnist
-  python -m experiments.mnist --preset=nielsen --dataset=mnist --workdir=out/book
+  python -m experiments.mnist --preset=nielsen --workdir=out/book
+  python -m experiments.mnist --preset=square_loss --workdir=out/square_loss
+  python -m experiments.mnist --dataset=fashion_mnist --epochs=3 --workdir=out/fmnist
   python -m experiments.mnist --report_only --workdir=out/fmnist
 """
 

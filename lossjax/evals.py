@@ -62,7 +62,11 @@ class ClassificationEval:
   ``data`` is ``{"validation": (x, labels), "test": (x, labels)}``. The output
   error is the mean norm of ``dC/dz`` (BP1), the signal backpropagation
   carries into the network; the output slope is the mean of
-  ``d a_j / d z_j`` (how unsaturated the outputs are). With
+  ``d a_j / d z_j`` (how unsaturated the outputs are).
+  ``<split>_predicted_counts`` counts how many examples the network assigns
+  to each class: a class it (almost) never predicts is the signature of a
+  run stuck on a plateau (seed 000's "failed pretty badly"; see
+  :mod:`lossjax.studies.seed_spread`). With
   ``layer_stats=True`` it adds :func:`hidden_activation_stats` of the
   validation inputs.
   """
@@ -80,6 +84,9 @@ class ClassificationEval:
       prefix = "val" if split == "validation" else split
       predicted = self.pairing.predicted_class(logits)
       metrics[f"{prefix}_accuracy"] = jnp.mean(predicted == labels)
+      metrics[f"{prefix}_predicted_counts"] = jnp.bincount(
+        predicted, length=logits.shape[-1]
+      )
       metrics[f"{prefix}_cost"] = jnp.mean(loss(self.pairing, logits, labels))
       if split == "validation":
         delta = output_delta(self.pairing, logits, labels)

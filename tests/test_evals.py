@@ -47,6 +47,13 @@ class ClassificationEvalTest(absltest.TestCase):
     metrics = evals.ClassificationEval("softmax_nll")(params, data)
     self.assertAlmostEqual(float(metrics["val_accuracy"]), 0.5)
     self.assertAlmostEqual(float(metrics["test_accuracy"]), 1.0)
+    # Every example predicts class 1; classes 0 and 2 are never predicted.
+    chex.assert_trees_all_equal(
+      metrics["val_predicted_counts"], jnp.array([0, 4, 0])
+    )
+    chex.assert_trees_all_equal(
+      metrics["test_predicted_counts"], jnp.array([0, 2, 0])
+    )
     a = jax.nn.softmax(jnp.array([0.0, 2.0, 0.0]))
     chex.assert_trees_all_close(metrics["test_cost"], -jnp.log(a[1]), rtol=1e-6)
     expected_error = jnp.mean(

@@ -19,6 +19,7 @@ from lossjax import classify, plotting, records, results
 from lossjax import config as cfg
 from lossjax.data import DataConfig, check_batch_size
 from lossjax.pairings import Pairing
+from lossjax.studies import seed_spread
 from lossjax.train_state import OPTIMIZERS
 
 
@@ -81,7 +82,8 @@ class Config(cfg.Config):
 
 PRESETS = {
   # "Neural Networks and Deep Learning", chapters 1 and 3: 50,000 training
-  # images, batch 10, 30 epochs, N(0, 1) weights and biases.
+  # images, batch 10, 30 epochs, N(0, 1) weights and biases. The book reports
+  # one run per setting; ten seeds say how often a setting gets stuck.
   "nielsen": {
     "pairings": ["sigmoid_mse", "sigmoid_bce"],
     "hidden": [[30], [100]],
@@ -89,6 +91,48 @@ PRESETS = {
     "batch_size": 10,
     "epochs": 30,
     "init": "large",
+    "seeds": list(range(10)),
+  },
+  # Seed 000's question, "are the gradients the same?": the four pairings
+  # from the book's large initialisation, with the output error at epochs 0
+  # and 1 (the book's rates: 3.0 for the quadratic costs, 0.5 for the rest).
+  "pairings": {
+    "hidden": [[30]],
+    "init": "large",
+    "epochs": 10,
+    "seeds": [0, 1, 2],
+  },
+  # "Is the student right?": 7 pairings, each on its own 5-rate grid,
+  # normalised initialisation, the rate selected on validation.
+  "square_loss": {
+    "pairings": [
+      "sigmoid_mse",
+      "softmax_mse",
+      "sigmoid_bce",
+      "softmax_nll",
+      "smoothed_nll(eps=0.1)",
+      "identity_mse",
+      "rescaled_mse(k=3,m=5)",
+    ],
+    "hidden": [[100]],
+    "lrs": [
+      [name, rate]
+      for names, rates in (
+        (("sigmoid_mse", "softmax_mse"), (0.3, 1.0, 3.0, 10.0, 30.0)),
+        (
+          ("sigmoid_bce", "softmax_nll", "smoothed_nll(eps=0.1)"),
+          (0.03, 0.1, 0.3, 1.0, 3.0),
+        ),
+        (("identity_mse",), (0.003, 0.01, 0.03, 0.1, 0.3)),
+        (("rescaled_mse(k=3,m=5)",), (0.001, 0.003, 0.01, 0.03, 0.1)),
+      )
+      for name in names
+      for rate in rates
+    ],
+    "batch_size": 10,
+    "epochs": 30,
+    "init": "normalized",
+    "seeds": [0, 1, 2],
   },
 }
 
@@ -175,12 +219,11 @@ def summarize(result: Result) -> list[dict]:
     result.rows, _group_key
   ).items():
     by_seed = records.group_rows(group, lambda r: (r["seed"],))
-    finals, bests, at_best_val, best_vals, diverged = [], [], [], [], 0
+    outcomes, at_best_val, best_vals, diverged = [], [], [], 0
     for seed_rows in by_seed.values():
       trained = [r for r in seed_rows if r["epoch"] > 0] or seed_rows
       diverged += not _finite(trained[-1]["train_cost"])
-      finals.append(trained[-1]["test_accuracy"])
-      bests.append(max(r["test_accuracy"] for r in trained))
+      outcomes.append(seed_spread.seed_outcome(seed_rows))
       best_val = max(trained, key=lambda r: r["val_accuracy"])
       at_best_val.append(best_val["test_accuracy"])
       best_vals.append(best_val["val_accuracy"])
@@ -202,14 +245,13 @@ def summarize(result: Result) -> list[dict]:
       "book_test_accuracy": book_reference(result.config, pairing, hidden, lr),
     }
     for name, values in (
-      ("final_test", finals),
-      ("best_test", bests),
-      ("test_at_best_val", at_best_val),
-      ("best_val", best_vals),
+      ("final_test", [o["final"] for o in outcomes]),
+      ("best_test", [o["best"] for o in outcomes]),
+      ("test_at_best_val", [seed_spread.percent(v) for v in at_best_val]),
+      ("best_val", [seed_spread.percent(v) for v in best_vals]),
     ):
-      mean, spread = records.mean_and_spread(values)
-      row[f"{name}_mean"] = None if mean is None else 100 * mean
-      row[f"{name}_std"] = None if spread is None else 100 * spread
+      row[f"{name}_mean"], row[f"{name}_std"] = records.mean_and_spread(values)
+    row.update(seed_spread.summary_fields(outcomes))
     summary.append(row)
   _mark_selected(summary)
   return summary
@@ -288,10 +330,18 @@ def summary_table(rows: Sequence[dict]) -> str:
   return "\n".join(lines) + "\n"
 
 
-def summary(result: Result, rows: Sequence[dict] | None = None) -> str:
-  """summary.md; ``rows``: :func:`summarize`'s rows if the caller has them."""
+def summary(
+  result: Result,
+  rows: Sequence[dict] | None = None,
+  *,
+  cases: Sequence[dict] | None = None,
+) -> str:
+  """summary.md; ``rows``: :func:`summarize`'s rows and ``cases``:
+  :func:`stalled_cases`, if the caller has them."""
   c = result.config
   rows = summarize(result) if rows is None else rows
+  if cases is None:
+    cases = stalled_cases(selected_rows(result, rows))
   return "\n".join(
     [
       f"# {c.data.dataset}: pairings compared\n",
@@ -304,8 +354,33 @@ def summary(result: Result, rows: Sequence[dict] | None = None) -> str:
       "validation set, before training (epoch 0) and after one epoch.\n",
       *_grid_note(rows),
       summary_table([r for r in rows if r["selected"]]),
+      *_seed_sections(result, rows, cases),
     ]
   )
+
+
+def _several_seeds(result: Result) -> bool:
+  return len(result.config.seeds) > 1
+
+
+def stalled_cases(chosen: Sequence[dict]) -> list[dict]:
+  """:func:`lossjax.studies.seed_spread.stalled_cases` of the selected
+  rates' per-epoch rows ``chosen`` (:func:`selected_rows`)."""
+  return seed_spread.stalled_cases(records.group_rows(chosen, _group_key))
+
+
+def _seed_sections(result: Result, rows, cases) -> list[str]:
+  """The spread over seeds and the stalled runs (several seeds only)."""
+  if not _several_seeds(result):
+    return []
+  return [
+    "\nSpread over seeds: test accuracy (%) at the final epoch and at each "
+    "seed's best epoch; median [min, max], mean ± std, and how many seeds "
+    f"*stalled* (more than {seed_spread.STALL_MARGIN:g} points below the "
+    "setting's best seed at the same statistic).\n",
+    seed_spread.spread_table([r for r in rows if r["selected"]]),
+    seed_spread.stalled_text(cases),
+  ]
 
 
 def _grid_note(rows: Sequence[dict]) -> list[str]:
@@ -449,21 +524,31 @@ def write(
 ) -> list[Path]:
   """summary.json, summary.md and (optionally) the figures."""
   workdir = Path(workdir)
-  summary_rows = summarize(result)  # once: every output below derives from it
+  # Once: every output below derives from these.
+  summary_rows = summarize(result)
+  chosen = selected_rows(result, summary_rows)
+  cases = stalled_cases(chosen)
   paths = [
     results.write_json(workdir / "summary.json", summary_rows),
     results.atomic_write_text(
-      workdir / "summary.md", summary(result, summary_rows)
+      workdir / "summary.md", summary(result, summary_rows, cases=cases)
     ),
   ]
   if figures:
-    chosen = selected_rows(result, summary_rows)
     for metric, ylabel, name, options in FIGURES:
       path = workdir / f"{name}.png"
       paths.append(
         plot_metric(result, metric, ylabel, path, rows=chosen, **options)
       )
     paths.append(plot_grad_norms(result, workdir / "grad_norm.png", chosen))
+    if _several_seeds(result):
+      by_setting = records.group_rows(chosen, _group_key)
+      book = {key: book_reference(result.config, *key) for key in by_setting}
+      paths.append(
+        seed_spread.plot_seed_curves(by_setting, book, workdir / "seeds.png")
+      )
+      if cases:
+        paths.append(seed_spread.plot_stalled(cases, workdir / "stalled.png"))
     if _grid_note(summary_rows):
       paths.append(
         plot_lr_tuning(result, summary_rows, workdir / "lr_tuning.png")

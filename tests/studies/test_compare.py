@@ -42,8 +42,12 @@ class CompareTest(absltest.TestCase):
     paths = compare.write(result, workdir)
     self.assertLen(result.rows, 2 * 2 * 3)  # pairings x seeds x (epochs + 1)
     self.assertLen(records.read_jsonl(workdir / "metrics.jsonl"), 12)
-    for name in ("summary.md", "accuracy.png", "grad_norm.png"):
+    for name in ("summary.md", "accuracy.png", "grad_norm.png", "seeds.png"):
       self.assertIn(workdir / name, paths)
+    # Two seeds: the spread table, with each pairing's stall count.
+    text = (workdir / "summary.md").read_text()
+    self.assertIn("| final: stalled |", text)
+    self.assertRegex(text, r"\| softmax_poly1 \| 8 \| 0.5 \| - \| 2 \|")
     self.assertTrue((workdir / "config.json").is_file())
     summary = json.loads((workdir / "summary.json").read_text())
     self.assertEqual(

@@ -1,0 +1,384 @@
+"""How the seeds of one setting spread, and which of them got stuck.
+
+The book reports one run per setting. Over several seeds a setting has a
+distribution of outcomes, and a run from a saturated start can *stall*: stop
+on a plateau far below its siblings, typically because some classes are never
+predicted (the failure seed 000 describes: "my network failed pretty badly").
+
+Definition used everywhere in lossjax: a seed is **stalled** at a statistic
+(its final-epoch or its best-epoch test accuracy) when that accuracy is more
+than :data:`STALL_MARGIN` percentage points below the best seed of the same
+setting at the same statistic. Healthy seeds of a setting differ by well under
+one point on MNIST-family data, so the margin separates the plateaus from the
+noise; measuring against the best seed (not the median) still flags the
+stalls when most seeds of a setting stall.
+
+The comparison study (:mod:`lossjax.studies.compare`) calls these functions
+on its per-epoch rows; nothing here knows which setting is the book's.
+"""
+
+import math
+import statistics
+from collections.abc import Sequence
+
+from lossjax import plotting, records
+
+# Percentage points below the setting's best seed that count as stalled.
+STALL_MARGIN = 5.0
+# A class is *rarely predicted* when the network assigns it fewer examples
+# than this fraction of an even share (n / num_classes); 0 is never.
+RARE_SHARE = 0.2
+
+
+def rarely_predicted(counts: Sequence[int]) -> list[tuple[int, int]]:
+  """``(class, count)`` of each class predicted for fewer than
+  :data:`RARE_SHARE` of an even share of the examples."""
+  even = sum(counts) / len(counts)
+  return [(k, n) for k, n in enumerate(counts) if n < RARE_SHARE * even]
+
+
+def spread(values: Sequence[float | None]) -> dict[str, float | None]:
+  """Median, minimum, maximum, mean and sample std of the present values."""
+  present = [v for v in values if v is not None and math.isfinite(v)]
+  mean, std = records.mean_and_spread(present)
+  if not present:
+    return dict.fromkeys(("median", "min", "max", "mean", "std"))
+  return {
+    "median": statistics.median(present),
+    "min": min(present),
+    "max": max(present),
+    "mean": mean,
+    "std": std,
+  }
+
+
+def stalled(values: Sequence[float | None]) -> list[bool]:
+  """Per value: more than :data:`STALL_MARGIN` below the largest value.
+
+  A missing or non-finite value (a diverged run) counts as stalled.
+  """
+  present = [v for v in values if v is not None and math.isfinite(v)]
+  if not present:
+    return [True] * len(values)
+  top = max(present)
+  return [
+    v is None or not math.isfinite(v) or v < top - STALL_MARGIN for v in values
+  ]
+
+
+def seed_outcome(seed_rows: Sequence[dict]) -> dict:
+  """One seed's outcome from its per-epoch rows (epoch 0 included or not).
+
+  Accuracies in percent; ``rarely_predicted``: :func:`rarely_predicted`
+  of the test set at the final epoch (``None`` when the rows predate the
+  ``test_predicted_counts`` record).
+  """
+  rows = sorted(seed_rows, key=lambda r: r["epoch"])
+  trained = [r for r in rows if r["epoch"] > 0] or rows
+  last = trained[-1]
+  scored = [r for r in trained if r["test_accuracy"] is not None]
+  # The first epoch with the best accuracy.
+  top = max(
+    scored, key=lambda r: (r["test_accuracy"], -r["epoch"]), default=None
+  )
+  counts = last.get("test_predicted_counts")
+  return {
+    "seed": last["seed"],
+    "final": percent(last["test_accuracy"]),
+    "best": None if top is None else percent(top["test_accuracy"]),
+    "best_epoch": None if top is None else top["epoch"],
+    "rarely_predicted": None if counts is None else rarely_predicted(counts),
+  }
+
+
+def percent(value: float | None) -> float | None:
+  """A fraction as a percentage; ``None`` stays ``None``."""
+  return None if value is None else 100 * value
+
+
+def summary_fields(outcomes: Sequence[dict]) -> dict:
+  """The spread and stall counts of one setting, as flat summary keys.
+
+  ``final_test_median``, ``..._min``, ``..._max`` (and ``best_test_...``),
+  ``stalled_final`` / ``stalled_best`` (counts) and ``stalled_seeds_final``
+  / ``stalled_seeds_best`` (the seeds).
+  """
+  fields = {}
+  for stat in ("final", "best"):
+    values = [o[stat] for o in outcomes]
+    stats = spread(values)
+    for name in ("median", "min", "max"):
+      fields[f"{stat}_test_{name}"] = stats[name]
+    flags = stalled(values)
+    fields[f"stalled_{stat}"] = sum(flags)
+    fields[f"stalled_seeds_{stat}"] = [
+      o["seed"] for o, f in zip(outcomes, flags, strict=True) if f
+    ]
+  return fields
+
+
+def spread_table(rows: Sequence[dict]) -> str:
+  """Markdown: the book's number beside the spread over seeds and the
+  stalled count, at the final and at the best epoch (``rows``: the compare
+  study's summary rows)."""
+
+  def median_range(r, stat):
+    if r[f"{stat}_test_median"] is None:
+      return "-"
+    return (
+      f"{r[f'{stat}_test_median']:.2f} [{r[f'{stat}_test_min']:.2f}, "
+      f"{r[f'{stat}_test_max']:.2f}]"
+    )
+
+  def mean_std(r, stat):
+    mean = r[f"{stat}_test_mean"]
+    return "-" if mean is None else f"{mean:.2f} ± {r[f'{stat}_test_std']:.2f}"
+
+  lines = [
+    "| pairing | hidden | lr | book % | seeds | final: median [min, max] "
+    "| final: mean ± std | final: stalled | best: median [min, max] "
+    "| best: mean ± std | best: stalled |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+  ]
+  for r in rows:
+    book = r["book_test_accuracy"]
+    lines.append(
+      f"| {r['pairing']} | {r['hidden']} | {r['lr']:g} | "
+      f"{'-' if book is None else f'{book:.2f}'} | {r['seeds']} | "
+      f"{median_range(r, 'final')} | {mean_std(r, 'final')} | "
+      f"{r['stalled_final']}/{r['seeds']} | {median_range(r, 'best')} | "
+      f"{mean_std(r, 'best')} | {r['stalled_best']}/{r['seeds']} |"
+    )
+  return "\n".join(lines) + "\n"
+
+
+def healthy_partner(outcomes: Sequence[dict], stalled_seeds) -> dict | None:
+  """The non-stalled seed whose final accuracy is the setting's median one."""
+  healthy = [
+    o
+    for o in outcomes
+    if o["seed"] not in stalled_seeds and o["final"] is not None
+  ]
+  if not healthy:
+    return None
+  healthy.sort(key=lambda o: o["final"])
+  return healthy[(len(healthy) - 1) // 2]
+
+
+def stalled_cases(by_setting: dict[tuple, list[dict]]) -> list[dict]:
+  """Each setting with stalled runs (final epoch), beside a healthy run.
+
+  ``by_setting``: (pairing, hidden, lr) -> per-epoch rows. Returns one dict
+  per setting with a stalled seed: ``setting``, ``stalled`` (a list, worst
+  first) and ``healthy`` (the median healthy seed, or ``None``), each run a
+  :func:`seed_outcome` plus its per-epoch ``rows``.
+  """
+  cases = []
+  for setting, rows in by_setting.items():
+    by_seed = records.group_rows(rows, lambda r: (r["seed"],))
+    outcomes = [seed_outcome(seed_rows) for seed_rows in by_seed.values()]
+    if len(outcomes) < 2:
+      continue
+    flags = stalled([o["final"] for o in outcomes])
+    stuck = [o for o, f in zip(outcomes, flags, strict=True) if f]
+    if not stuck:
+      continue
+    partner = healthy_partner(outcomes, {o["seed"] for o in stuck})
+
+    def with_rows(outcome, by_seed=by_seed):
+      return {**outcome, "rows": by_seed[(outcome["seed"],)]}
+
+    cases.append(
+      {
+        "setting": setting,
+        "stalled": [
+          with_rows(o)
+          for o in sorted(
+            stuck, key=lambda o: -math.inf if o["final"] is None else o["final"]
+          )
+        ],
+        "healthy": None if partner is None else with_rows(partner),
+      }
+    )
+  return cases
+
+
+def _at_epoch(rows, epoch, metric):
+  for r in rows:
+    if r["epoch"] == epoch:
+      return r.get(metric)
+  return None
+
+
+def stalled_text(cases: Sequence[dict]) -> str:
+  """Markdown: what the per-epoch records show inside each stalled run."""
+  if not cases:
+    return (
+      f"No run stalled (final test accuracy more than {STALL_MARGIN:g} points "
+      "below the best seed of its setting).\n"
+    )
+  lines = [
+    f"**Stalled runs** (final test accuracy more than {STALL_MARGIN:g} points "
+    "below the best seed of the setting), each beside the setting's median "
+    "healthy seed. *rarely predicted*: classes the network assigns to fewer "
+    f"than {RARE_SHARE:.0%} of an even share of the test examples at the "
+    "final epoch, with that number of examples in brackets (0: never "
+    "predicted); output error |dC/dz| and output slope da/dz are means over "
+    "the validation set.\n",
+    "| setting | seed | final % | best % | rarely predicted | output error "
+    "(epoch 1 -> last) | output slope (epoch 1 -> last) |",
+    "|---|---|---|---|---|---|---|",
+  ]
+  for case in cases:
+    pairing, hidden, lr = case["setting"]
+    name = f"{pairing} [{'-'.join(map(str, hidden))}] eta={lr:g}"
+    runs = [(run, "stalled") for run in case["stalled"]]
+    if case["healthy"] is not None:
+      runs.insert(0, (case["healthy"], "healthy"))
+    for run, role in runs:
+      rows, last = run["rows"], max(r["epoch"] for r in run["rows"])
+      rare = run["rarely_predicted"]
+      lines.append(
+        f"| {name} | {run['seed']} ({role}) | {_fmt(run['final'])} | "
+        f"{_fmt(run['best'])} | "
+        f"{_classes(rare)} | "
+        f"{_fmt3(_at_epoch(rows, 1, 'output_error'))} -> "
+        f"{_fmt3(_at_epoch(rows, last, 'output_error'))} | "
+        f"{_fmt3(_at_epoch(rows, 1, 'output_slope'))} -> "
+        f"{_fmt3(_at_epoch(rows, last, 'output_slope'))} |"
+      )
+  return "\n".join(lines) + "\n"
+
+
+def _classes(rare):
+  if rare is None:
+    return "-"
+  return ", ".join(f"{k} ({n})" for k, n in rare) or "none"
+
+
+def _fmt(value):
+  return "-" if value is None else f"{value:.2f}"
+
+
+def _fmt3(value):
+  return "-" if value is None else f"{value:.3g}"
+
+
+def plot_seed_curves(by_setting, book, path):
+  """Every seed's test-accuracy curve, one panel per setting.
+
+  ``book``: (pairing, hidden, lr) -> the book's number or ``None`` (a dashed
+  line). Seeds stalled at the final epoch are drawn in red.
+  """
+  plt = plotting.plt
+  settings = list(by_setting)
+  cols = min(len(settings), 2)
+  nrows = math.ceil(len(settings) / cols)
+  fig, axes = plt.subplots(
+    nrows, cols, figsize=(6 * cols, 3.8 * nrows), squeeze=False
+  )
+  for ax, setting in zip(axes.flat, settings, strict=False):
+    by_seed = records.group_rows(by_setting[setting], lambda r: (r["seed"],))
+    outcomes = [seed_outcome(rows) for rows in by_seed.values()]
+    flags = stalled([o["final"] for o in outcomes])
+    for (seed,), flag in zip(by_seed, flags, strict=True):
+      rows = sorted(
+        (r for r in by_seed[(seed,)] if r["test_accuracy"] is not None),
+        key=lambda r: r["epoch"],
+      )
+      ax.plot(
+        [r["epoch"] for r in rows],
+        [100 * r["test_accuracy"] for r in rows],
+        color="tab:red" if flag else "tab:blue",
+        alpha=0.9 if flag else 0.45,
+        linewidth=1.4 if flag else 0.9,
+        label=f"seed {seed} (stalled)" if flag else None,
+      )
+    reference = book.get(setting)
+    if reference is not None:
+      ax.axhline(
+        reference,
+        color="black",
+        linestyle="--",
+        linewidth=1,
+        label=f"book: {reference:.2f}%",
+      )
+    pairing, hidden, lr = setting
+    ax.set(
+      title=f"{pairing} [{'-'.join(map(str, hidden))}], eta={lr:g}: "
+      f"{len(outcomes)} seeds, {sum(flags)} stalled",
+      xlabel="epoch",
+      ylabel="test accuracy (%)",
+    )
+    finals = [o["best"] for o in outcomes if o["best"] is not None]
+    if finals:  # the healthy band, with room for the stalled curves below
+      low = min(min(finals), reference or 100) - 3
+      ax.set_ylim(max(low, 0), 100)
+    plotting.integer_epochs(ax)
+    ax.legend(fontsize=7, loc="lower right")
+  for ax in list(axes.flat)[len(settings) :]:
+    ax.set_visible(False)
+  return plotting.save_figure(fig, path)
+
+
+_INSIDE = (
+  ("test_accuracy", "test accuracy (%)", False),
+  ("output_error", "mean |dC/dz| at the output", True),
+  ("output_slope", "mean output slope da/dz", True),
+  (
+    "val_predicted_counts",
+    f"classes predicted < {RARE_SHARE:.0%} of an even share",
+    False,
+  ),
+)
+
+
+def plot_stalled(cases: Sequence[dict], path):
+  """Inside the stalled runs beside a healthy one: a row per setting with
+  stalled seeds (:func:`stalled_cases`), a column per per-epoch record."""
+  plt = plotting.plt
+  fig, axes = plt.subplots(
+    len(cases),
+    len(_INSIDE),
+    figsize=(4 * len(_INSIDE), 3.3 * len(cases)),
+    squeeze=False,
+  )
+  for ax_row, case in zip(axes, cases, strict=True):
+    pairing, hidden, lr = case["setting"]
+    runs = [("healthy", case["healthy"], "tab:blue")] + [
+      ("stalled", run, "tab:red") for run in case["stalled"]
+    ]
+    for ax, (metric, label, log_scale) in zip(ax_row, _INSIDE, strict=True):
+      for role, run, color in runs:
+        if run is None:
+          continue
+        rows = sorted(
+          (r for r in run["rows"] if r.get(metric) is not None),
+          key=lambda r: r["epoch"],
+        )
+        values = [_inside_value(metric, r[metric]) for r in rows]
+        ax.plot(
+          [r["epoch"] for r in rows],
+          values,
+          color=color,
+          marker=".",
+          alpha=1.0 if role == "healthy" else 0.6,
+          label=f"seed {run['seed']} ({role})",
+        )
+      if log_scale:
+        ax.set_yscale("log")
+      ax.set(xlabel="epoch", ylabel=label)
+      plotting.integer_epochs(ax)
+    ax_row[0].set_title(
+      f"{pairing} [{'-'.join(map(str, hidden))}], eta={lr:g}", fontsize=9
+    )
+    ax_row[0].legend(fontsize=7)
+  return plotting.save_figure(fig, path)
+
+
+def _inside_value(metric, value):
+  if metric == "test_accuracy":
+    return 100 * value
+  if metric == "val_predicted_counts":
+    return len(rarely_predicted(value))
+  return value
