@@ -8,7 +8,8 @@ Examples:
   python -m experiments.sweep --task=neuron \
       --pairings=sigmoid_mse,sigmoid_bce --init_scales=0,0.5,1,1.5,2,2.5,3,3.5,4 \
       --lrs=0.01,0.03,0.1,0.3,1,3 --seeds=0 --epochs=300 --workdir=out/sweep_neuron
-  python -m experiments.sweep --preset=mlp_fashion --workdir=out/sweep_mlp
+  python -m experiments.sweep --preset=mlp_mnist --workdir=out/sweep_mlp
+  python -m experiments.sweep --preset=mlp_fashion --workdir=out/sweep_fashion
   # Two processes (e.g. two hosts); run one command per process:
   python -m experiments.sweep ... --coordinator_address=host0:1234 \
       --num_processes=2 --process_id=0

@@ -18,8 +18,14 @@ from lossjax.results import atomic_write_bytes  # noqa: E402
 def save_figure(
   fig: plt.Figure, path: str | os.PathLike, *, dpi: int = 120
 ) -> Path:
-  """Lays ``fig`` out tightly, saves it as PNG atomically and closes it."""
-  fig.tight_layout()
+  """Lays ``fig`` out tightly, saves it as PNG atomically and closes it.
+
+  A figure made with a layout engine (``layout="constrained"``, which a
+  colour bar shared by several panels needs) keeps it: ``tight_layout`` on
+  top would move the panels under the colour bar.
+  """
+  if fig.get_layout_engine() is None:
+    fig.tight_layout()
   buffer = io.BytesIO()
   fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
   plt.close(fig)
