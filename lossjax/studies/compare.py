@@ -377,7 +377,9 @@ def _seed_sections(result: Result, rows, cases) -> list[str]:
     "\nSpread over seeds: test accuracy (%) at the final epoch and at each "
     "seed's best epoch; median [min, max], mean ± std, and how many seeds "
     f"*stalled* (more than {seed_spread.STALL_MARGIN:g} points below the "
-    "setting's best seed at the same statistic).\n",
+    "setting's best seed at the same statistic). At the final epoch that "
+    "also counts a run that reached its setting's level and dipped at the "
+    "end; at the best epoch it counts only runs that never reached it.\n",
     seed_spread.spread_table([r for r in rows if r["selected"]]),
     seed_spread.stalled_text(cases),
   ]

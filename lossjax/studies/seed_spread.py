@@ -153,7 +153,8 @@ def spread_table(rows: Sequence[dict]) -> str:
 
 
 def healthy_partner(outcomes: Sequence[dict], stalled_seeds) -> dict | None:
-  """The non-stalled seed whose final accuracy is the setting's median one."""
+  """The seed, not in ``stalled_seeds``, whose final accuracy is the median
+  of those seeds."""
   healthy = [
     o
     for o in outcomes
@@ -166,7 +167,11 @@ def healthy_partner(outcomes: Sequence[dict], stalled_seeds) -> dict | None:
 
 
 def stalled_cases(by_setting: dict[tuple, list[dict]]) -> list[dict]:
-  """Each setting with stalled runs (final epoch), beside a healthy run.
+  """Each setting with stalled runs, beside a healthy run.
+
+  A run counts here when even its *best* epoch is stalled (it never reached
+  its setting's level); a run that reached it and dipped at the end is
+  stalled at the final epoch only, and is not a plateau.
 
   ``by_setting``: (pairing, hidden, lr) -> per-epoch rows. Returns one dict
   per setting with a stalled seed: ``setting``, ``stalled`` (a list, worst
@@ -179,7 +184,7 @@ def stalled_cases(by_setting: dict[tuple, list[dict]]) -> list[dict]:
     outcomes = [seed_outcome(seed_rows) for seed_rows in by_seed.values()]
     if len(outcomes) < 2:
       continue
-    flags = stalled([o["final"] for o in outcomes])
+    flags = stalled([o["best"] for o in outcomes])
     stuck = [o for o, f in zip(outcomes, flags, strict=True) if f]
     if not stuck:
       continue
@@ -214,12 +219,13 @@ def stalled_text(cases: Sequence[dict]) -> str:
   """Markdown: what the per-epoch records show inside each stalled run."""
   if not cases:
     return (
-      f"No run stalled (final test accuracy more than {STALL_MARGIN:g} points "
-      "below the best seed of its setting).\n"
+      f"No run stalled (best-epoch test accuracy more than {STALL_MARGIN:g} "
+      "points below the best seed of its setting).\n"
     )
   lines = [
-    f"**Stalled runs** (final test accuracy more than {STALL_MARGIN:g} points "
-    "below the best seed of the setting), each beside the setting's median "
+    f"**Stalled runs** (even the best epoch's test accuracy is more than "
+    f"{STALL_MARGIN:g} points below the best seed of the setting: the run "
+    "never reached its setting's level), each beside the setting's median "
     "healthy seed. *rarely predicted*: classes the network assigns to fewer "
     f"than {RARE_SHARE:.0%} of an even share of the test examples at the "
     "final epoch, with that number of examples in brackets (0: never "
@@ -268,7 +274,7 @@ def plot_seed_curves(by_setting, book, path):
   """Every seed's test-accuracy curve, one panel per setting.
 
   ``book``: (pairing, hidden, lr) -> the book's number or ``None`` (a dashed
-  line). Seeds stalled at the final epoch are drawn in red.
+  line). Seeds stalled even at their best epoch are drawn in red.
   """
   plt = plotting.plt
   settings = list(by_setting)
@@ -280,7 +286,7 @@ def plot_seed_curves(by_setting, book, path):
   for ax, setting in zip(axes.flat, settings, strict=False):
     by_seed = records.group_rows(by_setting[setting], lambda r: (r["seed"],))
     outcomes = [seed_outcome(rows) for rows in by_seed.values()]
-    flags = stalled([o["final"] for o in outcomes])
+    flags = stalled([o["best"] for o in outcomes])
     for (seed,), flag in zip(by_seed, flags, strict=True):
       rows = sorted(
         (r for r in by_seed[(seed,)] if r["test_accuracy"] is not None),

@@ -105,6 +105,16 @@ class StalledCasesTest(absltest.TestCase):
     self.assertIn("| 1 (stalled) | 85.00 | 85.00 | 7 (0) |", text)
     self.assertIn("| 0 (healthy) | 95.00 | 95.00 | none |", text)
 
+  def test_a_dip_at_the_end_is_stalled_at_the_final_epoch_only(self):
+    dipped = seed_rows(4, [0.95, 0.96, 0.80])
+    rows = self.by_setting["sigmoid_mse", (30,), 3.0] + dipped
+    outcomes = [*self.outcomes, seed_spread.seed_outcome(dipped)]
+    fields = seed_spread.summary_fields(outcomes)
+    self.assertEqual(fields["stalled_seeds_final"], [1, 4])
+    self.assertEqual(fields["stalled_seeds_best"], [1])
+    (case,) = seed_spread.stalled_cases({("sigmoid_mse", (30,), 3.0): rows})
+    self.assertEqual([run["seed"] for run in case["stalled"]], [1])
+
   def test_no_stall_no_case(self):
     healthy = {
       key: [r for r in rows if r["seed"] != 1]
