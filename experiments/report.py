@@ -1,8 +1,9 @@
 r"""Runs every study and writes one report.md answering the seed questions.
 
 See lossjax/studies/report.py. Data: --data_dir, else an offline IDX copy
-under $LOSSJAX_DATA_DIR or ../shared/data (folder fashion-mnist), else
-TFDS's prepared fashion_mnist. --size is --preset (quick or full).
+under $LOSSJAX_DATA_DIR or ../shared/data (folder mnist), else TFDS's
+prepared mnist; --dataset=fashion_mnist for the harder data. --size is
+--preset (quick or full).
 
 Examples:
   python -m experiments.report --size=quick --workdir=out/report

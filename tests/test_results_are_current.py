@@ -16,7 +16,7 @@ import pytest
 from absl.testing import absltest, parameterized
 
 from lossjax import config as cfg
-from lossjax import records
+from lossjax import data, records, results
 from lossjax.studies import (
   benchmark,
   compare,
@@ -108,10 +108,11 @@ class TrainingResultsTest(parameterized.TestCase):
   """Training takes minutes, so the committed metrics are re-summarised."""
 
   @parameterized.parameters(
+    "mnist_pairings",
+    "mnist_nielsen",
+    "mnist_square_loss",
     "fashion_mnist_pairings",
-    "mnist_t10k_nielsen",
     "fashion_mnist_nielsen",
-    "mnist_t10k_square_loss",
     "fashion_mnist_square_loss",
   )
   def test_comparison_summary_follows_from_its_metrics(self, name):
@@ -134,6 +135,51 @@ class TrainingResultsTest(parameterized.TestCase):
     groups = {(r["pairing"], r["hidden"]) for r in summary}
     selected = [(r["pairing"], r["hidden"]) for r in summary if r["selected"]]
     self.assertCountEqual(selected, groups)
+
+  @parameterized.parameters(
+    ("mnist_pairings", "pairings", {}),
+    ("mnist_nielsen", "nielsen", {}),
+    ("mnist_square_loss", "square_loss", {}),
+    ("fashion_mnist_pairings", "pairings", {}),
+    ("fashion_mnist_nielsen", "nielsen", {"seeds": (0,)}),
+    ("fashion_mnist_square_loss", "square_loss", {}),
+  )
+  def test_the_readme_command_repeats_the_run(self, name, preset, flags):
+    # The README runs each study as --preset=<preset> (plus --dataset for
+    # Fashion-MNIST); the committed config is that preset's.
+    saved = cfg.from_json(
+      compare.Config, committed(name, "config.json")["config"]
+    )
+    expected = compare.Config(
+      **{**compare.PRESETS[preset], **flags, "data": saved.data}
+    )
+    self.assertEqual(saved, expected)
+    expected_folder = "fashion-mnist" if name.startswith("fashion") else "mnist"
+    self.assertEqual(Path(saved.data.data_dir).name, expected_folder)
+
+  def test_the_books_table_is_on_full_mnist_with_ten_seeds(self):
+    saved = results.read_json(RESULTS / "mnist_nielsen" / "config.json")
+    self.assertEqual(
+      cfg.from_json(compare.Config, saved["config"]),
+      compare.Config(
+        data=data.DataConfig(data_dir=saved["config"]["data"]["data_dir"]),
+        **compare.PRESETS["nielsen"],
+      ),
+    )
+    self.assertEqual(Path(saved["config"]["data"]["data_dir"]).name, "mnist")
+    self.assertIn("50000 train, 10000 validation, 10000 test", saved["data"])
+    summary = committed("mnist_nielsen", "summary.json")
+    self.assertEqual(
+      sorted(r["book_test_accuracy"] for r in summary),
+      [95.42, 95.49, 96.59, 96.82],
+    )
+    for row in summary:
+      self.assertEqual(row["seeds"], 10)
+      self.assertLen(row["stalled_seeds_final"], row["stalled_final"])
+    table = (RESULTS / "mnist_nielsen" / "summary.md").read_text()
+    self.assertIn("final: stalled", table)
+    for figure in ("seeds.png", "stalled.png"):
+      self.assertTrue((RESULTS / "mnist_nielsen" / figure).is_file())
 
   def test_saturation_summary_follows_from_its_metrics(self):
     workdir = RESULTS / "saturation"

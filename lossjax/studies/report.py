@@ -418,8 +418,9 @@ outputs **{_fmt(None if linear is None else linear["test_at_best_val_mean"])}%**
 (eta {"-" if linear is None else f"{linear['lr']:g}"}), softmax + log-likelihood
 **{_fmt(by_pairing.get("softmax_nll", {}).get("test_at_best_val_mean"))}%**, sigmoid
 + quadratic **{_fmt(by_pairing.get("sigmoid_mse", {}).get("test_at_best_val_mean"))}%**;
-best: {best["pairing"]}. The README's 30-epoch study on the real-digit split,
-with 5-rate grids and three seeds, is the fuller answer.
+best: {best["pairing"]}. The README's 30-epoch study on full MNIST
+(`--preset=square_loss`), with 5-rate grids and three seeds, is the fuller
+answer.
 
 ![tuning curves](student/lr_tuning.png)
 
