@@ -2,9 +2,10 @@
 
 Pairings of output activation and cost as values (an open registry: built-in
 names, your own :class:`Pairing`, or an import string), per-example costs
-and their closed-form gradients (checked against ``jax.grad``), a sigmoid MLP
-with hand-written backpropagation, initialisers, and a ``jit``/``vmap``
-training loop. The studies live in :mod:`lossjax.studies`.
+and their closed-form gradients (checked against ``jax.grad``), an MLP with
+any hidden activation (sigmoid, tanh, relu, identity or your own) and
+hand-written backpropagation, initialisers, and a ``jit``/``vmap`` training
+loop. The studies live in :mod:`lossjax.studies`.
 """
 
 from lossjax.activations import (
@@ -13,11 +14,17 @@ from lossjax.activations import (
   softmax,
   softmax_jacobian,
 )
+from lossjax.hidden import (
+  HIDDEN_ACTIVATIONS,
+  HiddenActivation,
+  resolve_hidden_activation,
+)
 from lossjax.init import (
   INITIALIZERS,
   constant_init,
   gaussian_init,
   glorot_init,
+  he_init,
   init_mlp,
   large_init,
   normalized_init,
@@ -30,7 +37,14 @@ from lossjax.losses import (
   output_delta,
   target_vectors,
 )
-from lossjax.mlp import Params, backprop, forward, mean_loss, mlp_logits
+from lossjax.mlp import (
+  Params,
+  backprop,
+  forward,
+  forward_from_first,
+  mean_loss,
+  mlp_logits,
+)
 from lossjax.neuron import dc_da_grads, neuron_output, neuron_params
 from lossjax.pairings import (
   PAIRINGS,
@@ -56,6 +70,8 @@ from lossjax.train_state import (
 )
 
 __all__ = [
+  "HIDDEN_ACTIVATIONS",
+  "HiddenActivation",
   "INITIALIZERS",
   "OPTIMIZERS",
   "PAIRINGS",
@@ -74,6 +90,9 @@ __all__ = [
   "fit",
   "fit_many",
   "forward",
+  "forward_from_first",
+  "he_init",
+  "resolve_hidden_activation",
   "gaussian_init",
   "init_train_state",
   "glorot_init",

@@ -19,6 +19,7 @@ import numpy as np
 
 from lossjax.data import Dataset
 from lossjax.evals import ClassificationEval
+from lossjax.hidden import resolve_hidden_activation
 from lossjax.init import INITIALIZERS, init_mlp
 from lossjax.mlp import Params
 from lossjax.pairings import Pairing, resolve_pairing
@@ -83,6 +84,8 @@ class GroupConfig:
     l2: the book's regularisation ``lambda`` (cost ``+ lambda/(2n) sum w^2``).
     window: ``window`` of :func:`lossjax.train_epochs_many` (``None``: the
       library chooses; ``0``: the generic loop).
+    hidden_activation: the hidden layers' activation (a name of
+      :data:`lossjax.HIDDEN_ACTIVATIONS` or an import string).
   """
 
   pairing: Pairing
@@ -93,9 +96,11 @@ class GroupConfig:
   optimizer: str = "sgd"
   l2: float = 0.0
   window: int | None = None
+  hidden_activation: str = "sigmoid"
 
   def __post_init__(self):
     object.__setattr__(self, "pairing", resolve_pairing(self.pairing))
+    resolve_hidden_activation(self.hidden_activation)  # fails early
     if self.init not in INITIALIZERS:
       raise ValueError(
         f"Unknown initialiser {self.init!r}; choose from "
@@ -151,7 +156,9 @@ def train_group(
   sizes, params = init_group(config, runs, data)
   n_train = data.train[0].shape[0]
   optimizer = Optimizer(config.optimizer, weight_decay=config.l2 / n_train)
-  evaluate = eval_fn or ClassificationEval(config.pairing)
+  evaluate = eval_fn or ClassificationEval(
+    config.pairing, hidden_activation=config.hidden_activation
+  )
   initial = _evaluate_many(evaluate, params, data.eval)
   yield _rows(0, initial, len(runs), from_history=False)
   grid = order_grid(runs)
@@ -174,6 +181,7 @@ def train_group(
       optimizer=optimizer,
       eval_fn=evaluate,
       window=config.window,
+      hidden_activation=config.hidden_activation,
     )
     history = jax.tree.map(
       lambda v: v.reshape(-1, *v.shape[2:])[run_order], history

@@ -358,13 +358,31 @@ def window_field() -> Any:
   )
 
 
+def hidden_activation_check(value: str) -> None:
+  """Raises ``ValueError`` unless ``value`` names a hidden activation."""
+  from lossjax.hidden import resolve_hidden_activation
+
+  resolve_hidden_activation(value)
+
+
+def hidden_activation_field(default: str = "sigmoid") -> Any:
+  return field(
+    default,
+    "Hidden-layer activation: sigmoid (the book's), tanh, relu, identity, or "
+    "your own as package.module:attribute naming a lossjax.HiddenActivation "
+    "or an element-wise function (its derivative then comes from jax).",
+    check=hidden_activation_check,
+  )
+
+
 def init_field(default: str = "normalized") -> Any:
   from lossjax.init import INITIALIZERS
 
   return field(
     default,
     "Initialiser: normalized = N(0,1/n_in) weights, N(0,1) biases; large = "
-    "N(0,1) (the book's chapter 1); gaussian; glorot; constant.",
+    "N(0,1) (the book's chapter 1); glorot (for sigmoid and tanh layers); he "
+    "(for relu layers); gaussian; constant.",
     check=one_of(INITIALIZERS),
   )
 

@@ -11,6 +11,11 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
+from lossjax.hidden import (
+  HiddenActivation,
+  HiddenActivationLike,
+  resolve_hidden_activation,
+)
 from lossjax.losses import (
   activation_slope,
   loss,
@@ -20,22 +25,20 @@ from lossjax.losses import (
 from lossjax.mlp import Params, forward, mlp_logits
 from lossjax.pairings import Pairing, resolve_pairing
 
-# A hidden unit counts as saturated outside [LOW, HIGH].
-SATURATION_LOW = 0.01
-SATURATION_HIGH = 0.99
-
 
 def hidden_activation_stats(
-  params: Params, x: jax.Array
+  params: Params, x: jax.Array, activation: HiddenActivationLike = "sigmoid"
 ) -> dict[str, jax.Array]:
   """Mean, standard deviation and saturated fraction of each hidden layer.
 
-  Saturated sigmoid units (activation near 0 or 1) have ``sigma' ~ 0`` and
-  pass almost no gradient back (Glorot & Bengio 2010).
+  Saturated units pass almost no gradient back: sigmoid units near 0 or 1
+  (``sigma' ~ 0``, Glorot & Bengio 2010), tanh units near -1 or 1, relu
+  units at 0 (dead); see :class:`lossjax.HiddenActivation`.
 
   Args:
     params: MLP parameters with at least one hidden layer.
     x: inputs ``(n, n_in)``.
+    activation: the hidden activation (name, import string or value).
 
   Returns:
     ``act_mean``, ``act_std`` and ``saturated``, each shaped
@@ -43,11 +46,10 @@ def hidden_activation_stats(
   """
   if len(params) < 2:
     raise ValueError("hidden_activation_stats needs at least one hidden layer.")
-  _, activations = forward(params, x)
+  f = resolve_hidden_activation(activation)
+  _, activations = forward(params, x, activation=f)
   hidden = activations[1:]  # activations[0] is the input
-  saturated = [
-    jnp.mean((a < SATURATION_LOW) | (a > SATURATION_HIGH)) for a in hidden
-  ]
+  saturated = [f.saturated_fraction(a) for a in hidden]
   return {
     "act_mean": jnp.stack([jnp.mean(a) for a in hidden]),
     "act_std": jnp.stack([jnp.std(a) for a in hidden]),
@@ -68,19 +70,21 @@ class ClassificationEval:
   run stuck on a plateau (seed 000's "failed pretty badly"; see
   :mod:`lossjax.studies.seed_spread`). With
   ``layer_stats=True`` it adds :func:`hidden_activation_stats` of the
-  validation inputs.
+  validation inputs. ``hidden_activation``: the network's (name, import
+  string or value).
   """
 
   pairing: Pairing
   layer_stats: bool = False
+  hidden_activation: HiddenActivation = "sigmoid"
 
   def __post_init__(self):
-    object.__setattr__(self, "pairing", resolve_pairing(self.pairing))
+    _resolve_fields(self)
 
   def __call__(self, params: Params, data) -> dict[str, jax.Array]:
     metrics = {}
     for split, (x, labels) in data.items():
-      logits = mlp_logits(params, x)
+      logits = mlp_logits(params, x, activation=self.hidden_activation)
       prefix = "val" if split == "validation" else split
       predicted = self.pairing.predicted_class(logits)
       metrics[f"{prefix}_accuracy"] = jnp.mean(predicted == labels)
@@ -95,8 +99,23 @@ class ClassificationEval:
           activation_slope(self.pairing, logits)
         )
     if self.layer_stats:
-      metrics.update(hidden_activation_stats(params, data["validation"][0]))
+      metrics.update(
+        hidden_activation_stats(
+          params, data["validation"][0], self.hidden_activation
+        )
+      )
     return metrics
+
+
+def _resolve_fields(evaluator) -> None:
+  """Names and import strings become values, so equal settings hash equal."""
+  object.__setattr__(evaluator, "pairing", resolve_pairing(evaluator.pairing))
+  if hasattr(evaluator, "hidden_activation"):
+    object.__setattr__(
+      evaluator,
+      "hidden_activation",
+      resolve_hidden_activation(evaluator.hidden_activation),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,13 +141,14 @@ class ValidationEval:
   """Mean cost and accuracy on ``data = (x, labels)`` (the MLP sweeps)."""
 
   pairing: Pairing
+  hidden_activation: HiddenActivation = "sigmoid"
 
   def __post_init__(self):
-    object.__setattr__(self, "pairing", resolve_pairing(self.pairing))
+    _resolve_fields(self)
 
   def __call__(self, params: Params, data) -> dict[str, jax.Array]:
     x, labels = data
-    logits = mlp_logits(params, x)
+    logits = mlp_logits(params, x, activation=self.hidden_activation)
     return {
       "cost": jnp.mean(loss(self.pairing, logits, labels)),
       "accuracy": jnp.mean(self.pairing.predicted_class(logits) == labels),

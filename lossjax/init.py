@@ -114,12 +114,26 @@ def glorot_init(
   )
 
 
+def he_init(
+  key: jax.Array, sizes: Sequence[int], *, dtype: jnp.dtype = jnp.float32
+) -> Params:
+  """He et al.'s initialisation for relu layers: N(0, 2/n_in), biases zero."""
+  return _layers(
+    key,
+    sizes,
+    jax.nn.initializers.he_normal(),
+    jax.nn.initializers.zeros,
+    dtype,
+  )
+
+
 INITIALIZERS: tuple[str, ...] = (
   "constant",
   "gaussian",
   "normalized",
   "large",
   "glorot",
+  "he",
 )
 """Names accepted by :func:`init_mlp`."""
 
@@ -156,6 +170,8 @@ def init_mlp(
     params = large_init(key, sizes, dtype=dtype)
   elif method == "glorot":
     params = glorot_init(key, sizes, dtype=dtype)
+  elif method == "he":
+    params = he_init(key, sizes, dtype=dtype)
   else:
     raise ValueError(
       f"Unknown initialiser {method!r}. Choose one of: "

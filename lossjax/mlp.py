@@ -1,24 +1,65 @@
-"""A multilayer perceptron with sigmoid hidden layers, and BP1-BP4 by hand.
+"""A multilayer perceptron, its one forward pass, and BP1-BP4 by hand.
 
 Parameters are a list of ``(w, b)`` pairs, one per layer, with ``w`` shaped
 ``(n_in, n_out)`` and ``b`` shaped ``(n_out,)``, so a layer computes
-``z = a_prev @ w + b``. Hidden layers apply the sigmoid; the last layer returns
+``z = a_prev @ w + b``. Hidden layers apply the hidden activation (the book's
+sigmoid by default; see :mod:`lossjax.hidden`); the last layer returns
 logits, and the pairing (see :mod:`lossjax.losses`) decides the output
 activation and the cost.
+
+:func:`forward_from_first` is the network from the first layer's weighted
+input onward, written once: :func:`forward` (and so evaluation and
+:func:`backprop`), the generic training loop and the windowed loop all call
+it, each with the product that suits its weight layout.
 
 :func:`backprop` is the textbook algorithm written out; it is here to be
 checked against ``jax.grad``, which is what training uses.
 """
 
+from collections.abc import Callable, Sequence
+
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from lossjax.activations import sigmoid, sigmoid_prime
+from lossjax.hidden import HiddenActivationLike, resolve_hidden_activation
 from lossjax.losses import loss, output_delta
 from lossjax.pairings import PairingLike
 
 Params = list[tuple[jax.Array, jax.Array]]
+Dense = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+def _matmul(a: jax.Array, w: jax.Array) -> jax.Array:
+  return a @ w
+
+
+def forward_from_first(
+  z: jax.Array,
+  layers: Sequence[tuple[jax.Array, jax.Array]],
+  *,
+  activation: HiddenActivationLike = "sigmoid",
+  dense: Dense = _matmul,
+) -> tuple[list[jax.Array], list[jax.Array]]:
+  """The network from the first layer's weighted input ``z^1`` onward.
+
+  Args:
+    z: ``z^1``, the first layer's weighted input (bias included).
+    layers: the ``(w, b)`` of layers 2..L.
+    activation: the hidden activation (name, import string or value).
+    dense: ``(a, w) -> a w`` in the caller's weight layout (default
+      ``a @ w`` for ``w`` shaped ``(n_in, n_out)``).
+
+  Returns:
+    ``(zs, hidden)``: ``z^1 .. z^L`` (``zs[-1]`` are the logits) and the
+    hidden activations ``a^1 .. a^{L-1}``.
+  """
+  f = resolve_hidden_activation(activation)
+  zs, hidden = [z], []
+  for w, b in layers:
+    hidden.append(f(zs[-1]))
+    zs.append(dense(hidden[-1], w) + b)
+  return zs, hidden
 
 
 def layer_sizes(params: Params) -> list[int]:
@@ -46,13 +87,17 @@ def _check_input(params: Params, x: jax.Array) -> None:
 
 
 def forward(
-  params: Params, x: ArrayLike
+  params: Params,
+  x: ArrayLike,
+  *,
+  activation: HiddenActivationLike = "sigmoid",
 ) -> tuple[list[jax.Array], list[jax.Array]]:
   """Runs the network, keeping what backprop needs.
 
   Args:
     params: list of ``(w, b)``.
     x: inputs, shape ``(..., n_in)``.
+    activation: the hidden activation (name, import string or value).
 
   Returns:
     ``(zs, activations)``: the weighted input ``z^l`` of every layer
@@ -61,36 +106,45 @@ def forward(
   """
   x = jnp.asarray(x)
   _check_input(params, x)
-  activations = [x]
-  zs = []
-  for i, (w, b) in enumerate(params):
-    z = activations[-1] @ w + b
-    zs.append(z)
-    if i < len(params) - 1:
-      activations.append(sigmoid(z))
-  return zs, activations
+  (w1, b1), *rest = params
+  zs, hidden = forward_from_first(x @ w1 + b1, rest, activation=activation)
+  return zs, [x, *hidden]
 
 
-def mlp_logits(params: Params, x: ArrayLike) -> jax.Array:
+def mlp_logits(
+  params: Params, x: ArrayLike, *, activation: HiddenActivationLike = "sigmoid"
+) -> jax.Array:
   """Logits ``z^L`` of the MLP for inputs ``x`` of shape ``(..., n_in)``."""
-  zs, _ = forward(params, x)
+  zs, _ = forward(params, x, activation=activation)
   return zs[-1]
 
 
 def mean_loss(
-  params: Params, x: ArrayLike, targets: ArrayLike, *, pairing: PairingLike
+  params: Params,
+  x: ArrayLike,
+  targets: ArrayLike,
+  *,
+  pairing: PairingLike,
+  activation: HiddenActivationLike = "sigmoid",
 ) -> jax.Array:
   """Batch-mean cost ``C = 1/n sum_x C_x`` of the MLP (a scalar)."""
-  return jnp.mean(loss(pairing, mlp_logits(params, x), targets))
+  logits = mlp_logits(params, x, activation=activation)
+  return jnp.mean(loss(pairing, logits, targets))
 
 
 def backprop(
-  params: Params, x: ArrayLike, targets: ArrayLike, *, pairing: PairingLike
+  params: Params,
+  x: ArrayLike,
+  targets: ArrayLike,
+  *,
+  pairing: PairingLike,
+  activation: HiddenActivationLike = "sigmoid",
 ) -> Params:
   r"""Gradient of the batch-mean cost by the four backpropagation equations.
 
   - BP1: :math:`\delta^L = \partial C_x / \partial z^L` (:func:`output_delta`)
-  - BP2: :math:`\delta^l = (\delta^{l+1} W^{l+1\top}) \odot \sigma'(z^l)`
+  - BP2: :math:`\delta^l = (\delta^{l+1} W^{l+1\top}) \odot f'(z^l)`, with
+    ``f'`` the hidden activation's closed-form derivative
   - BP3: :math:`\partial C / \partial b^l = \frac1n \sum_x \delta^l`
   - BP4: :math:`\partial C / \partial W^l = \frac1n \sum_x a^{l-1\top}\delta^l`
 
@@ -102,11 +156,14 @@ def backprop(
     x: inputs, shape ``(..., n_in)``; all leading axes are examples.
     targets: as for :func:`lossjax.loss`, for the logits of ``x``.
     pairing: a built-in name, import string or :class:`lossjax.Pairing`.
+    activation: the hidden activation (name, import string or value); its
+      ``slope`` is the ``f'`` of BP2.
 
   Returns:
     Gradients in the structure of ``params``: a list of ``(dw, db)``.
   """
-  zs, activations = forward(params, x)
+  f = resolve_hidden_activation(activation)
+  zs, activations = forward(params, x, activation=f)
   if zs[-1].size == 0:
     raise ValueError(
       f"x of shape {jnp.shape(x)} holds no examples; backprop averages over "
@@ -122,5 +179,5 @@ def backprop(
     if layer > 0:
       w = params[layer][0]
       z_prev = zs[layer - 1].reshape(num_examples, -1)
-      delta = (delta @ w.T) * sigmoid_prime(z_prev)
+      delta = (delta @ w.T) * f.slope(z_prev)
   return grads[::-1]

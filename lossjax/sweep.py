@@ -102,6 +102,7 @@ class SweepSpec(cfg.Config):
     check=cfg.each(cfg.at_least(1)),
   )
   init: str = cfg.init_field()
+  hidden_activation: str = cfg.hidden_activation_field()
   batch_size: int = cfg.field(
     10, "mlp: mini-batch size.", check=cfg.at_least(1)
   )
@@ -120,7 +121,7 @@ class SweepSpec(cfg.Config):
     fields.pop("heatmap_metric", None)  # how it is drawn, not what it is
     fields.pop("window")  # how it is computed: equal up to round-off
     if self.task == "neuron":  # the MLP fields do not affect a neuron sweep
-      for name in ("data", "hidden", "init", "batch_size"):
+      for name in ("data", "hidden", "init", "hidden_activation", "batch_size"):
         fields.pop(name)
     else:
       for name in ("x", "y"):
@@ -150,6 +151,7 @@ class Problem:
 
   sizes: tuple[int, ...]
   init: str
+  hidden_activation: str
   x: np.ndarray
   targets: np.ndarray
   eval_data: tuple[np.ndarray, np.ndarray]
@@ -162,12 +164,15 @@ def make_problem(spec: SweepSpec) -> Problem:
   if spec.task == "neuron":
     x = np.full((1, 1), spec.x, np.float32)
     y = np.full((1, 1), spec.y, np.float32)
-    return Problem((1, 1), "constant", x, y, (x, y), None, ("cost", "output"))
+    return Problem(
+      (1, 1), "constant", "sigmoid", x, y, (x, y), None, ("cost", "output")
+    )  # no hidden layer: the activation is never applied
   dataset = spec.data.load()
   validation = (dataset.validation.images, dataset.validation.labels)
   return Problem(
     sizes=(dataset.train.images.shape[1], *spec.hidden, dataset.num_classes),
     init=spec.init,
+    hidden_activation=spec.hidden_activation,
     x=dataset.train.images,
     targets=dataset.train.labels,
     eval_data=validation,
@@ -176,9 +181,11 @@ def make_problem(spec: SweepSpec) -> Problem:
   )
 
 
-def sweep_eval(task: str, pairing: Pairing):
+def sweep_eval(task: str, pairing: Pairing, hidden_activation: str):
   """Per-epoch measurement of a task (values: equal ones share a compile)."""
-  return NeuronEval(pairing) if task == "neuron" else ValidationEval(pairing)
+  if task == "neuron":
+    return NeuronEval(pairing)
+  return ValidationEval(pairing, hidden_activation=hidden_activation)
 
 
 _CHUNK_STATIC = (
@@ -191,6 +198,7 @@ _CHUNK_STATIC = (
   "eval_fn",
   "shared_order",
   "window",
+  "hidden_activation",
 )
 
 
@@ -212,6 +220,7 @@ def _train_chunk(
   eval_fn,
   shared_order,
   window,
+  hidden_activation,
 ):
   keys = jax.vmap(jax.random.key)(seeds)
   params = jax.vmap(
@@ -233,6 +242,7 @@ def _train_chunk(
     optimizer=Optimizer(optimizer),
     eval_fn=eval_fn,
     window=window,
+    hidden_activation=hidden_activation,
   )
   return history
 
@@ -317,9 +327,10 @@ def train_configs(
     epochs=spec.epochs,
     batch_size=problem.batch_size,
     optimizer=spec.optimizer,
-    eval_fn=sweep_eval(spec.task, pairing),
+    eval_fn=sweep_eval(spec.task, pairing, problem.hidden_activation),
     shared_order=len(set(seeds.tolist())) == 1,
     window=spec.window,
+    hidden_activation=problem.hidden_activation,
   )
   history = _to_host({m: history[m] for m in problem.metrics})
   m = len(configs)

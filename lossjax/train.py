@@ -26,8 +26,8 @@ import optax
 from jax.typing import ArrayLike
 
 from lossjax import windowed
-from lossjax.activations import sigmoid
-from lossjax.mlp import Params
+from lossjax.hidden import HiddenActivationLike
+from lossjax.mlp import Params, forward_from_first
 from lossjax.train_state import (
   EvalFn,
   GradFn,
@@ -54,13 +54,19 @@ def _swap_layout(params: Params) -> Params:
   return [(w.T, b) for w, b in params]
 
 
-def _logits_from_rows(rows: Params, x: jax.Array) -> jax.Array:
-  a = x
-  for i, (w, b) in enumerate(rows):
-    z = jnp.moveaxis(jnp.tensordot(w, a, axes=((1,), (a.ndim - 1,))), 0, -1)
-    z = z + b
-    a = sigmoid(z) if i < len(rows) - 1 else z
-  return a
+def _dense_rows(a: jax.Array, w: jax.Array) -> jax.Array:
+  """``a w^T`` for weights in the loop's ``(n_out, n_in)`` layout."""
+  return jnp.moveaxis(jnp.tensordot(w, a, axes=((1,), (a.ndim - 1,))), 0, -1)
+
+
+def _logits_from_rows(
+  rows: Params, x: jax.Array, activation: HiddenActivationLike
+) -> jax.Array:
+  (w1, b1), *rest = rows
+  zs, _ = forward_from_first(
+    _dense_rows(x, w1) + b1, rest, activation=activation, dense=_dense_rows
+  )
+  return zs[-1]
 
 
 def _check_batch_size(batch_size: int, num_examples: int) -> None:
@@ -83,6 +89,7 @@ def train_epochs(
   optimizer: Optimizer = Optimizer(),
   grad_fn: GradFn | None = None,
   eval_fn: EvalFn | None = None,
+  hidden_activation: HiddenActivationLike = "sigmoid",
 ) -> tuple[TrainState, dict[str, jax.Array]]:
   """Runs ``epochs`` epochs of mini-batch training from ``state``.
 
@@ -112,6 +119,9 @@ def train_epochs(
       function, a ``functools.partial`` of one) to reuse the compilation.
     eval_fn: ``(params, eval_data) -> {name: array}``, evaluated after every
       epoch; the same remark applies.
+    hidden_activation: the hidden layers' activation (a name of
+      :data:`lossjax.HIDDEN_ACTIVATIONS`, an import string or a
+      :class:`lossjax.HiddenActivation`); the book's sigmoid by default.
 
   Returns:
     ``(state, history)``. ``history`` holds ``cost``, ``grad_norm`` and
@@ -132,7 +142,8 @@ def train_epochs(
   per_example = per_example_cost(pairing, pairing_index)
 
   def rows_cost(rows, xb, tb):
-    return jnp.mean(per_example(_logits_from_rows(rows, xb), tb))
+    logits = _logits_from_rows(rows, xb, hidden_activation)
+    return jnp.mean(per_example(logits, tb))
 
   def step(carry, batch_indices):
     rows, opt_state = carry
@@ -221,6 +232,7 @@ _STATIC = (
   "grad_fn",
   "eval_fn",
   "window",
+  "hidden_activation",
 )
 
 # Measured on 2 CPU cores with the book's [784, 30, 10] network at batch 10
@@ -258,6 +270,7 @@ def _shared_order(
   grad_fn=None,
   eval_fn=None,
   window=None,
+  hidden_activation="sigmoid",
 ):
   """Configurations along one leading axis, sharing one key."""
   num_examples = data[0].shape[0]
@@ -284,6 +297,7 @@ def _shared_order(
       optimizer=optimizer,
       grad_fn=grad_fn,
       eval_fn=eval_fn,
+      hidden_activation=hidden_activation,
     )
     axes = TrainState(0, 0, None)
     index_axis = None if pairing_index is None else 0
@@ -301,6 +315,7 @@ def _shared_order(
     optimizer=optimizer,
     eval_fn=eval_fn,
     window=min(window, steps),
+    hidden_activation=hidden_activation,
   )
 
 
@@ -355,7 +370,8 @@ def train_epochs_many(
     eval_data: handed to ``eval_fn``.
     pairing_index: positions in a tuple ``pairing``.
     **static: ``pairing``, ``epochs``, ``batch_size``, ``optimizer``,
-      ``grad_fn``, ``eval_fn`` of :func:`train_epochs`, and ``window``: the
+      ``grad_fn``, ``eval_fn``, ``hidden_activation`` of
+      :func:`train_epochs`, and ``window``: the
       steps per window of the windowed loop; ``None`` (default) lets
       :func:`choose_window` decide, ``0`` forces the generic loop, and a
       window with another optimiser or a ``grad_fn`` is a ``ValueError``.
@@ -421,7 +437,8 @@ def fit_many(
     optimizer: the :class:`Optimizer`.
     eval_fn: as for :func:`fit`.
     **static: ``pairing``, ``epochs``, ``batch_size``, ``grad_fn``,
-      ``window`` of :func:`train_epochs_many`; changing one recompiles.
+      ``window``, ``hidden_activation`` of :func:`train_epochs_many`;
+      changing one recompiles.
 
   Returns:
     ``(final_params, history)`` with the configuration axes first.

@@ -41,8 +41,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lossjax.activations import sigmoid
-from lossjax.mlp import Params
+from lossjax.hidden import HiddenActivationLike
+from lossjax.mlp import Params, forward_from_first
 from lossjax.train_state import (
   EvalFn,
   GradFn,
@@ -78,12 +78,10 @@ def _head(params: Params) -> Params:
   return [(None, b0), *rest]
 
 
-def _head_cost(per_example, pre, head, targets):
+def _head_cost(per_example, activation, pre, head, targets):
   """Mean cost from the first layer's weighted input without its bias."""
-  z = pre + head[0][1]
-  for w, b in head[1:]:
-    z = sigmoid(z) @ w + b
-  return jnp.mean(per_example(z, targets))
+  zs, _ = forward_from_first(pre + head[0][1], head[1:], activation=activation)
+  return jnp.mean(per_example(zs[-1], targets))
 
 
 def train_epochs(
@@ -98,6 +96,7 @@ def train_epochs(
   optimizer: Optimizer,
   eval_fn: EvalFn | None,
   window: int,
+  hidden_activation: HiddenActivationLike = "sigmoid",
 ) -> tuple[TrainState, dict[str, jax.Array]]:
   """``vmap(lossjax.train.train_epochs)`` for states sharing one key.
 
@@ -119,7 +118,9 @@ def train_epochs(
   index_axis = None if pairing_index is None else 0
 
   def config_step(pre, head, opt_state, y, index):
-    cost_fn = functools.partial(_head_cost, per_example_cost(pairing, index))
+    cost_fn = functools.partial(
+      _head_cost, per_example_cost(pairing, index), hidden_activation
+    )
     cost, (g_pre, g_head) = jax.value_and_grad(cost_fn, argnums=(0, 1))(
       pre, head, y
     )

@@ -231,6 +231,7 @@ class CliTest(absltest.TestCase):
           "--epochs=1",
           "--hidden=8",
           "--pairings=sigmoid_mse,softmax_nll",
+          "--hidden_activation=experiments.user_pairing:softplus",
         ],
         "accuracy.png",
       ),

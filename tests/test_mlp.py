@@ -21,21 +21,53 @@ DEPTH_SIZES = {
 
 class BackpropTest(X64TestCase):
   @chex.variants(with_jit=True, without_jit=True)
-  @parameterized.product(depth=(1, 2, 3, 4), pairing=lossjax.PAIRINGS)
-  def test_backprop_equals_autodiff(self, depth, pairing):
+  @parameterized.product(
+    depth=(1, 2, 3, 4),
+    pairing=lossjax.PAIRINGS,
+    activation=lossjax.HIDDEN_ACTIVATIONS,
+  )
+  def test_backprop_equals_autodiff(self, depth, pairing, activation):
     sizes = DEPTH_SIZES[depth]
     keys = jax.random.split(jax.random.key(depth), 3)
     params = lossjax.init_mlp("normalized", keys[0], sizes, dtype=jnp.float64)
-    x = jax.random.uniform(keys[1], (9, sizes[0]), jnp.float64)
+    # Centred inputs, so relu units sit on both sides of their kink.
+    x = jax.random.uniform(keys[1], (9, sizes[0]), jnp.float64, -1.0, 1.0)
     targets = random_targets(keys[2], pairing, (9, sizes[-1]))
-    expected = jax.grad(functools.partial(lossjax.mean_loss, pairing=pairing))(
+    kwargs = dict(pairing=pairing, activation=activation)
+    expected = jax.grad(functools.partial(lossjax.mean_loss, **kwargs))(
       params, x, targets
     )
-    actual = self.variant(functools.partial(lossjax.backprop, pairing=pairing))(
+    actual = self.variant(functools.partial(lossjax.backprop, **kwargs))(
       params, x, targets
     )
     chex.assert_trees_all_equal_structs(actual, params)
     chex.assert_trees_all_close(actual, expected, rtol=1e-10, atol=1e-13)
+
+  def test_a_user_activation_without_derivative_uses_autodiff(self):
+    # experiments.user_pairing:softplus is a plain function: BP2 takes its
+    # slope from jax.jvp.
+    sizes = DEPTH_SIZES[3]
+    keys = jax.random.split(jax.random.key(5), 3)
+    params = lossjax.init_mlp("normalized", keys[0], sizes, dtype=jnp.float64)
+    x = jax.random.normal(keys[1], (9, sizes[0]), jnp.float64)
+    labels = jax.random.randint(keys[2], (9,), 0, sizes[-1])
+    kwargs = dict(
+      pairing="softmax_nll", activation="experiments.user_pairing:softplus"
+    )
+    chex.assert_trees_all_close(
+      lossjax.backprop(params, x, labels, **kwargs),
+      jax.grad(functools.partial(lossjax.mean_loss, **kwargs))(
+        params, x, labels
+      ),
+      rtol=1e-10,
+      atol=1e-13,
+    )
+    with self.assertRaises(AssertionError):  # the check can fail
+      chex.assert_trees_all_close(
+        lossjax.backprop(params, x, labels, **kwargs),
+        lossjax.backprop(params, x, labels, pairing="softmax_nll"),
+        rtol=1e-6,
+      )
 
   def test_backprop_with_labels_and_extra_batch_axes(self):
     params = lossjax.init_mlp(

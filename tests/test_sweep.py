@@ -229,6 +229,25 @@ class SweepTest(absltest.TestCase):
         self.assertFalse(row["diverged"], row)
         self.assertLess(row["final_cost"], 2.0)
 
+  def test_a_hidden_activation_of_your_own(self):
+    # An import string to a plain function trains; it is part of what the
+    # sweep is (the fingerprint), and a name that resolves to nothing is a
+    # bad spec.
+    user = "experiments.user_pairing:softplus"
+    spec = mlp_spec(
+      self.data_dir, hidden_activation=user, pairings=("softmax_nll",)
+    )
+    result = sweep.run_sweep(spec, self.tmp / "w", log=lambda _: None)
+    rows = sweep.summary_rows(result)
+    self.assertLen(rows, 8)
+    self.assertTrue(all(r["final_cost"] is not None for r in rows), rows)
+    self.assertNotEqual(
+      spec.fingerprint(),
+      mlp_spec(self.data_dir, pairings=("softmax_nll",)).fingerprint(),
+    )
+    with self.assertRaisesRegex(ValueError, "hidden_activation: Unknown"):
+      mlp_spec(self.data_dir, hidden_activation="swish")
+
   def test_bad_specs(self):
     with self.assertRaisesRegex(ValueError, "needs a binary pairing"):
       neuron_spec(pairings=("softmax_nll",))

@@ -1,5 +1,6 @@
 """Exact windowed SGD: the same results as the generic loop, to round-off."""
 
+import dataclasses
 import functools
 import itertools
 from unittest import mock
@@ -37,13 +38,28 @@ def toy_problem(depth, num_configs, n_in=5, k=3):
   return (x, labels), params
 
 
-def logit_stats(params, data):
+@dataclasses.dataclass(frozen=True)  # hashable: a static eval_fn
+class LogitStats:
   """An eval_fn: a recorded metric that depends on every layer."""
-  logits = lossjax.mlp_logits(params, data[0])
-  return {"logit_mean": logits.mean(), "logit_sq": jnp.mean(logits**2)}
+
+  activation: str = "sigmoid"
+
+  def __call__(self, params, data):
+    logits = lossjax.mlp_logits(params, data[0], activation=self.activation)
+    return {"logit_mean": logits.mean(), "logit_sq": jnp.mean(logits**2)}
 
 
-def train(depth, pairing, *, num_configs, weight_decay, window, epochs=3):
+def train(
+  depth,
+  pairing,
+  *,
+  num_configs,
+  weight_decay,
+  window,
+  epochs=3,
+  activation="sigmoid",
+  lr_scale=1.0,
+):
   data, params = toy_problem(depth, num_configs)
   if isinstance(pairing, tuple):
     index = jnp.arange(num_configs) % len(pairing)
@@ -55,13 +71,14 @@ def train(depth, pairing, *, num_configs, weight_decay, window, epochs=3):
     jax.random.key(7),  # one shared mini-batch order
     data,
     index,
-    learning_rates=jnp.linspace(0.5, 2.0, num_configs),
+    learning_rates=lr_scale * jnp.linspace(0.5, 2.0, num_configs),
     pairing=pairing,
     epochs=epochs,
     batch_size=BATCH,
     optimizer=lossjax.Optimizer(weight_decay=weight_decay),
-    eval_fn=logit_stats,
+    eval_fn=LogitStats(activation),
     window=window,
+    hidden_activation=activation,
   )
 
 
@@ -98,6 +115,28 @@ class AgreementTest(X64TestCase):
       train, 3, "sigmoid_mse", num_configs=1, weight_decay=0.05
     )
     assert_same_run(run(window=7), run(window=0))
+
+  @parameterized.parameters(
+    *lossjax.HIDDEN_ACTIVATIONS, "experiments.user_pairing:softplus"
+  )
+  def test_every_hidden_activation(self, activation):
+    run = functools.partial(
+      train,
+      3,
+      ALL_PAIRINGS,
+      num_configs=7,
+      weight_decay=0.05,
+      activation=activation,
+      # Rates the unbounded activations train stably at: a diverging run
+      # magnifies round-off until no tolerance separates the two loops.
+      lr_scale=0.1,
+    )
+    windowed_run, generic_run = run(window=7), run(window=0)
+    assert_same_run(windowed_run, generic_run)
+    if activation != "sigmoid":  # and the activation is the one asked for
+      sigmoid_run = functools.partial(run, activation="sigmoid")(window=0)
+      with self.assertRaises(AssertionError):
+        chex.assert_trees_all_close(generic_run[0], sigmoid_run[0], rtol=1e-6)
 
   def test_the_runs_differ_where_they_should(self):
     # The comparison can fail: a different learning rate breaks it.

@@ -1,8 +1,9 @@
 """Feed-forward networks on MNIST-family data: does the pairing matter? (seed 000)
 
-Trains MLPs ``[784, hidden..., 10]`` with sigmoid hidden layers under each
-pairing, every (seed, learning rate) of a pairing and architecture in one
-vmapped, jit-compiled program, and records per epoch: training cost,
+Trains MLPs ``[784, hidden..., 10]`` with sigmoid hidden layers (or
+``hidden_activation``'s) under each pairing, every (seed, learning rate) of
+a pairing and architecture in one vmapped, jit-compiled program, and records
+per epoch: training cost,
 validation and test accuracy, the mean output slope (how saturated the
 outputs are), the output error ``|dC/dz|`` and each layer's gradient norm.
 ``metrics.jsonl`` gets one line per configuration and epoch as each epoch
@@ -32,6 +33,7 @@ class Config(cfg.Config):
     ("sigmoid_mse", "sigmoid_bce", "softmax_nll", "softmax_mse")
   )
   hidden: tuple[tuple[int, ...], ...] = cfg.hidden_field()
+  hidden_activation: str = cfg.hidden_activation_field()
   lrs: tuple = cfg.lrs_field()
   batch_size: int = cfg.field(10, "Mini-batch size.", check=cfg.at_least(1))
   epochs: int = cfg.epochs_field(30)
@@ -70,6 +72,7 @@ class Config(cfg.Config):
           optimizer=self.optimizer,
           l2=self.l2,
           window=self.window,
+          hidden_activation=self.hidden_activation,
         )
         runs = [
           classify.RunConfig(seed=s, lr=lr, init_scale=self.init_scale)
@@ -148,7 +151,12 @@ BOOK_REFERENCE = {
 
 def book_reference(config: Config, pairing: str, hidden, lr) -> float | None:
   """The book's number for these settings, if the book ran them."""
-  if (config.init, config.batch_size, config.epochs) != ("large", 10, 30):
+  if (
+    config.init,
+    config.batch_size,
+    config.epochs,
+    config.hidden_activation,
+  ) != ("large", 10, 30, "sigmoid"):
     return None
   return BOOK_REFERENCE.get((pairing, tuple(hidden), lr))
 

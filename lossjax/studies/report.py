@@ -241,7 +241,7 @@ def run(
   saturation.write(sat_result, workdir / "saturation")
   sat_rows = sat_result.rows
   sat = {
-    (r["depth"], r["init"], r["pairing"]): r
+    (r["depth"], r["hidden_activation"], r["init"], r["pairing"]): r
     for r in saturation.summarize(sat_rows)
   }
   deepest = max(size.saturation_depths)
@@ -332,8 +332,17 @@ at c = 10^6. Every value stayed finite in float32: **{distinct["all_finite"] and
 
 ![softmax temperature](softmax_temperature/softmax_temperature.png)
 """)
-  deep_large = sat[deepest, "large", "sigmoid_mse"]
-  deep_glorot = sat[deepest, "glorot", "softmax_nll"]
+  deep_large = sat[deepest, "sigmoid", "large", "sigmoid_mse"]
+  deep_glorot = sat[deepest, "sigmoid", "glorot", "softmax_nll"]
+  other_activations = [
+    a for a in sat_config.hidden_activations if a != "sigmoid"
+  ]
+  others = "; ".join(
+    f"{a}: **{_fmt(sat[deepest, a, 'large', 'sigmoid_mse']['epoch1_first_over_last'])}**"
+    f" (dead or saturated units in the last hidden layer at the end: "
+    f"{_fmt(sat[deepest, a, 'large', 'sigmoid_mse']['final_saturated_last_hidden'])})"
+    for a in other_activations
+  )
   sections.append(f"""## 6. Does the slowdown compound in deeper sigmoid networks? (seed 001, §1; Glorot & Bengio 2010)
 
 With {deepest} hidden layers and N(0, 1) initialisation, the first hidden layer
@@ -344,8 +353,12 @@ The last hidden layer's saturated fraction (< 0.01 or > 0.99) goes from
 {_fmt(deep_large["initial_saturated_last_hidden"])} to
 {_fmt(deep_large["final_saturated_last_hidden"])} under N(0, 1) + quadratic, and its
 mean activation under Glorot + softmax ends at {_fmt(deep_glorot["final_mean_last_hidden"])}.
+The cross-entropies cancel sigma' at the output only; BP2 multiplies by the
+hidden activation's slope in every layer below. With other hidden
+activations (N(0, 1) initialisation, quadratic cost) the same ratio is
+{others or "not measured"}.
 
-![per-layer statistics](saturation/layers_depth{deepest}.png)
+![per-layer statistics](saturation/layers_depth{deepest}_sigmoid.png)
 ![gradient ratio](saturation/grad_ratio.png)
 """)
   sections.append(f"""## 7. How does the slowdown grow with the initial saturation? (sweep)

@@ -1,14 +1,17 @@
-"""Saturation in deep sigmoid networks (Glorot & Bengio 2010; the book's ch. 5).
+"""Saturation in deep networks (Glorot & Bengio 2010; the book's ch. 5).
 
-MLPs with 1 to 5 sigmoid hidden layers, N(0, 1) initialisation ("large")
-versus Glorot initialisation, under each pairing. Per layer and per epoch:
-mean and spread of the activations, the fraction of saturated units
-(activation < 0.01 or > 0.99) and the gradient norm. Writes
+MLPs with 1 to 5 hidden layers of each hidden activation (sigmoid, tanh,
+relu by default), N(0, 1) initialisation ("large") versus Glorot
+initialisation, under each pairing. Per layer and per epoch: mean and spread
+of the activations, the fraction of saturated units (sigmoid below 0.01 or
+above 0.99, tanh beyond +-0.98, relu at 0: dead; see
+:class:`lossjax.HiddenActivation`) and the gradient norm. Writes
 ``metrics.jsonl`` as it trains, then ``summary.json``/``.md`` and the figures
-``layers_depth<D>.png`` and ``grad_ratio.png``.
+``layers_depth<D>_<activation>.png`` and ``grad_ratio.png``.
 """
 
 import dataclasses
+import itertools
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +37,14 @@ class Config(cfg.Config):
     check=cfg.all_of(cfg.nonempty_unique, cfg.each(cfg.at_least(1))),
   )
   width: int = cfg.field(30, "Units per hidden layer.", check=cfg.at_least(1))
+  hidden_activations: tuple[str, ...] = cfg.field(
+    ("sigmoid", "tanh", "relu"),
+    "Hidden activations to compare: names of lossjax.HIDDEN_ACTIVATIONS or "
+    "package.module:attribute.",
+    check=cfg.all_of(
+      cfg.nonempty_unique, cfg.each(cfg.hidden_activation_check)
+    ),
+  )
   inits: tuple[str, ...] = cfg.field(
     ("large", "glorot"),
     "Initialisers to compare.",
@@ -79,46 +90,50 @@ def run(
   if workdir is not None:  # first, so an interrupted run says what it was
     result.write_config(workdir)
   with records.JsonlWriter.maybe(workdir, "metrics.jsonl") as out:
-    for depth in config.depths:
-      for init in config.inits:
-        for pairing in config.pairings:
-          group = classify.GroupConfig(
-            pairing=pairing,
-            hidden=(config.width,) * depth,
-            init=init,
-            batch_size=config.batch_size,
-            epochs=config.epochs,
-            window=config.window,
-          )
-          runs = [
-            classify.RunConfig(seed=s, lr=lr)
-            for lr in cfg.lrs_for(config.lrs, pairing)
-            for s in config.seeds
-          ]
-          start = time.perf_counter()
-          evaluate = ClassificationEval(pairing, layer_stats=True)
-          for epoch_rows in classify.train_group(
-            group, runs, device_data, eval_fn=evaluate
-          ):
-            new = [
-              {
-                "depth": depth,
-                "init": init,
-                "pairing": pairing.name,
-                "seed": run.seed,
-                **row,
-              }
-              for run, row in zip(runs, epoch_rows, strict=True)
-            ]
-            out.write(new)
-            result.rows += new
-          last = new[0]
-          log(
-            f"depth {depth} {init:>6} {pairing.name}: test acc "
-            f"{100 * last['test_accuracy']:.1f}%, saturated (last hidden) "
-            f"{100 * last['saturated'][-1]:.0f}%, |dC/db| first/last hidden "
-            f"{_ratio(new[0])}  ({time.perf_counter() - start:.1f}s)"
-          )
+    for depth, activation, init, pairing in itertools.product(
+      config.depths, config.hidden_activations, config.inits, config.pairings
+    ):
+      group = classify.GroupConfig(
+        pairing=pairing,
+        hidden=(config.width,) * depth,
+        init=init,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        window=config.window,
+        hidden_activation=activation,
+      )
+      runs = [
+        classify.RunConfig(seed=s, lr=lr)
+        for lr in cfg.lrs_for(config.lrs, pairing)
+        for s in config.seeds
+      ]
+      start = time.perf_counter()
+      evaluate = ClassificationEval(
+        pairing, layer_stats=True, hidden_activation=activation
+      )
+      for epoch_rows in classify.train_group(
+        group, runs, device_data, eval_fn=evaluate
+      ):
+        new = [
+          {
+            "depth": depth,
+            "hidden_activation": activation,
+            "init": init,
+            "pairing": pairing.name,
+            "seed": run.seed,
+            **row,
+          }
+          for run, row in zip(runs, epoch_rows, strict=True)
+        ]
+        out.write(new)
+        result.rows += new
+      last = new[0]
+      log(
+        f"depth {depth} {init:>6} {pairing.name}: test acc "
+        f"{100 * last['test_accuracy']:.1f}%, saturated (last hidden) "
+        f"{100 * last['saturated'][-1]:.0f}%, |dC/db| first/last hidden "
+        f"{_ratio(new[0])}  ({time.perf_counter() - start:.1f}s)"
+      )
   return result
 
 
@@ -135,13 +150,19 @@ def _ratio(row: dict) -> str:
   return f"{norms[0] / norms[-2]:.3g}"
 
 
+def _activation(row: dict) -> str:
+  # Rows written before the study compared activations are sigmoid rows.
+  return row.get("hidden_activation", "sigmoid")
+
+
 def summarize(rows: Sequence[dict]) -> list[dict]:
-  """One row per (depth, init, pairing): numbers the report quotes."""
+  """One row per (depth, activation, init, pairing): numbers the report
+  quotes."""
   summary = []
   groups = records.group_rows(
-    rows, lambda r: (r["depth"], r["init"], r["pairing"])
+    rows, lambda r: (r["depth"], _activation(r), r["init"], r["pairing"])
   )
-  for (depth, init, pairing), group in groups.items():
+  for (depth, activation, init, pairing), group in groups.items():
     first_epoch = [r for r in group if r["epoch"] == 1]
     final_epoch = max(r["epoch"] for r in group)
     final = [r for r in group if r["epoch"] == final_epoch]
@@ -158,6 +179,7 @@ def summarize(rows: Sequence[dict]) -> list[dict]:
     summary.append(
       {
         "depth": depth,
+        "hidden_activation": activation,
         "init": init,
         "pairing": pairing,
         "final_test_accuracy": mean([r["test_accuracy"] for r in final]),
@@ -179,6 +201,7 @@ def summarize(rows: Sequence[dict]) -> list[dict]:
 
 SUMMARY_COLUMNS = (
   "depth",
+  "hidden_activation",
   "init",
   "pairing",
   "final_test_accuracy",
@@ -189,11 +212,12 @@ SUMMARY_COLUMNS = (
 )
 
 
-def plot_layers(rows, depth: int, path: Path) -> Path:
-  """Per-layer curves for one depth: rows = (init, pairing), columns = stats."""
+def plot_layers(rows, depth: int, activation: str, path: Path) -> Path:
+  """Per-layer curves for one depth and hidden activation: rows = (init,
+  pairing), columns = stats."""
   plt = plotting.plt
   groups = records.group_rows(
-    (r for r in rows if r["depth"] == depth),
+    (r for r in rows if r["depth"] == depth and _activation(r) == activation),
     lambda r: (r["init"], r["pairing"]),
   )
   fig, axes = plt.subplots(
@@ -236,12 +260,10 @@ def plot_layers(rows, depth: int, path: Path) -> Path:
         marker=".",
         label=label,
       )
-    title = f"{init} init, {pairing}"
-    ax_row[0].set(
-      title=f"{title}: activation mean ± std", ylim=(0, 1), xlabel="epoch"
-    )
+    title = f"{activation}, {init} init, {pairing}"
+    ax_row[0].set(title=f"{title}: activation mean ± std", xlabel="epoch")
     ax_row[1].set(
-      title="fraction saturated (<0.01 or >0.99)", ylim=(0, 1), xlabel="epoch"
+      title="fraction saturated (relu: dead)", ylim=(0, 1), xlabel="epoch"
     )
     ax_row[2].set(title="|dC/db| per layer (speed of learning)", xlabel="epoch")
     ax_row[2].set_yscale("log")
@@ -252,8 +274,20 @@ def plot_layers(rows, depth: int, path: Path) -> Path:
 
 
 def plot_grad_ratio(summary, path: Path, colors: dict[str, str]) -> Path:
+  """First / last hidden layer speed of learning against depth: a panel per
+  hidden activation."""
   plt = plotting.plt
-  fig, ax = plt.subplots(figsize=(6.5, 4))
+  panels = records.group_rows(summary, lambda r: (r["hidden_activation"],))
+  fig, axes = plt.subplots(
+    1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False, sharey=True
+  )
+  for ax, ((activation,), rows) in zip(axes[0], panels.items(), strict=True):
+    _plot_ratio_panel(ax, rows, colors)
+    ax.set_title(f"{activation} hidden layers: |dC/db| first / last (epoch 1)")
+  return plotting.save_figure(fig, path)
+
+
+def _plot_ratio_panel(ax, summary, colors: dict[str, str]) -> None:
   for (init, pairing), group in records.group_rows(
     summary, lambda r: (r["init"], r["pairing"])
   ).items():
@@ -269,14 +303,9 @@ def plot_grad_ratio(summary, path: Path, colors: dict[str, str]) -> Path:
       label=f"{init} init, {pairing}",
     )
   ax.axhline(1, color="grey", linewidth=0.8)
-  ax.set(
-    title="|dC/db|, first / last hidden layer (epoch 1)",
-    xlabel="hidden layers",
-    ylabel="ratio",
-  )
+  ax.set(xlabel="hidden layers", ylabel="ratio")
   ax.set_yscale("log")
   ax.legend(fontsize=8)
-  return plotting.save_figure(fig, path)
 
 
 def write(result: "Result", workdir: str | Path) -> list[Path]:
@@ -295,17 +324,23 @@ def write(result: "Result", workdir: str | Path) -> list[Path]:
     ),
   ]
   deepest = max(config.depths)
-  paths.append(
-    plot_layers(rows, deepest, workdir / f"layers_depth{deepest}.png")
-  )
+  for activation in config.hidden_activations:
+    name = f"layers_depth{deepest}_{layers_file_label(activation)}.png"
+    paths.append(plot_layers(rows, deepest, activation, workdir / name))
   return paths
 
 
+def layers_file_label(activation: str) -> str:
+  """The activation as a file-name part (an import string's attribute)."""
+  return activation.rsplit(":", 1)[-1]
+
+
 WRITEUP = (
-  "# Saturation of sigmoid hidden layers\n\n"
+  "# Saturation of hidden layers\n\n"
   "`epoch1_first_over_last`: |dC/db| (the book's speed of learning) of "
   "the first hidden layer divided by that of the last hidden layer, "
-  "averaged over epoch 1 (< 1: the earlier layer learns more slowly). Saturation: fraction of the "
-  "last hidden layer's units below 0.01 or above 0.99 on validation "
-  "inputs.\n\n"
+  "averaged over epoch 1 (< 1: the earlier layer learns more slowly). "
+  "Saturation: fraction of the last hidden layer's units that pass (almost) "
+  "no gradient on validation inputs: sigmoid below 0.01 or above 0.99, tanh "
+  "beyond +-0.98, relu at 0 (dead).\n\n"
 )

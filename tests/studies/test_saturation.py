@@ -1,4 +1,4 @@
-"""Saturation in deep sigmoid networks, in-process on a small dataset."""
+"""Saturation in deep networks, in-process on a small dataset."""
 
 import json
 import tempfile
@@ -17,19 +17,32 @@ class SaturationTest(absltest.TestCase):
     config = saturation.Config(
       data=toy_source(tmp, train_size=200),
       depths=(1, 3),
+      hidden_activations=("sigmoid", "relu"),
       inits=("large", "glorot"),
       pairings=("sigmoid_mse", "experiments.user_pairing:softmax_poly1"),
       epochs=1,
     )
     workdir = tmp / "run"
     result = saturation.run(config, workdir=workdir, log=lambda *_: None)
-    # depths x inits x pairings x (epochs + 1)
-    self.assertLen(result.rows, 2 * 2 * 2 * 2)
+    # depths x activations x inits x pairings x (epochs + 1)
+    self.assertLen(result.rows, 2 * 2 * 2 * 2 * 2)
     deep = [r for r in result.rows if r["depth"] == 3]
     self.assertTrue(all(len(r["saturated"]) == 3 for r in deep))
-    self.assertLen(records.read_jsonl(workdir / "metrics.jsonl"), 16)
+    self.assertLen(records.read_jsonl(workdir / "metrics.jsonl"), 32)
+    # A relu unit is saturated when dead (0), so N(0, 1) relu layers have
+    # dead units; a sigmoid is never exactly 0.
+    relu = [r for r in deep if r["hidden_activation"] == "relu"]
+    self.assertGreater(max(r["saturated"][0] for r in relu), 0.0)
     names = {p.name for p in saturation.write(result, workdir)}
-    self.assertTrue({"grad_ratio.png", "layers_depth3.png"} <= names, names)
+    self.assertTrue(
+      {
+        "grad_ratio.png",
+        "layers_depth3_sigmoid.png",
+        "layers_depth3_relu.png",
+      }
+      <= names,
+      names,
+    )
     saved = json.loads((workdir / "config.json").read_text())
     self.assertEqual(saturation.Config(**saved["config"]), config)
     summary = json.loads((workdir / "summary.json").read_text())
