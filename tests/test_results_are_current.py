@@ -111,6 +111,8 @@ class TrainingResultsTest(parameterized.TestCase):
     "mnist_pairings",
     "mnist_nielsen",
     "mnist_square_loss",
+    "mnist_relu_large",
+    "mnist_relu_normalized",
     "fashion_mnist_pairings",
     "fashion_mnist_nielsen",
     "fashion_mnist_square_loss",
@@ -140,6 +142,8 @@ class TrainingResultsTest(parameterized.TestCase):
     ("mnist_pairings", "pairings", {}),
     ("mnist_nielsen", "nielsen", {}),
     ("mnist_square_loss", "square_loss", {}),
+    ("mnist_relu_large", "relu", {}),
+    ("mnist_relu_normalized", "relu", {"init": "normalized"}),
     ("fashion_mnist_pairings", "pairings", {}),
     ("fashion_mnist_nielsen", "nielsen", {"seeds": (0,)}),
     ("fashion_mnist_square_loss", "square_loss", {}),
@@ -220,7 +224,7 @@ class TrainingResultsTest(parameterized.TestCase):
   def test_report_is_linked_and_present(self):
     self.assertIn("(experiments/results/report/report.md)", README)
     text = (RESULTS / "report" / "report.md").read_text()
-    self.assertLen(re.findall(r"\n## ", text), 9)
+    self.assertLen(re.findall(r"\n## ", text), 10)
 
 
 if __name__ == "__main__":

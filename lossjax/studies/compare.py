@@ -105,6 +105,28 @@ PRESETS = {
     "epochs": 10,
     "seeds": [0, 1, 2],
   },
+  # Issue 19: does the output pairing still decide the speed of learning
+  # when the hidden layers do not saturate? relu hidden layers, each
+  # pairing on its own 4-rate grid (selected on validation), from the book's
+  # N(0, 1) initialisation (run it again with --init=normalized).
+  "relu": {
+    "pairings": ["sigmoid_mse", "sigmoid_bce", "softmax_nll", "identity_mse"],
+    "hidden": [[30]],
+    "hidden_activation": "relu",
+    "lrs": [
+      [name, rate]
+      for names, rates in (
+        (("sigmoid_mse",), (0.1, 0.3, 1.0, 3.0)),
+        (("sigmoid_bce", "softmax_nll"), (0.015, 0.05, 0.15, 0.5)),
+        (("identity_mse",), (0.001, 0.003, 0.01, 0.03)),
+      )
+      for name in names
+      for rate in rates
+    ],
+    "init": "large",
+    "epochs": 10,
+    "seeds": [0, 1, 2],
+  },
   # "Is the student right?": 7 pairings, each on its own 5-rate grid,
   # normalised initialisation, the rate selected on validation.
   "square_loss": {

@@ -34,7 +34,7 @@ class ReportTest(absltest.TestCase):
     text = (workdir / "report.md").read_text()
     self.assertIn(workdir / "report.md", paths)
     sections = re.split(r"\n## ", text)[1:]
-    self.assertLen(sections, 9)
+    self.assertLen(sections, 10)
     for section in sections:
       self.assertRegex(section, r"\*\*[-0-9.e+]+\*\*", section[:80])
       for image in re.findall(r"\]\(([^)]+\.png)\)", section):
@@ -44,6 +44,7 @@ class ReportTest(absltest.TestCase):
     self.assertIn("(seed 000)", sections[0])
     self.assertIn("(seed 002)", sections[7])
     self.assertIn("Is the student right?", sections[8])
+    self.assertIn("do not saturate? (BP2)", sections[9])
 
   def test_needs_a_workdir(self):
     with self.assertRaisesRegex(ValueError, "give a workdir"):
