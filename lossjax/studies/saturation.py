@@ -138,16 +138,25 @@ def run(
 
 
 def summary(result: Result) -> str:
-  return WRITEUP + results.markdown_table(
-    summarize(result.rows), SUMMARY_COLUMNS
-  )
+  return WRITEUP + summary_table(summarize(result.rows))
+
+
+def summary_table(summary_rows: Sequence[dict]) -> str:
+  """The Markdown table of :func:`summarize`'s rows."""
+  return results.markdown_table(summary_rows, SUMMARY_COLUMNS)
 
 
 def _ratio(row: dict) -> str:
   norms = row["bias_grad_norm"]
   if norms is None or len(norms) < 3:
     return "-"
-  return f"{norms[0] / norms[-2]:.3g}"
+  return results.format_value(first_over_last(norms[0], norms[-2]), 3)
+
+
+def first_over_last(first: float, last: float) -> float | None:
+  """The speed-of-learning ratio; ``None`` when the last hidden layer gets
+  no gradient at all (every relu unit of it dead), where it is undefined."""
+  return None if last == 0 else first / last
 
 
 def _activation(row: dict) -> str:
@@ -185,7 +194,7 @@ def summarize(rows: Sequence[dict]) -> list[dict]:
         "final_test_accuracy": mean([r["test_accuracy"] for r in final]),
         "epoch1_grad_norm_first_hidden": first_hidden,
         "epoch1_grad_norm_last_hidden": last_hidden,
-        "epoch1_first_over_last": first_hidden / last_hidden,
+        "epoch1_first_over_last": first_over_last(first_hidden, last_hidden),
         "initial_saturated_last_hidden": mean(
           [r["saturated"][-1] for r in initial]
         ),
@@ -296,7 +305,12 @@ def _plot_ratio_panel(ax, summary, colors: dict[str, str]) -> None:
       continue
     ax.plot(
       [r["depth"] for r in group],
-      [r["epoch1_first_over_last"] for r in group],
+      [
+        np.nan
+        if r["epoch1_first_over_last"] is None
+        else r["epoch1_first_over_last"]
+        for r in group
+      ],  # undefined ratios (a dead last layer) leave a gap
       marker="o",
       color=colors[pairing],
       linestyle="-" if init == "large" else "--",
@@ -312,7 +326,7 @@ def write(result: "Result", workdir: str | Path) -> list[Path]:
   workdir = Path(workdir)
   rows, config = result.rows, result.config
   summary = summarize(rows)
-  table = results.markdown_table(summary, SUMMARY_COLUMNS)
+  table = summary_table(summary)
   paths = [
     result.write_config(workdir),
     results.write_json(workdir / "summary.json", summary),

@@ -11,6 +11,30 @@ from lossjax.studies import saturation
 from tests.studies.test_compare import toy_source
 
 
+class RatioTest(absltest.TestCase):
+  def test_a_dead_last_layer_has_no_ratio(self):
+    self.assertEqual(saturation.first_over_last(0.5, 0.25), 2.0)
+    self.assertIsNone(saturation.first_over_last(0.5, 0.0))
+    summary = saturation.summarize(
+      [
+        {
+          "depth": 2,
+          "hidden_activation": "relu",
+          "init": "large",
+          "pairing": "sigmoid_mse",
+          "epoch": epoch,
+          "test_accuracy": 0.1,
+          "bias_grad_norm": [0.3, 0.0, 0.1],
+          "saturated": [1.0, 1.0],
+          "act_mean": [0.0, 0.0],
+        }
+        for epoch in (0, 1)
+      ]
+    )
+    self.assertIsNone(summary[0]["epoch1_first_over_last"])
+    self.assertIn("| - |", saturation.summary_table(summary))
+
+
 class SaturationTest(absltest.TestCase):
   def test_run_and_outputs(self):
     tmp = Path(self.enter_context(tempfile.TemporaryDirectory()))
