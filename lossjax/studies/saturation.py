@@ -129,7 +129,7 @@ def run(
         result.rows += new
       last = new[0]
       log(
-        f"depth {depth} {init:>6} {pairing.name}: test acc "
+        f"depth {depth} {activation} {init:>6} {pairing.name}: test acc "
         f"{100 * last['test_accuracy']:.1f}%, saturated (last hidden) "
         f"{100 * last['saturated'][-1]:.0f}%, |dC/db| first/last hidden "
         f"{_ratio(new[0])}  ({time.perf_counter() - start:.1f}s)"
@@ -153,10 +153,13 @@ def _ratio(row: dict) -> str:
   return results.format_value(first_over_last(norms[0], norms[-2]), 3)
 
 
-def first_over_last(first: float, last: float) -> float | None:
+def first_over_last(first: float | None, last: float | None) -> float | None:
   """The speed-of-learning ratio; ``None`` when the last hidden layer gets
-  no gradient at all (every relu unit of it dead), where it is undefined."""
-  return None if last == 0 else first / last
+  no gradient at all (every relu unit of it dead) or a run diverged, where
+  it is undefined."""
+  if first is None or last is None or last == 0:
+    return None
+  return first / last
 
 
 def _activation(row: dict) -> str:
@@ -178,7 +181,9 @@ def summarize(rows: Sequence[dict]) -> list[dict]:
     initial = [r for r in group if r["epoch"] == 0]
 
     def mean(values):
-      return float(np.mean(values))
+      # A diverged run records NaN as null: it has no value to average.
+      present = [v for v in values if v is not None]
+      return float(np.mean(present)) if present else None
 
     # The book's per-layer speed of learning: |dC/db^l| = |delta^l| (weight
     # gradients scale with the layer's fan-in, so they do not compare across
@@ -239,32 +244,36 @@ def plot_layers(rows, depth: int, activation: str, path: Path) -> Path:
     epochs = sorted(e for (e,) in by_epoch)
     colors = plt.cm.viridis(np.linspace(0, 0.9, depth))
 
-    def series(key, layer, epochs=epochs, by_epoch=by_epoch):
-      return [
-        np.mean([r[key][layer] for r in by_epoch[(e,)] if r[key] is not None])
+    def series(key, layer, epochs, by_epoch=by_epoch):
+      # NaN (a diverged run, recorded as null) leaves a gap in the curve.
+      values = [
+        [
+          r[key][layer]
+          for r in by_epoch[(e,)]
+          if r[key] is not None and r[key][layer] is not None
+        ]
         for e in epochs
       ]
+      return np.array([np.mean(v) if v else np.nan for v in values])
 
     for layer in range(depth):
       label = f"hidden {layer + 1}"
-      mean, std = (
-        np.array(series("act_mean", layer)),
-        np.array(series("act_std", layer)),
-      )
+      mean = series("act_mean", layer, epochs)
+      std = series("act_std", layer, epochs)
       ax_row[0].plot(epochs, mean, color=colors[layer], label=label)
       ax_row[0].fill_between(
         epochs, mean - std, mean + std, color=colors[layer], alpha=0.1
       )
       ax_row[1].plot(
-        epochs, series("saturated", layer), color=colors[layer], label=label
+        epochs,
+        series("saturated", layer, epochs),
+        color=colors[layer],
+        label=label,
       )
       trained = epochs[1:]
       ax_row[2].plot(
         trained,
-        [
-          np.mean([r["bias_grad_norm"][layer] for r in by_epoch[(e,)]])
-          for e in trained
-        ],
+        series("bias_grad_norm", layer, trained),
         color=colors[layer],
         marker=".",
         label=label,

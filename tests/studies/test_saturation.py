@@ -34,6 +34,27 @@ class RatioTest(absltest.TestCase):
     self.assertIsNone(summary[0]["epoch1_first_over_last"])
     self.assertIn("| - |", saturation.summary_table(summary))
 
+  def test_a_diverged_run_has_no_values(self):
+    # NaN metrics are written as null (results.json_safe).
+    rows = [
+      {
+        "depth": 2,
+        "init": "large",
+        "pairing": "sigmoid_mse",
+        "epoch": epoch,
+        "test_accuracy": None,
+        "bias_grad_norm": [None, None, None],
+        "saturated": [0.5, 0.5],
+        "act_mean": [None, None],
+      }
+      for epoch in (0, 1)
+    ]
+    (row,) = saturation.summarize(rows)
+    self.assertEqual(row["hidden_activation"], "sigmoid")  # older rows
+    self.assertIsNone(row["epoch1_first_over_last"])
+    self.assertIsNone(row["final_test_accuracy"])
+    self.assertEqual(row["final_saturated_last_hidden"], 0.5)
+
 
 class SaturationTest(absltest.TestCase):
   def test_run_and_outputs(self):
