@@ -190,11 +190,20 @@ class TrainingResultsTest(parameterized.TestCase):
     rows = records.read_jsonl(workdir / "metrics.jsonl")
     summary = committed("saturation", "summary.json")
     self.assertEqual(saturation.summarize(rows), summary)
-    self.assertLen(summary, 5 * 2 * 2)
-    # The README: the first hidden layer learns slower at every depth >= 2.
+    self.assertLen(
+      summary, 5 * 3 * 2 * 2
+    )  # depths, activations, inits, pairings
+    # The README: in sigmoid networks the first hidden layer learns slower at
+    # every depth >= 2; in tanh networks the ratio is near 1.
     for row in summary:
-      if row["depth"] >= 2:
+      if row["depth"] >= 2 and row["hidden_activation"] == "sigmoid":
         self.assertLess(row["epoch1_first_over_last"], 1.0, row)
+    tanh = [
+      r["epoch1_first_over_last"]
+      for r in summary
+      if r["depth"] >= 2 and r["hidden_activation"] == "tanh"
+    ]
+    self.assertLen([v for v in tanh if 0.8 < v < 1.4], len(tanh) - 1)
 
   def test_neuron_sweep_shows_the_slowdown(self):
     with (RESULTS / "sweep_neuron" / "summary.csv").open() as f:
