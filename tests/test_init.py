@@ -37,6 +37,7 @@ class InitTest(parameterized.TestCase):
     ("large", "large", 1.0, 1.0),
     ("gaussian", "gaussian", 1.0, 0.0),
     ("glorot", "glorot", np.sqrt(2 / (400 + 300)), 0.0),
+    ("he", "he", np.sqrt(2 / 400), 0.0),
   )
   def test_distribution(self, method, w_std, b_std):
     (w, b), _ = lossjax.init_mlp(method, jax.random.key(1), SIZES)
