@@ -38,7 +38,6 @@ RELU_LRS = (
   ("softmax_nll", 0.05),
   ("identity_mse", 0.01),
 )
-RELU_PAIRINGS = tuple(name for name, _ in RELU_LRS)
 # Section 9's pairings beside sigmoid_mse, softmax_nll and identity_mse.
 SMOOTHED = "smoothed_nll(eps=0.1)"
 RESCALED = "rescaled_mse(k=3,m=5)"
@@ -454,7 +453,7 @@ answer.
   for init in ("large", "normalized"):
     relu_config = dataclasses.replace(
       mnist_config,
-      pairings=RELU_PAIRINGS,
+      pairings=tuple(name for name, _ in RELU_LRS),
       lrs=RELU_LRS,
       hidden_activation="relu",
       init=init,
@@ -474,7 +473,7 @@ answer.
       f"{name} **{_fmt(rows[name]['final_test_mean'])}%** (output error "
       f"{_fmt(rows[name]['output_error_epoch0'])} -> "
       f"{_fmt(rows[name]['output_error_epoch1'])})"
-      for name in RELU_PAIRINGS
+      for name, _ in RELU_LRS
     )
 
   sections.append(f"""## 10. Does the pairing still matter when the hidden layers do not saturate? (BP2)
