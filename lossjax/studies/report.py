@@ -52,6 +52,7 @@ class Config(cfg.Config):
     ("sigmoid_mse", "sigmoid_bce", "softmax_nll", "softmax_mse"),
     "Pairings of the comparison on data (section 1).",
   )
+  hidden_activation: str = cfg.hidden_activation_field()
   student_lrs: tuple = cfg.lrs_field(
     tuple(
       (name, rate)
@@ -201,6 +202,7 @@ def run(
     pairings=config.pairings,
     init="large",
     hidden=((30,),),
+    hidden_activation=config.hidden_activation,  # sections 1 and 9
     epochs=size.mnist_epochs,
     seeds=size.mnist_seeds,
   )
@@ -278,7 +280,8 @@ def run(
   sections.append(f"""## 1. Does softmax + cross-entropy really give different gradients? (seed 000)
 
 Yes. On {dataset.describe()} (using {size.mnist_train or "all"} training
-examples), a [784, 30, 10] sigmoid network with N(0, 1) initialisation starts
+examples), a [784, 30, 10] network with {config.hidden_activation} hidden units
+and N(0, 1) initialisation starts
 with a mean output error |dC/dz| as small as **{_fmt(mse["output_error_epoch0"])}**
 ({mse["pairing"]}) and as large as **{_fmt(nll["output_error_epoch0"])}**
 ({nll["pairing"]}), {_fmt(nll["output_error_epoch0"] / mse["output_error_epoch0"])}x
@@ -470,7 +473,7 @@ answer.
   def relu_line(init):
     rows = relu[init]
     return ", ".join(
-      f"{name} **{_fmt(rows[name]['final_test_mean'])}%** (output error "
+      f"{name} **{_fmt(rows[name]['final_test_mean'])}**% (output error "
       f"{_fmt(rows[name]['output_error_epoch0'])} -> "
       f"{_fmt(rows[name]['output_error_epoch1'])})"
       for name, _ in RELU_LRS
