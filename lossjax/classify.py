@@ -11,17 +11,18 @@ import dataclasses
 import functools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from lossjax.data import Dataset
-from lossjax.evals import ClassificationEval
+from lossjax.evals import ClassificationEval, MultiLabelEval
 from lossjax.hidden import resolve_hidden_activation
 from lossjax.init import INITIALIZERS, init_mlp
 from lossjax.mlp import Params
+from lossjax.multilabel import training_targets
 from lossjax.pairings import Pairing, resolve_pairing
 from lossjax.results import json_safe, write_json
 from lossjax.train import train_epochs_many
@@ -50,21 +51,39 @@ class TrainingResult:
 
 @dataclasses.dataclass(frozen=True)
 class DeviceData:
-  """A dataset's splits as device arrays (moved once, shared by all runs)."""
+  """A dataset's splits as device arrays (moved once, shared by all runs).
+
+  ``eval`` holds ``validation`` and ``test``, and with label noise
+  ``mislabelled``: the training examples whose label was corrupted, with
+  that wrong label (what :class:`lossjax.evals.ClassificationEval` reads
+  for ``memorised``).
+  """
 
   train: tuple[jax.Array, jax.Array]
   eval: dict[str, tuple[jax.Array, jax.Array]]
   num_inputs: int
   num_classes: int
 
+  @property
+  def multilabel(self) -> bool:
+    """Whether the targets are multi-hot vectors (:mod:`lossjax.multilabel`)."""
+    return self.train[1].ndim == 2
+
   @classmethod
   def from_dataset(cls, dataset: Dataset) -> "DeviceData":
     def put(split):
       return jnp.asarray(split.images), jnp.asarray(split.labels)
 
+    evals = {"validation": put(dataset.validation), "test": put(dataset.test)}
+    wrong = dataset.mislabelled()
+    if wrong.size:
+      evals["mislabelled"] = (
+        jnp.asarray(dataset.train.images[wrong]),
+        jnp.asarray(dataset.train.labels[wrong]),
+      )
     return cls(
       train=put(dataset.train),
-      eval={"validation": put(dataset.validation), "test": put(dataset.test)},
+      eval=evals,
       num_inputs=dataset.train.images.shape[1],
       num_classes=dataset.num_classes,
     )
@@ -137,30 +156,46 @@ def init_group(
   return sizes, params
 
 
+class GroupEpoch(NamedTuple):
+  """One epoch of a group: ``rows`` (one metrics dict per run) and
+  ``params`` (every run's parameters after the epoch, stacked in run
+  order)."""
+
+  rows: list[dict]
+  params: Params
+
+
 def train_group(
   config: GroupConfig,
   runs: Sequence[RunConfig],
   data: DeviceData,
   *,
   eval_fn=None,
-) -> Iterator[list[dict]]:
-  """Trains every run of a group together; yields metrics epoch by epoch.
+) -> Iterator[GroupEpoch]:
+  """Trains every run of a group together; yields results epoch by epoch.
 
-  The first yield is epoch 0 (before training). Each yield is a list with one
-  dict per run: ``epoch``, ``train_cost`` (mean mini-batch cost over the
+  The first yield is epoch 0 (before training). Each yield's ``rows`` has
+  one dict per run: ``epoch``, ``train_cost`` (mean mini-batch cost over the
   epoch), ``grad_norm`` (per layer, mean over the epoch's steps), and the
-  entries of ``eval_fn`` (default :class:`lossjax.evals.ClassificationEval`).
+  entries of ``eval_fn`` (default :class:`lossjax.evals.ClassificationEval`,
+  or :class:`lossjax.evals.MultiLabelEval` for multi-hot targets, which
+  ``"multiclass"`` pairings train on normalised:
+  :func:`lossjax.multilabel.training_targets`).
   """
   if not runs:
     raise ValueError("a group needs at least one run.")
   sizes, params = init_group(config, runs, data)
   n_train = data.train[0].shape[0]
   optimizer = Optimizer(config.optimizer, weight_decay=config.l2 / n_train)
-  evaluate = eval_fn or ClassificationEval(
+  default_eval = MultiLabelEval if data.multilabel else ClassificationEval
+  evaluate = eval_fn or default_eval(
     config.pairing, hidden_activation=config.hidden_activation
   )
+  train = data.train
+  if data.multilabel:  # softmax pairings train on the normalised set
+    train = (train[0], training_targets(config.pairing.kind, train[1]))
   initial = _evaluate_many(evaluate, params, data.eval)
-  yield _rows(0, initial, len(runs), from_history=False)
+  yield GroupEpoch(_rows(0, initial, len(runs), from_history=False), params)
   grid = order_grid(runs)
   shuffle_keys = jnp.stack(
     [jax.random.fold_in(jax.random.key(runs[i].seed), 1) for i in grid[:, 0]]
@@ -173,7 +208,7 @@ def train_group(
   for epoch in range(1, config.epochs + 1):
     states, history = train_epochs_many(
       states,
-      data.train,
+      train,
       data.eval,
       pairing=config.pairing,
       epochs=1,
@@ -186,7 +221,12 @@ def train_group(
     history = jax.tree.map(
       lambda v: v.reshape(-1, *v.shape[2:])[run_order], history
     )
-    yield _rows(epoch, history, len(runs), from_history=True)
+    in_run_order = jax.tree.map(
+      lambda v: v.reshape(-1, *v.shape[2:])[run_order], states.params
+    )
+    yield GroupEpoch(
+      _rows(epoch, history, len(runs), from_history=True), in_run_order
+    )
 
 
 def order_grid(runs: Sequence[RunConfig]) -> np.ndarray:

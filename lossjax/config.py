@@ -29,7 +29,7 @@ from typing import Any
 
 from absl import flags
 
-from lossjax.pairings import Pairing, pairing_spec, resolve_pairing
+from lossjax.pairings import PAIRINGS, Pairing, pairing_spec, resolve_pairing
 
 # ---------------------------------------------------------------------------
 # Fields.
@@ -214,7 +214,7 @@ def pairings_field(default: tuple[str, ...], help: str = "") -> Any:  # noqa: A0
   return field(
     default,
     "Pairings of output activation and cost: built-in names "
-    "(sigmoid_mse, sigmoid_bce, softmax_nll, softmax_mse, identity_mse), "
+    f"({', '.join(PAIRINGS)}), "
     "parametrised ones (smoothed_nll(eps=0.1), rescaled_mse(k=3,m=5)), or "
     "your own as package.module:attribute naming a lossjax.Pairing."
     + (f" {help}" if help else ""),

@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from lossjax import config as config_lib
+from lossjax import label_noise as label_noise_lib
+from lossjax import multilabel as multilabel_lib
 
 IDX_FILES = {
   ("train", "images"): "train-images-idx3-ubyte",
@@ -71,16 +73,24 @@ class DataError(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Split:
-  """One split: ``images`` float32 ``(n, d)`` in [0, 1], ``labels`` int32."""
+  """One split: ``images`` float32 ``(n, d)`` in [0, 1], ``labels`` int32
+  ``(n,)``, or float32 multi-hot ``(n, classes)`` for multi-label data
+  (:mod:`lossjax.multilabel`), whose ``source_indices`` ``(n, K)`` name the
+  source images of each example."""
 
   images: np.ndarray
   labels: np.ndarray
+  source_indices: np.ndarray | None = None
 
   def __post_init__(self):
-    if self.images.ndim != 2 or self.labels.shape != self.images.shape[:1]:
+    if (
+      self.images.ndim != 2
+      or self.labels.ndim not in (1, 2)
+      or self.labels.shape[0] != self.images.shape[0]
+    ):
       raise DataError(
         f"images {self.images.shape} and labels {self.labels.shape} do not "
-        "match: expected (n, d) images and n labels."
+        "match: expected (n, d) images and n labels (or n target vectors)."
       )
 
   def __len__(self) -> int:
@@ -89,7 +99,12 @@ class Split:
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
-  """Train, validation and test splits of one dataset."""
+  """Train, validation and test splits of one dataset.
+
+  With label noise (:mod:`lossjax.label_noise`), ``clean_train_labels``
+  holds the training labels before corruption. ``notes`` say what was done
+  to the labels (noise, multi-label composition).
+  """
 
   name: str
   num_classes: int
@@ -97,12 +112,30 @@ class Dataset:
   validation: Split
   test: Split
   source: str
+  clean_train_labels: np.ndarray | None = None
+  notes: tuple[str, ...] = ()
+
+  @property
+  def multilabel(self) -> bool:
+    """Whether the labels are multi-hot vectors (several per example)."""
+    return self.train.labels.ndim == 2
 
   def with_train_size(self, size: int | None) -> "Dataset":
     """The same dataset keeping only the first ``size`` training examples."""
+    clean = self.clean_train_labels
     return dataclasses.replace(
-      self, train=_take(self.train, size, "train_size", "training")
+      self,
+      train=_take(self.train, size, "train_size", "training"),
+      clean_train_labels=None
+      if clean is None or size is None
+      else clean[:size],
     )
+
+  def mislabelled(self) -> np.ndarray:
+    """Indices of the training examples whose label was corrupted."""
+    if self.clean_train_labels is None:
+      return np.zeros(0, np.int64)
+    return np.flatnonzero(self.train.labels != self.clean_train_labels)
 
   def with_eval_size(self, size: int | None) -> "Dataset":
     """The same dataset keeping the first ``size`` validation/test examples."""
@@ -117,6 +150,7 @@ class Dataset:
       f"{self.name} ({self.source}): {len(self.train)} train, "
       f"{len(self.validation)} validation, {len(self.test)} test, "
       f"{self.train.images.shape[1]} inputs, {self.num_classes} classes"
+      + "".join(f"; {note}" for note in self.notes)
     )
 
 
@@ -372,7 +406,12 @@ def _take(split: Split, size: int | None, what: str, split_name: str) -> Split:
       f"{what}={size} is more than the {len(split)} examples of the "
       f"{split_name} split: give at most {len(split)}, or leave it unset."
     )
-  return Split(split.images[:size], split.labels[:size])
+  source = split.source_indices
+  return Split(
+    split.images[:size],
+    split.labels[:size],
+    None if source is None else source[:size],
+  )
 
 
 def check_batch_size(batch_size: int, num_train: int) -> int:
@@ -584,8 +623,43 @@ class DataConfig(config_lib.Config):
     "first N examples, test on the rest.",
     check=config_lib.at_least(1),
   )
+  label_noise: float = config_lib.field(
+    0.0,
+    "Fraction in [0, 1) of training and validation labels made wrong (test "
+    "labels stay clean), e.g. 0.4.",
+    check=label_noise_lib.check_fraction,
+  )
+  label_noise_kind: str = config_lib.field(
+    "symmetric",
+    "symmetric: a wrong label is a uniformly drawn other class; pair: class "
+    "c becomes c+1 mod k (Patrini et al. 2017).",
+    check=config_lib.one_of(label_noise_lib.NOISE_KINDS),
+  )
+  label_noise_seed: int = config_lib.field(
+    0,
+    "Fixes which labels are corrupted and to what (independent of --seeds).",
+    check=config_lib.at_least(0),
+  )
+
+  multilabel: int | None = config_lib.field(
+    None,
+    "Multi-label data: each example is 1 to K source images side by side "
+    f"(K from 1 to {multilabel_lib.MAX_SLOTS}), its target the set of their "
+    "classes. Unset: ordinary single-label data.",
+    check=multilabel_lib.check_slots,
+  )
+  multilabel_seed: int = config_lib.field(
+    0,
+    "Fixes the multi-label composition (which images, how many, which slots).",
+    check=config_lib.at_least(0),
+  )
 
   def validate(self):
+    if self.multilabel is not None and self.label_noise:
+      raise ValueError(
+        "--label_noise and --multilabel together are not supported: label "
+        "noise changes one class label, and a multi-label target is a set."
+      )
     if self.data_dir is not None:
       object.__setattr__(self, "data_dir", os.path.normpath(self.data_dir))
 
@@ -602,9 +676,26 @@ class DataConfig(config_lib.Config):
     return self if found is None else self.replace(data_dir=str(found))
 
   def load(self) -> Dataset:
-    """The dataset (``data_dir`` unset: the offline copy, else TFDS)."""
+    """The dataset (``data_dir`` unset: the offline copy, else TFDS), with
+    the label noise asked for."""
     if self.data_dir is None and self.resolved().data_dir is not None:
       return self.resolved().load()
+    dataset = label_noise_lib.with_label_noise(
+      self._load_clean(),
+      fraction=self.label_noise,
+      kind=self.label_noise_kind,
+      seed=self.label_noise_seed,
+    )
+    if self.multilabel is None:
+      return dataset
+    try:
+      return multilabel_lib.with_multilabel(
+        dataset, slots=self.multilabel, seed=self.multilabel_seed
+      )
+    except ValueError as e:
+      raise DataError(str(e)) from None
+
+  def _load_clean(self) -> Dataset:
     return load_dataset(
       self.dataset,
       data_dir=self.data_dir,

@@ -11,6 +11,8 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
+from lossjax import set_metrics
+from lossjax.calibration import calibration_metrics
 from lossjax.hidden import (
   HiddenActivation,
   HiddenActivationLike,
@@ -23,6 +25,7 @@ from lossjax.losses import (
   output_delta,
 )
 from lossjax.mlp import Params, forward, mlp_logits
+from lossjax.multilabel import training_targets
 from lossjax.pairings import Pairing, resolve_pairing
 
 
@@ -59,9 +62,15 @@ def hidden_activation_stats(
 
 @dataclasses.dataclass(frozen=True)
 class ClassificationEval:
-  """Accuracy and cost on each split; output error and slope on validation.
+  """Accuracy, cost and calibration on each split; output error and slope.
 
-  ``data`` is ``{"validation": (x, labels), "test": (x, labels)}``. The output
+  ``data`` is ``{"validation": (x, labels), "test": (x, labels)}``, and
+  with label noise ``"mislabelled": (x, wrong labels)``, the training
+  examples whose label was corrupted. Per split ``<split>_ece``,
+  ``<split>_nll`` and ``<split>_brier`` measure the pairing's
+  :meth:`~lossjax.Pairing.class_probabilities` (:mod:`lossjax.calibration`);
+  ``memorised`` is the fraction of mislabelled examples the network assigns
+  to their wrong label. The output
   error is the mean norm of ``dC/dz`` (BP1), the signal backpropagation
   carries into the network; the output slope is the mean of
   ``d a_j / d z_j`` (how unsaturated the outputs are).
@@ -85,8 +94,14 @@ class ClassificationEval:
     metrics = {}
     for split, (x, labels) in data.items():
       logits = mlp_logits(params, x, activation=self.hidden_activation)
-      prefix = "val" if split == "validation" else split
       predicted = self.pairing.predicted_class(logits)
+      if split == "mislabelled":
+        metrics["memorised"] = jnp.mean(predicted == labels)
+        continue
+      prefix = "val" if split == "validation" else split
+      probabilities = self.pairing.class_probabilities(logits)
+      for name, value in calibration_metrics(probabilities, labels).items():
+        metrics[f"{prefix}_{name}"] = value
       metrics[f"{prefix}_accuracy"] = jnp.mean(predicted == labels)
       metrics[f"{prefix}_predicted_counts"] = jnp.bincount(
         predicted, length=logits.shape[-1]
@@ -153,3 +168,79 @@ class ValidationEval:
       "cost": jnp.mean(loss(self.pairing, logits, labels)),
       "accuracy": jnp.mean(self.pairing.predicted_class(logits) == labels),
     }
+
+
+# Exact-set accuracy is reported for examples with this many labels.
+LABEL_COUNTS = (1, 2, 3, 4, 5)
+
+
+@dataclasses.dataclass(frozen=True)
+class MultiLabelEval:
+  """Label-set metrics of multi-label data (:mod:`lossjax.multilabel`).
+
+  ``data`` is ``{"validation": (x, multi-hot), "test": (x, multi-hot)}``.
+  Each epoch the threshold on :meth:`lossjax.Pairing.label_scores` with the
+  best validation exact-set accuracy is chosen (``threshold``) and applied
+  to both splits. Per split: ``<split>_exact_set_accuracy`` (also as
+  ``<split>_accuracy``, what the comparison study selects on),
+  ``_micro_f1``, ``_macro_f1``, ``_average_precision`` (threshold-free),
+  ``_exact_set_accuracy_by_count`` (examples with 1, 2, ... labels; see
+  :data:`LABEL_COUNTS`), ``_predicted_counts`` (labels predicted per class)
+  and ``_cost``; ``output_error`` and ``output_slope`` on validation.
+  """
+
+  pairing: Pairing
+  hidden_activation: HiddenActivation = "sigmoid"
+
+  def __post_init__(self):
+    _resolve_fields(self)
+
+  def __call__(self, params: Params, data) -> dict[str, jax.Array]:
+    scores, targets = {}, {}
+    metrics = {}
+    for split, (x, multi_hot) in data.items():
+      logits = mlp_logits(params, x, activation=self.hidden_activation)
+      scores[split], targets[split] = (
+        self.pairing.label_scores(logits),
+        multi_hot,
+      )
+      prefix = "val" if split == "validation" else split
+      trained_on = training_targets(self.pairing.kind, multi_hot)
+      metrics[f"{prefix}_cost"] = jnp.mean(
+        loss(self.pairing, logits, trained_on)
+      )
+      if split == "validation":
+        delta = output_delta(self.pairing, logits, trained_on)
+        metrics["output_error"] = jnp.mean(jnp.linalg.norm(delta, axis=-1))
+        metrics["output_slope"] = jnp.mean(
+          activation_slope(self.pairing, logits)
+        )
+    threshold = set_metrics.choose_threshold(
+      scores["validation"], targets["validation"]
+    )
+    metrics["threshold"] = threshold
+    for split in data:
+      prefix = "val" if split == "validation" else split
+      s, y = scores[split], targets[split]
+      exact = set_metrics.exact_set_accuracy(s, y, threshold)
+      micro, macro = set_metrics.f1_scores(s, y, threshold)
+      metrics.update(
+        {
+          f"{prefix}_accuracy": exact,
+          f"{prefix}_exact_set_accuracy": exact,
+          f"{prefix}_exact_set_accuracy_by_count": (
+            set_metrics.exact_set_accuracy_by_count(
+              s, y, threshold, LABEL_COUNTS
+            )
+          ),
+          f"{prefix}_micro_f1": micro,
+          f"{prefix}_macro_f1": macro,
+          f"{prefix}_average_precision": set_metrics.mean_average_precision(
+            s, y
+          ),
+          f"{prefix}_predicted_counts": jnp.sum(
+            set_metrics.predicted_sets(s, threshold), axis=0
+          ),
+        }
+      )
+    return metrics

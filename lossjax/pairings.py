@@ -54,6 +54,12 @@ class Pairing:
     predict: optional ``logits -> class index``; default ``argmax`` of the
       logits, which is the argmax of the activation for any activation that
       preserves order (sigmoid, softmax, identity).
+    probabilities: optional ``logits -> (..., k)`` distribution over the
+      classes (rows of non-negative numbers summing to 1), what calibration
+      metrics and temperature scaling read. Default
+      (:meth:`class_probabilities`): the activation itself for a
+      ``"multiclass"`` pairing; for ``"binary"`` pairings each unit's
+      activation clipped to ``[0, 1]``, divided by their sum.
   """
 
   name: str
@@ -65,6 +71,7 @@ class Pairing:
   color: str | None = None
   default_lr: float | None = None
   predict: Callable[[jax.Array], jax.Array] | None = None
+  probabilities: Activation | None = None
 
   def __post_init__(self):
     if not isinstance(self.name, str) or not self.name.strip():
@@ -77,7 +84,7 @@ class Pairing:
     for field in ("activation", "cost"):
       if not callable(getattr(self, field)):
         raise TypeError(f"Pairing {self.name!r}: {field} must be callable.")
-    for field in ("delta", "predict"):
+    for field in ("delta", "predict", "probabilities"):
       value = getattr(self, field)
       if value is not None and not callable(value):
         raise TypeError(
@@ -107,6 +114,45 @@ class Pairing:
     if self.predict is not None:
       return self.predict(logits)
     return jnp.argmax(logits, axis=-1)
+
+  def class_probabilities(self, logits: jax.Array) -> jax.Array:
+    """A distribution over the classes for each row of ``logits``.
+
+    ``probabilities`` if the pairing has one, else by kind:
+
+    - ``"multiclass"``: the activation, already a distribution (softmax).
+    - ``"binary"``: unit ``j``'s activation estimates ``P(y_j = 1 | x)``:
+      both the quadratic cost and cross-entropy are minimised, in
+      expectation, by the conditional probability, and a linear output
+      trained with the quadratic cost estimates it too, unbounded. So each
+      activation is clipped to ``[0, 1]`` and the row divided by its sum,
+      the one-vs-rest normalisation; a row with no positive output gets the
+      uniform distribution. (The softmax of the logits would be another
+      choice; it ignores what the cost made the outputs estimate, and for a
+      linear output of about 1 against 0 it says 23%.)
+    """
+    if self.probabilities is not None:
+      return self.probabilities(logits)
+    a = self.label_scores(logits)
+    if self.kind == "multiclass":
+      return a
+    total = jnp.sum(a, axis=-1, keepdims=True)
+    uniform = jnp.full_like(a, 1.0 / a.shape[-1])
+    return jnp.where(total > 0, a / jnp.where(total > 0, total, 1.0), uniform)
+
+  def label_scores(self, logits: jax.Array) -> jax.Array:
+    """Per class, the probability that the class is present (multi-label).
+
+    ``"binary"`` pairings: each unit's activation clipped to ``[0, 1]``, an
+    estimate of ``P(y_j = 1 | x)`` for each class on its own.
+    ``"multiclass"`` pairings: the activation (the softmax), whose classes
+    share one unit of mass, so two present classes get about 0.5 each.
+    Multi-label predictions threshold these scores.
+    """
+    a = self.activation(logits)
+    if self.kind == "multiclass":
+      return a
+    return jnp.clip(a, 0.0, 1.0)
 
   def __repr__(self) -> str:
     return f"Pairing({self.name!r}, kind={self.kind!r})"
@@ -211,6 +257,33 @@ SOFTMAX_MSE = Pairing(
   kind="multiclass",
   label="softmax + quadratic",
   color="tab:orange",
+  default_lr=3.0,
+)
+
+
+def _softmax_mae(z: jax.Array, y: jax.Array) -> jax.Array:
+  return jnp.sum(jnp.abs(_softmax(z) - y), axis=-1)
+
+
+def _softmax_mae_delta(z: jax.Array, y: jax.Array) -> jax.Array:
+  return jnp.einsum(
+    "...jk,...j->...k", softmax_jacobian(z), jnp.sign(_softmax(z) - y)
+  )
+
+
+# Mean absolute error on the softmax (Ghosh, Kumar & Sastry, AAAI 2017): for
+# a one-hot target C = 2 (1 - a_y), bounded by 2 however wrong the label,
+# so a mislabelled example pulls no harder than any other. Its gradient is
+# that of softmax + quadratic with sign(a - y) for a - y: it carries the
+# softmax's slope, and learns slowly from a bad start (Zhang & Sabuncu 2018).
+SOFTMAX_MAE = Pairing(
+  name="softmax_mae",
+  activation=_softmax,
+  cost=_softmax_mae,
+  delta=_softmax_mae_delta,
+  kind="multiclass",
+  label="softmax + absolute error",
+  color="tab:brown",
   default_lr=3.0,
 )
 
@@ -329,7 +402,14 @@ FACTORIES: dict[str, Callable[..., Pairing]] = {
 
 BUILTIN_PAIRINGS: dict[str, Pairing] = {
   p.name: p
-  for p in (SIGMOID_MSE, SIGMOID_BCE, SOFTMAX_NLL, SOFTMAX_MSE, IDENTITY_MSE)
+  for p in (
+    SIGMOID_MSE,
+    SIGMOID_BCE,
+    SOFTMAX_NLL,
+    SOFTMAX_MSE,
+    IDENTITY_MSE,
+    SOFTMAX_MAE,
+  )
 }
 PAIRINGS: tuple[str, ...] = tuple(BUILTIN_PAIRINGS)
 """Names of the built-in pairings, in a fixed order."""

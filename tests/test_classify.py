@@ -42,7 +42,9 @@ class TrainGroupTest(parameterized.TestCase):
     x, labels = device.train
     grads = lossjax.backprop(params, x, labels, pairing=pairing)
     expected = jax.tree.map(lambda p, g: p - 0.8 * g, params, grads)
-    initial, after = list(classify.train_group(config, runs, device))
+    initial, after = (
+      epoch.rows for epoch in classify.train_group(config, runs, device)
+    )
     # The loop's epoch-1 validation cost is that of the updated parameters.
     val_x, val_labels = device.eval["validation"]
     chex.assert_trees_all_close(
@@ -68,8 +70,12 @@ class TrainGroupTest(parameterized.TestCase):
     config = classify.GroupConfig(
       pairing="softmax_nll", hidden=(6, 5), batch_size=8, epochs=3
     )
+    # Two rates per seed, listed rate-major: the loop trains them as a
+    # (seed, rate) grid, and must hand back rows and params in this order.
     runs = [
       classify.RunConfig(seed=0, lr=0.5),
+      classify.RunConfig(seed=1, lr=0.5, init_scale=2.0),
+      classify.RunConfig(seed=0, lr=1.5),
       classify.RunConfig(seed=1, lr=1.5, init_scale=2.0),
     ]
     together = list(classify.train_group(config, runs, device))
@@ -77,10 +83,17 @@ class TrainGroupTest(parameterized.TestCase):
       alone = list(classify.train_group(config, [run], device))
       for epoch_together, epoch_alone in zip(together, alone, strict=True):
         chex.assert_trees_all_close(
-          {k: v for k, v in epoch_together[i].items() if v is not None},
-          {k: v for k, v in epoch_alone[0].items() if v is not None},
+          {k: v for k, v in epoch_together.rows[i].items() if v is not None},
+          {k: v for k, v in epoch_alone.rows[0].items() if v is not None},
           rtol=1e-5,
           atol=1e-7,
+        )
+        # The yielded parameters are each run's, in run order.
+        chex.assert_trees_all_close(
+          jax.tree.map(lambda v, i=i: v[i], epoch_together.params),
+          jax.tree.map(lambda v: v[0], epoch_alone.params),
+          rtol=1e-5,
+          atol=1e-6,
         )
 
   def test_output_slope(self):
@@ -131,7 +144,7 @@ class RealDataLearnsTest(absltest.TestCase):
       *_, last = classify.train_group(
         config, [classify.RunConfig(seed=0, lr=lr)], device
       )
-      self.assertGreater(last[0]["test_accuracy"], 0.70, pairing)
+      self.assertGreater(last.rows[0]["test_accuracy"], 0.70, pairing)
 
   def test_mnist_digits_learn(self):
     directory = datasets.shared_data("mnist", self)
@@ -146,7 +159,7 @@ class RealDataLearnsTest(absltest.TestCase):
       [classify.RunConfig(seed=0, lr=0.5)],
       classify.DeviceData.from_dataset(dataset),
     )
-    self.assertGreater(last[0]["test_accuracy"], 0.80)
+    self.assertGreater(last.rows[0]["test_accuracy"], 0.80)
 
 
 if __name__ == "__main__":

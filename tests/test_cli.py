@@ -128,6 +128,18 @@ class CliTest(absltest.TestCase):
         [f"--data_dir={self.test_only}", "--dataset=toy"],
         ["--hidden=0", *toy],
         ["--optimizer=adamw", *toy],
+        ["--label_noise=1", *toy],
+        ["--label_noise=-0.2", *toy],
+        ["--label_noise_kind=flip", *toy],
+        ["--multilabel=0", *toy],
+        ["--multilabel=6", *toy],
+        ["--multilabel=2", "--label_noise=0.2", *toy],
+      ],
+      "label_noise": [
+        ["--noise_levels=0,1", *toy],
+        ["--noise_levels=0.2,0.2", *toy],
+        ["--label_noise=0.2", *toy],
+        ["--data_dir=/nonexistent/dir"],
       ],
       "sweep": [
         ["--task=neuron", "--seeds=--1"],
@@ -234,6 +246,16 @@ class CliTest(absltest.TestCase):
           "--hidden_activation=experiments.user_pairing:softplus",
         ],
         "accuracy.png",
+      ),
+      "label_noise": (
+        [
+          *toy,
+          "--epochs=1",
+          "--hidden=8",
+          "--pairings=sigmoid_mse,softmax_nll",
+          "--noise_levels=0,0.4",
+        ],
+        "noise_40/reliability.png",
       ),
       "sweep": (
         ["--task=neuron", "--epochs=5", "--init_scales=0,2", "--lrs=0.5"],

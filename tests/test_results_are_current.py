@@ -12,16 +12,18 @@ import re
 from pathlib import Path
 
 import chex
+import numpy as np
 import pytest
 from absl.testing import absltest, parameterized
 
+from lossjax import calibration, data, records, results
 from lossjax import config as cfg
-from lossjax import data, records, results
 from lossjax.studies import (
   benchmark,
   compare,
   convexity,
   entropy_floor,
+  label_noise,
   saturation,
   slowdown,
   softmax_temperature,
@@ -113,6 +115,7 @@ class TrainingResultsTest(parameterized.TestCase):
     "mnist_square_loss",
     "mnist_relu_large",
     "mnist_relu_normalized",
+    "mnist_multilabel",
     "fashion_mnist_pairings",
     "fashion_mnist_nielsen",
     "fashion_mnist_square_loss",
@@ -144,6 +147,7 @@ class TrainingResultsTest(parameterized.TestCase):
     ("mnist_square_loss", "square_loss", {}),
     ("mnist_relu_large", "relu", {}),
     ("mnist_relu_normalized", "relu", {"init": "normalized"}),
+    ("mnist_multilabel", "multilabel", {}),
     ("fashion_mnist_pairings", "pairings", {}),
     ("fashion_mnist_nielsen", "nielsen", {"seeds": (0,)}),
     ("fashion_mnist_square_loss", "square_loss", {}),
@@ -184,6 +188,86 @@ class TrainingResultsTest(parameterized.TestCase):
     self.assertIn("final: stalled", table)
     for figure in ("seeds.png", "stalled.png"):
       self.assertTrue((RESULTS / "mnist_nielsen" / figure).is_file())
+
+  def test_label_noise_study_follows_from_its_levels(self):
+    workdir = RESULTS / "mnist_label_noise"
+    result = label_noise.load(workdir)
+    self.assertEqual(
+      result.config,
+      label_noise.Config(
+        **{**label_noise.PRESETS["mnist"], "data": result.config.data}
+      ),
+    )
+    self.assertEqual(
+      label_noise.summary(result), (workdir / "summary.md").read_text()
+    )
+    self.assertEqual(
+      label_noise.summary_rows(result),
+      committed("mnist_label_noise", "summary.json"),
+    )
+    for noise, level in result.levels.items():
+      c = level.config
+      runs = len(c.seeds) * sum(len(cfg.lrs_for(c.lrs, p)) for p in c.pairings)
+      self.assertLen(level.rows, runs * (c.epochs + 1))
+      self.assertEqual(c.data.label_noise, noise)
+      sub = label_noise.level_dir(workdir, noise)
+      self.assertEqual(compare.summary(level), (sub / "summary.md").read_text())
+    # The README's two sections quote the study's two parts.
+    text = (workdir / "summary.md").read_text()
+    calibration_part, noise_part = text.split("## What if labels are wrong?")
+    self.assertEqual(
+      readme_block("mnist_label_noise_calibration"),
+      calibration_part[calibration_part.index("| pairing") :].rstrip() + "\n",
+    )
+    self.assertEqual(
+      readme_block("mnist_label_noise_noise"),
+      noise_part[noise_part.index("| pairing") :],
+    )
+    # The clean level's ECE and Brier follow from its committed probabilities.
+    clean = compare.load(label_noise.level_dir(workdir, 0.0))
+    labels = clean.test_labels
+    for row in compare.summarize(clean):
+      if not row["selected"]:
+        continue
+      probabilities = [
+        p
+        for key, (_, p) in clean.test_probabilities.items()
+        if (key[0], key[2]) == (row["pairing"], row["lr"])
+      ]
+      self.assertLen(probabilities, 3)
+      for metric, fn in (
+        ("test_ece", calibration.expected_calibration_error),
+        ("test_brier", calibration.brier_score),
+      ):
+        chex.assert_trees_all_close(
+          sum(float(fn(p, labels)) for p in probabilities) / 3,
+          row[f"{metric}_at_best_val_mean"],
+          rtol=1e-5,
+        )
+
+  def test_multilabel_study_supports_the_readme(self):
+    rows = {
+      r["pairing"]: r
+      for r in committed("mnist_multilabel", "summary.json")
+      if r["selected"]
+    }
+    independent = ("sigmoid_bce", "sigmoid_mse", "identity_mse")
+    softmax = ("softmax_nll", "softmax_mse")
+
+    def worst_and_best(names, key):
+      values = [rows[n][key] for n in names]
+      return min(values), max(values)
+
+    for key, gap in (
+      ("test_exact_set_accuracy_at_best_val_mean", 0.10),
+      ("test_exact_set_accuracy_3_labels_at_best_val_mean", 0.19),
+    ):
+      lowest_independent, _ = worst_and_best(independent, key)
+      _, best_softmax = worst_and_best(softmax, key)
+      self.assertGreater(lowest_independent - best_softmax, gap, key)
+    with np.load(RESULTS / "mnist_multilabel" / "multilabel_test.npz") as saved:
+      self.assertEqual(saved["source_indices"].shape, (10_000, 3))
+      self.assertEqual(saved["targets"].shape, (10_000, 10))
 
   def test_saturation_summary_follows_from_its_metrics(self):
     workdir = RESULTS / "saturation"
@@ -233,7 +317,7 @@ class TrainingResultsTest(parameterized.TestCase):
   def test_report_is_linked_and_present(self):
     self.assertIn("(experiments/results/report/report.md)", README)
     text = (RESULTS / "report" / "report.md").read_text()
-    self.assertLen(re.findall(r"\n## ", text), 10)
+    self.assertLen(re.findall(r"\n## ", text), 13)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ a config and calls them (:mod:`lossjax.cli`).
 STUDIES = (
   "slowdown",
   "compare",
+  "label_noise",
   "sweep",
   "convexity",
   "softmax_temperature",

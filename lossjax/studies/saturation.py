@@ -111,7 +111,7 @@ def run(
       evaluate = ClassificationEval(
         pairing, layer_stats=True, hidden_activation=activation
       )
-      for epoch_rows in classify.train_group(
+      for epoch in classify.train_group(
         group, runs, device_data, eval_fn=evaluate
       ):
         new = [
@@ -123,7 +123,7 @@ def run(
             "seed": run.seed,
             **row,
           }
-          for run, row in zip(runs, epoch_rows, strict=True)
+          for run, row in zip(runs, epoch.rows, strict=True)
         ]
         out.write(new)
         result.rows += new

@@ -4,9 +4,10 @@ import json
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from absl.testing import absltest
 
-from lossjax import data, records
+from lossjax import calibration, data, records
 from lossjax.data import DataError
 from lossjax.studies import compare
 from tests import datasets
@@ -57,6 +58,125 @@ class CompareTest(absltest.TestCase):
     loaded = compare.load(workdir)
     self.assertEqual(loaded.config, config)
     self.assertEqual(compare.summarize(loaded), compare.summarize(result))
+
+  def test_calibration_and_label_noise_outputs(self):
+    config = compare.Config(
+      data=toy_source(self.tmp, label_noise=0.4),
+      pairings=("sigmoid_mse", "softmax_nll"),
+      lrs=(("sigmoid_mse", 1.0), ("sigmoid_mse", 3.0), ("softmax_nll", 0.5)),
+      hidden=((8,),),
+      epochs=2,
+      seeds=(0, 1),
+    )
+    workdir = self.tmp / "noisy"
+    result = compare.run(config, workdir=workdir, log=lambda *_: None)
+    names = {p.name for p in compare.write(result, workdir)}
+    for name in (
+      "ece.png",
+      "memorised.png",
+      "reliability.png",
+      "test_probabilities.npz",
+    ):
+      self.assertIn(name, names)
+    for row in result.rows:
+      for key in ("val_ece", "test_ece", "val_nll", "test_brier", "memorised"):
+        self.assertIsNotNone(row[key], key)
+    # Temperatures at the selected and the last epoch of every run (3 x 2).
+    self.assertLen(records.read_jsonl(workdir / "temperature.jsonl"), 12)
+    summary = json.loads((workdir / "summary.json").read_text())
+    selected = [r for r in summary if r["selected"]]
+    self.assertLen(selected, 2)
+    for row in selected:
+      self.assertTrue(any("ece" in k and row[k] is not None for k in row))
+      self.assertTrue(any("brier" in k and row[k] is not None for k in row))
+    # The summary's ECE and Brier are recomputable from the .npz.
+    with np.load(workdir / "test_probabilities.npz") as saved:
+      self.assertEqual(saved["probabilities"].shape, (4, 100, 10))
+      self.assertEqual(
+        list(saved["pairings"]), ["sigmoid_mse"] * 2 + ["softmax_nll"] * 2
+      )
+      for row in selected:
+        mine = saved["pairings"] == row["pairing"]
+        self.assertTrue(np.all(saved["lrs"][mine] == row["lr"]))
+        p, labels = saved["probabilities"][mine], saved["labels"]
+        eces = [calibration.expected_calibration_error(q, labels) for q in p]
+        briers = [calibration.brier_score(q, labels) for q in p]
+        self.assertAlmostEqual(
+          float(np.mean(eces)), row["test_ece_at_best_val_mean"], places=5
+        )
+        self.assertAlmostEqual(
+          float(np.mean(briers)), row["test_brier_at_best_val_mean"], places=5
+        )
+        scaled = [
+          calibration.brier_score(calibration.temperature_scale(q, t), labels)
+          for q, t in zip(p, saved["temperatures"][mine], strict=True)
+        ]
+        self.assertAlmostEqual(
+          float(np.mean(scaled)),
+          row["test_brier_scaled_at_best_val_mean"],
+          places=4,
+        )
+    text = (workdir / "summary.md").read_text()
+    self.assertIn("## Are the outputs probabilities?", text)
+    self.assertIn("## What if labels are wrong?", text)
+    self.assertIn("40% of training and validation labels corrupted", text)
+    # --report_only rebuilds the same summary from the files.
+    loaded = compare.load(workdir)
+    self.assertEqual(compare.summarize(loaded), compare.summarize(result))
+    self.assertIn(
+      "reliability.png", {p.name for p in compare.write(loaded, workdir)}
+    )
+
+  def test_multilabel_outputs(self):
+    # The acceptance command, scaled to the toy data.
+    config = compare.Config(
+      data=toy_source(self.tmp, multilabel=3),
+      pairings=("sigmoid_bce", "softmax_nll"),
+      lrs=(0.5,),
+      hidden=((16,),),
+      epochs=2,
+    )
+    workdir = self.tmp / "multilabel"
+    result = compare.run(config, workdir=workdir, log=lambda *_: None)
+    names = {p.name for p in compare.write(result, workdir)}
+    self.assertIn("label_count.png", names)
+    self.assertIn("multilabel_test.npz", names)
+    self.assertNotIn("reliability.png", names)  # calibration needs one label
+    for row in result.rows:
+      for key in ("test_exact_set_accuracy", "test_micro_f1", "threshold"):
+        self.assertIsNotNone(row[key], key)
+    summary = json.loads((workdir / "summary.json").read_text())
+    for row in summary:
+      for key in (
+        "test_exact_set_accuracy_at_best_val_mean",
+        "test_micro_f1_at_best_val_mean",
+        "test_macro_f1_at_best_val_mean",
+        "test_average_precision_at_best_val_mean",
+        "threshold_at_best_val_mean",
+        "test_exact_set_accuracy_1_labels_at_best_val_mean",
+        "test_exact_set_accuracy_3_labels_at_best_val_mean",
+      ):
+        self.assertIsNotNone(row[key], key)
+      self.assertNotIn("test_exact_set_accuracy_4_labels_at_best_val_mean", row)
+    with np.load(workdir / "multilabel_test.npz") as saved:
+      self.assertEqual(saved["source_indices"].shape, (100, 3))
+      self.assertEqual(saved["targets"].shape, (100, 10))
+      # The targets are the union of the source labels.
+      test_labels = toy_source(self.tmp).load().test.labels
+      for index, target in zip(
+        saved["source_indices"], saved["targets"], strict=True
+      ):
+        self.assertEqual(
+          set(np.flatnonzero(target)), set(test_labels[index[index >= 0]])
+        )
+    text = (workdir / "summary.md").read_text()
+    self.assertIn("## Exclusive or independent classes?", text)
+    self.assertIn("exact-set % (3 labels)", text)
+    loaded = compare.load(workdir)
+    self.assertEqual(compare.summarize(loaded), compare.summarize(result))
+    self.assertIn(
+      "label_count.png", {p.name for p in compare.write(loaded, workdir)}
+    )
 
   def test_a_diverged_run_is_data(self):
     config = compare.Config(

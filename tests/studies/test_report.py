@@ -34,7 +34,7 @@ class ReportTest(absltest.TestCase):
     text = (workdir / "report.md").read_text()
     self.assertIn(workdir / "report.md", paths)
     sections = re.split(r"\n## ", text)[1:]
-    self.assertLen(sections, 10)
+    self.assertLen(sections, 13)
     for section in sections:
       self.assertRegex(section, r"\*\*[-0-9.e+]+\*\*", section[:80])
       for image in re.findall(r"\]\(([^)]+\.png)\)", section):
@@ -45,6 +45,12 @@ class ReportTest(absltest.TestCase):
     self.assertIn("(seed 002)", sections[7])
     self.assertIn("Is the student right?", sections[8])
     self.assertIn("do not saturate? (BP2)", sections[9])
+    self.assertIn("Are the outputs probabilities?", sections[10])
+    self.assertIn("| softmax_mae | 1 | selected |", sections[10])
+    self.assertIn("What if labels are wrong?", sections[11])
+    self.assertIn("40% of the training and validation labels", sections[11])
+    self.assertIn("Exclusive or independent classes?", sections[12])
+    self.assertIn("exact-set % (3 labels)", sections[12])
 
   def test_needs_a_workdir(self):
     with self.assertRaisesRegex(ValueError, "give a workdir"):

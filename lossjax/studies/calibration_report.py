@@ -1,0 +1,299 @@
+"""What a comparison says about its outputs as probabilities, and wrong labels.
+
+The comparison study (:mod:`lossjax.studies.compare`) records calibration per
+epoch and fits a temperature at each run's selected and last epoch; this
+module turns those into its summary fields, its Markdown tables, the
+reliability diagrams and ``test_probabilities.npz``.
+"""
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from lossjax import calibration, plotting, records, results
+
+# Per-epoch metrics summarised at the selected and at the last epoch.
+EPOCH_METRICS = ("test_ece", "test_nll", "test_brier", "memorised")
+# Metrics of temperature.jsonl (fitted at the selected and the last epoch).
+SCALED_METRICS = (
+  "temperature",
+  "test_ece_scaled",
+  "test_nll_scaled",
+  "test_brier_scaled",
+)
+PROBABILITIES_FILE = "test_probabilities.npz"
+
+
+def summary_fields(
+  selected: Sequence[dict],
+  last: Sequence[dict],
+  scaled_selected: Sequence[dict | None],
+  scaled_last: Sequence[dict | None],
+) -> dict:
+  """Mean and std over seeds of the calibration metrics.
+
+  ``selected``/``last``: each seed's per-epoch row at its best validation
+  epoch and at its last; ``scaled_*``: each seed's ``temperature.jsonl`` row
+  (or ``None``). Keys: ``<metric>_at_best_val_{mean,std}`` and
+  ``final_<metric>_{mean,std}``; ECE, NLL and Brier as the library computes
+  them (a fraction, nats, ``[0, 2]``). Rows recorded before the library
+  measured calibration (no ``test_ece``) give no fields.
+  """
+  if not any("test_ece" in r for r in selected):
+    return {}
+  fields = {}
+  for metrics, at_best, at_last in (
+    (EPOCH_METRICS, selected, last),
+    (SCALED_METRICS, scaled_selected, scaled_last),
+  ):
+    for metric in metrics:
+      for name, rows in (
+        (f"{metric}_at_best_val", at_best),
+        (f"final_{metric}", at_last),
+      ):
+        values = [None if r is None else r.get(metric) for r in rows]
+        fields[f"{name}_mean"], fields[f"{name}_std"] = records.mean_and_spread(
+          values
+        )
+  return fields
+
+
+def _pct(value) -> str:
+  return "-" if value is None else f"{100 * value:.2f}"
+
+
+def _num(value, digits=3) -> str:
+  return results.format_value(value, digits)
+
+
+def calibration_table(rows: Sequence[dict]) -> str:
+  """The selected rates' calibration, at the selected and the last epoch."""
+  lines = [
+    "| pairing | lr | epoch | test % | ECE % | NLL | Brier | T | "
+    "ECE % after T | NLL after T | Brier after T |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+  ]
+  for r in rows:
+    for at, prefix, suffix, accuracy in (
+      ("selected", "", "_at_best_val", r["test_at_best_val_mean"]),
+      ("last", "final_", "", r["final_test_mean"]),
+    ):
+
+      def get(metric, r=r, prefix=prefix, suffix=suffix):
+        return r.get(f"{prefix}{metric}{suffix}_mean")
+
+      lines.append(
+        f"| {r['pairing']} | {r['lr']:g} | {at} | "
+        f"{'-' if accuracy is None else f'{accuracy:.2f}'} | "
+        f"{_pct(get('test_ece'))} | {_num(get('test_nll'))} | "
+        f"{_num(get('test_brier'))} | {_num(get('temperature'))} | "
+        f"{_pct(get('test_ece_scaled'))} | {_num(get('test_nll_scaled'))} | "
+        f"{_num(get('test_brier_scaled'))} |"
+      )
+  return "\n".join(lines) + "\n"
+
+
+def memorised_table(rows: Sequence[dict]) -> str:
+  """Test accuracy and memorisation at the selected and the last epoch."""
+  lines = [
+    "| pairing | lr | test % at best val | test % last | memorised % at best "
+    "val | memorised % last |",
+    "|---|---|---|---|---|---|",
+  ]
+  for r in rows:
+    lines.append(
+      f"| {r['pairing']} | {r['lr']:g} | "
+      f"{results.format_value(r['test_at_best_val_mean'], 4)} | "
+      f"{results.format_value(r['final_test_mean'], 4)} | "
+      f"{_pct(r['memorised_at_best_val_mean'])} | "
+      f"{_pct(r['final_memorised_mean'])} |"
+    )
+  return "\n".join(lines) + "\n"
+
+
+def sections(selected_rows: Sequence[dict], description: str) -> list[str]:
+  """summary.md's calibration and (with label noise) memorisation parts."""
+  if (
+    not selected_rows
+    or selected_rows[0].get("test_ece_at_best_val_mean") is None
+  ):
+    return []  # a run from before calibration was recorded
+  out = [
+    "\n## Are the outputs probabilities?\n",
+    "Test-set calibration of each pairing's class probabilities "
+    "(`Pairing.class_probabilities`), mean over seeds, at the selected epoch "
+    "(each seed's best validation epoch) and at the last. ECE: expected "
+    f"calibration error, {calibration.NUM_BINS} equal-width confidence bins "
+    "(Guo et al. 2017); NLL: mean -ln p(label), nats; Brier: mean squared "
+    "distance to the one-hot label, in [0, 2]. T: the temperature fitted on "
+    "the validation set (T > 1: the outputs were over-confident); *after T*: "
+    "the same metrics at that temperature. `reliability.png` draws them; "
+    f"`{PROBABILITIES_FILE}` holds the probabilities.\n",
+    calibration_table(selected_rows),
+  ]
+  if selected_rows[0].get("final_memorised_mean") is not None:
+    out += [
+      "\n## What if labels are wrong?\n",
+      f"Labels: {description.split('; ', 1)[-1]}. Test accuracy (%) on "
+      "clean test labels, at the best validation epoch (validation labels "
+      "are as noisy as the training labels) and at the last; *memorised*: the "
+      "fraction of mislabelled training examples the network assigns to "
+      "their wrong label.\n",
+      memorised_table(selected_rows),
+    ]
+  return out
+
+
+def write_probabilities(
+  path: Path,
+  selected: Sequence[tuple],
+  probabilities: Mapping[tuple, tuple[int, np.ndarray]],
+  labels: np.ndarray,
+  temperatures: Mapping[tuple, float | None],
+) -> Path | None:
+  """``test_probabilities.npz`` for the runs ``selected`` (their keys).
+
+  Keys: ``probabilities`` (runs x N x classes, float32), ``labels`` (N
+  integers), and per run ``pairings``, ``hidden``, ``lrs``, ``seeds``,
+  ``epochs`` (the selected epoch) and ``temperatures`` (NaN: none fitted).
+  """
+  keys = [k for k in selected if k in probabilities]
+  if not keys:
+    return None
+  path.parent.mkdir(parents=True, exist_ok=True)
+  temp = path.with_name(path.name + ".tmp.npz")
+  np.savez_compressed(
+    temp,
+    probabilities=np.stack([probabilities[k][1] for k in keys]).astype(
+      np.float32
+    ),
+    labels=np.asarray(labels, np.int32),
+    pairings=np.array([k[0] for k in keys]),
+    hidden=np.array(["-".join(map(str, k[1])) for k in keys]),
+    lrs=np.array([k[2] for k in keys], np.float64),
+    seeds=np.array([k[3] for k in keys], np.int64),
+    epochs=np.array([probabilities[k][0] for k in keys], np.int64),
+    temperatures=np.array(
+      [
+        math.nan if temperatures.get(k) is None else temperatures[k]
+        for k in keys
+      ],
+      np.float64,
+    ),
+  )
+  temp.replace(path)
+  return path
+
+
+def read_probabilities(path: Path) -> tuple[dict, np.ndarray] | None:
+  """:func:`write_probabilities`'s file as ``(probabilities, labels)``."""
+  if not path.is_file():
+    return None
+  with np.load(path) as saved:
+    probabilities = {
+      (
+        str(name),
+        tuple(int(h) for h in hidden.split("-")),
+        float(lr),
+        int(s),
+      ): (
+        int(epoch),
+        p,
+      )
+      for name, hidden, lr, s, epoch, p in zip(
+        saved["pairings"],
+        saved["hidden"],
+        saved["lrs"],
+        saved["seeds"],
+        saved["epochs"],
+        saved["probabilities"],
+        strict=True,
+      )
+    }
+    return probabilities, saved["labels"]
+
+
+def plot_reliability(
+  runs_by_pairing: Mapping[str, Sequence[tuple[np.ndarray, float | None]]],
+  labels: np.ndarray,
+  pairings: Mapping[str, object],
+  path: Path,
+) -> Path:
+  """Reliability diagrams, before (top) and after (bottom) temperature scaling.
+
+  ``runs_by_pairing``: per pairing name, each seed's ``(test probabilities,
+  temperature)``; the seeds' predictions are pooled into one diagram. Bars:
+  accuracy per confidence bin; the diagonal is perfect calibration; the gap
+  to it, weighted by the bin's share of examples, sums to the ECE.
+  """
+  plt = plotting.plt
+  names = list(runs_by_pairing)
+  fig, axes = plt.subplots(
+    2, len(names), figsize=(3.2 * len(names), 6.4), squeeze=False
+  )
+  for column, name in enumerate(names):
+    runs = runs_by_pairing[name]
+    pooled_labels = np.concatenate([labels] * len(runs))
+    before = np.concatenate([p for p, _ in runs])
+    after = np.concatenate(
+      [
+        p
+        if t is None
+        else np.asarray(calibration.temperature_scale(p, np.float32(t)))
+        for p, t in runs
+      ]
+    )
+    temps = [t for _, t in runs if t is not None]
+    for row, (probabilities, title) in enumerate(
+      (
+        (before, "as trained"),
+        (
+          after,
+          "after T" + (f" = {np.mean(temps):.2f}" if temps else " (none)"),
+        ),
+      )
+    ):
+      ax = axes[row, column]
+      _draw_bins(ax, probabilities, pooled_labels, pairings[name])
+      ax.set_title(f"{pairings[name].display_label}\n{title}", fontsize=9)
+      if column == 0:
+        ax.set_ylabel("accuracy in bin")
+      if row == 1:
+        ax.set_xlabel("confidence (largest probability)")
+  fig.suptitle(
+    f"Reliability on the test set ({calibration.NUM_BINS} bins, seeds pooled)"
+  )
+  return plotting.save_figure(fig, path)
+
+
+def _draw_bins(ax, probabilities, labels, pairing) -> None:
+  finite = np.all(np.isfinite(probabilities), axis=-1)
+  if not finite.any():
+    ax.text(0.5, 0.5, "diverged", ha="center", transform=ax.transAxes)
+    return
+  bins = calibration.calibration_bins(
+    probabilities[finite], labels[finite].astype(np.int32)
+  )
+  edges, counts = np.asarray(bins.edges), np.asarray(bins.counts)
+  accuracy = np.asarray(bins.accuracy)
+  occupied = counts > 0
+  width = edges[1] - edges[0]
+  ax.bar(
+    edges[:-1][occupied],
+    accuracy[occupied],
+    width=width,
+    align="edge",
+    color=pairing.display_color,
+    alpha=0.75,
+    edgecolor="black",
+    linewidth=0.5,
+  )
+  ax.plot([0, 1], [0, 1], "k--", linewidth=1)
+  ece = float(
+    np.sum(counts * np.abs(accuracy - np.asarray(bins.confidence)))
+    / counts.sum()
+  )
+  ax.text(0.04, 0.9, f"ECE {100 * ece:.2f}%", transform=ax.transAxes)
+  ax.set(xlim=(0, 1), ylim=(0, 1))

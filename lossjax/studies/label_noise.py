@@ -1,0 +1,333 @@
+"""Are the outputs probabilities, and what if the labels are wrong? (issue 17)
+
+One comparison (:mod:`lossjax.studies.compare`) per label-noise level, each
+in its own folder ``noise_<percent>`` of the workdir with everything a
+comparison writes (calibration per epoch, temperatures, reliability diagrams,
+``test_probabilities.npz``, ``memorised`` per epoch). The rates are selected
+on each level's own noisy validation labels. A level whose folder already
+holds the finished comparison of the same config is read back, not
+retrained, so an interrupted study resumes where it stopped.
+
+The study's summary puts the clean level's calibration (before and after
+temperature scaling) beside every level's test accuracy, at the best
+validation epoch and at the last, and the fraction of mislabelled training
+examples each pairing memorised.
+"""
+
+import dataclasses
+from pathlib import Path
+
+from lossjax import config as cfg
+from lossjax import label_noise as label_noise_lib
+from lossjax import plotting, records, results
+from lossjax.studies import calibration_report, compare, seed_spread
+
+
+def _check_levels(levels: tuple[float, ...]) -> None:
+  cfg.nonempty_unique(levels)
+  for level in levels:
+    label_noise_lib.check_fraction(level)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(compare.Config):
+  """A comparison's fields, and the noise levels it runs at."""
+
+  noise_levels: tuple[float, ...] = cfg.field(
+    (0.0, 0.2, 0.4, 0.6),
+    "Fractions of training and validation labels corrupted, one comparison "
+    "each (the data flags --label_noise_kind and --label_noise_seed apply "
+    "to all).",
+    check=_check_levels,
+  )
+
+  def validate(self):
+    super().validate()
+    if self.data.label_noise != 0:
+      raise ValueError(
+        "--label_noise: this study sets the noise itself; give the levels "
+        "with --noise_levels (e.g. --noise_levels=0,0.4)."
+      )
+
+  def level(self, noise: float) -> compare.Config:
+    """The comparison this study runs at ``noise``."""
+    fields = {
+      f.name: getattr(self, f.name) for f in dataclasses.fields(compare.Config)
+    }
+    return compare.Config(
+      **{**fields, "data": self.data.replace(label_noise=noise)}
+    )
+
+
+_RATES = (
+  (("sigmoid_mse", "softmax_mse"), (0.3, 1.0)),
+  (("sigmoid_bce",), (0.03, 0.1)),
+  (("softmax_nll", "smoothed_nll(eps=0.1)"), (0.1, 0.3)),
+  (("identity_mse",), (0.03, 0.1)),
+  (("softmax_mae",), (0.3, 1.0)),
+)
+
+PRESETS = {
+  # Issue 17: MNIST, [784, 100, 10], 30 epochs, 3 seeds, each pairing on a
+  # 2-rate grid: its clean optimum (experiments/results/mnist_square_loss)
+  # and the rate below it, which noise may favour; selected on each level's
+  # noisy validation labels. (Two rates, not five, keep 4 levels x 8
+  # pairings under an hour on 2 CPU cores.)
+  "mnist": {
+    "pairings": [name for names, _ in _RATES for name in names],
+    "hidden": [[100]],
+    "lrs": [
+      [name, rate]
+      for names, rates in _RATES
+      for name in names
+      for rate in rates
+    ],
+    "batch_size": 10,
+    "epochs": 30,
+    "init": "normalized",
+    "seeds": [0, 1, 2],
+    "noise_levels": [0.0, 0.2, 0.4, 0.6],
+  },
+}
+
+
+@dataclasses.dataclass
+class Result:
+  """Each level's comparison, by noise fraction, in the config's order."""
+
+  config: Config
+  levels: dict[float, compare.Result]
+
+  def selected(self) -> dict[float, list[dict]]:
+    """Per level, the summary rows of the selected rates."""
+    return {
+      noise: [r for r in compare.summarize(level) if r["selected"]]
+      for noise, level in self.levels.items()
+    }
+
+
+def level_dir(workdir: str | Path, noise: float) -> Path:
+  return Path(workdir) / f"noise_{round(100 * noise)}"
+
+
+def _finished(workdir: Path, config: compare.Config) -> compare.Result | None:
+  """The comparison in ``workdir`` if it finished with this config."""
+  try:
+    done = compare.load(workdir)
+  except ValueError:
+    return None
+  expected = sum(
+    len(runs) * (group.epochs + 1) for group, runs in config.groups()
+  )
+  same = done.config.to_json() == config.to_json()
+  return done if same and len(done.rows) == expected else None
+
+
+def run(
+  config: Config, *, workdir: Path | None = None, log=print, dataset=None
+) -> Result:
+  """Runs (or reads back) one comparison per noise level.
+
+  ``dataset``: an already loaded clean :class:`lossjax.data.Dataset` to use
+  as it is instead of loading ``config.data`` (as in
+  :func:`lossjax.studies.compare.run`); each level corrupts its own copy.
+  """
+  config = config.replace(data=config.data.resolved())
+  clean = dataset or config.data.load()
+  if workdir is not None:
+    results.write_json(
+      Path(workdir) / "config.json",
+      {"config": config.to_json(), "data": clean.describe()},
+    )
+  levels = {}
+  for noise in config.noise_levels:
+    level_config = config.level(noise)
+    sub = None if workdir is None else level_dir(workdir, noise)
+    done = None if sub is None else _finished(sub, level_config)
+    if done is not None:
+      log(f"noise {noise:g}: finished earlier, read from {sub}")
+      levels[noise] = done
+      continue
+    log(f"noise {noise:g}: training")
+    data = level_config.data
+    noisy = label_noise_lib.with_label_noise(
+      clean,
+      fraction=noise,
+      kind=data.label_noise_kind,
+      seed=data.label_noise_seed,
+    )
+    levels[noise] = compare.run(
+      level_config, workdir=sub, log=log, dataset=noisy
+    )
+    if sub is not None:
+      compare.write(levels[noise], sub)
+  return Result(config, levels)
+
+
+def _cell(a, b, digits=2) -> str:
+  def one(value):
+    return "-" if value is None else f"{value:.{digits}f}"
+
+  return f"{one(a)} / {one(b)}"
+
+
+def noise_table(selected: dict[float, list[dict]]) -> str:
+  """Test accuracy (%) at the best validation epoch / at the last epoch, and
+  memorised (%) at the same two epochs, per pairing and noise level."""
+  levels = list(selected)
+  accuracy_head = " | ".join(f"test % at {100 * n:g}% noise" for n in levels)
+  memorised_head = " | ".join(f"memorised % at {100 * n:g}%" for n in levels)
+  lines = [
+    f"| pairing | {accuracy_head} | {memorised_head} |",
+    "|---|" + "---|" * (2 * len(levels)),
+  ]
+  by_pairing = records.group_rows(
+    [{**r, "noise": n} for n, rows in selected.items() for r in rows],
+    lambda r: (r["pairing"],),
+  )
+  for (pairing,), rows in by_pairing.items():
+    by_noise = {r["noise"]: r for r in rows}
+    accuracy = [
+      _cell(
+        by_noise[n]["test_at_best_val_mean"], by_noise[n]["final_test_mean"]
+      )
+      if n in by_noise
+      else "-"
+      for n in levels
+    ]
+    memorised = [
+      _cell(
+        seed_spread.percent(by_noise[n]["memorised_at_best_val_mean"]),
+        seed_spread.percent(by_noise[n]["final_memorised_mean"]),
+        1,
+      )
+      if n in by_noise
+      else "-"
+      for n in levels
+    ]
+    lines.append(
+      f"| {pairing} | {' | '.join(accuracy)} | {' | '.join(memorised)} |"
+    )
+  return "\n".join(lines) + "\n"
+
+
+def rates_table(selected: dict[float, list[dict]]) -> str:
+  """The rate each level selected, per pairing."""
+  levels = list(selected)
+  lines = [
+    "| pairing | " + " | ".join(f"{100 * n:g}%" for n in levels) + " |",
+    "|---|" + "---|" * len(levels),
+  ]
+  rates = {
+    (n, r["pairing"]): r["lr"] for n, rows in selected.items() for r in rows
+  }
+  for pairing in dict.fromkeys(p for _, p in rates):
+    lines.append(
+      f"| {pairing} | "
+      + " | ".join(
+        "-" if (n, pairing) not in rates else f"{rates[(n, pairing)]:g}"
+        for n in levels
+      )
+      + " |"
+    )
+  return "\n".join(lines) + "\n"
+
+
+def summary(result: Result) -> str:
+  """summary.md: the clean level's calibration, then every level's accuracy
+  and memorisation."""
+  c = result.config
+  selected = result.selected()
+  clean = selected.get(0.0)
+  parts = [
+    f"# {c.data.dataset}: calibration and label noise\n",
+    f"Hidden {', '.join('-'.join(map(str, h)) for h in c.hidden)}, init "
+    f"`{c.init}`, batch {c.batch_size}, {c.epochs} epochs, seeds "
+    f"{', '.join(map(str, c.seeds))}; {c.data.label_noise_kind} noise "
+    f"(seed {c.data.label_noise_seed}) on the training and validation "
+    "labels, test labels clean. Each level is a comparison in "
+    "`noise_<percent>/`, its rate selected on its own noisy validation set.\n",
+  ]
+  if clean is not None:
+    parts += [
+      "## Are the outputs probabilities?\n",
+      "Clean labels. Test set, mean over seeds, at the selected epoch (best "
+      "validation accuracy) and at the last; ECE in %, NLL in nats, Brier in "
+      "[0, 2]; T: the temperature fitted on validation; *after T*: at that "
+      "temperature. Reliability diagrams: `noise_0/reliability.png`.\n",
+      calibration_report.calibration_table(clean),
+    ]
+  parts += [
+    "\n## What if labels are wrong?\n",
+    "Test accuracy (%) on clean test labels, *at the best validation epoch / "
+    "at the last epoch*, mean over seeds; *memorised*: the share (%) of "
+    "mislabelled training examples the network assigns to their wrong label, "
+    "at the same two epochs.\n",
+    noise_table(selected),
+    "\nRate selected at each noise level (on noisy validation):\n",
+    rates_table(selected),
+  ]
+  return "\n".join(parts)
+
+
+def summary_rows(result: Result) -> list[dict]:
+  """summary.json: the selected rows of every level, with ``noise``."""
+  return [
+    {"noise": n, **r} for n, rows in result.selected().items() for r in rows
+  ]
+
+
+def plot_noise(result: Result, path: Path) -> Path:
+  """Test accuracy (best validation epoch, last epoch) and memorisation
+  (last epoch) against the noise level, one line per pairing."""
+  plt = plotting.plt
+  pairings = {p.name: p for p in result.config.pairings}
+  rows = summary_rows(result)
+  fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+  panels = (
+    ("test_at_best_val_mean", 1, "test accuracy (%) at best validation epoch"),
+    ("final_test_mean", 1, "test accuracy (%) at the last epoch"),
+    ("final_memorised_mean", 100, "mislabelled examples memorised (%), last"),
+  )
+  for ax, (key, scale, title) in zip(axes, panels, strict=True):
+    for (name,), group in records.group_rows(
+      rows, lambda r: (r["pairing"],)
+    ).items():
+      points = [
+        (100 * r["noise"], scale * r[key]) for r in group if r[key] is not None
+      ]
+      if not points:
+        continue
+      ax.plot(
+        *zip(*points, strict=True),
+        marker="o",
+        color=pairings[name].display_color,
+        label=pairings[name].display_label,
+      )
+    ax.set(title=title, xlabel="label noise (%)")
+  axes[0].legend(fontsize=7)
+  return plotting.save_figure(fig, path)
+
+
+def write(result: Result, workdir: str | Path) -> list[Path]:
+  """summary.md, summary.json and noise.png (each level wrote its own)."""
+  workdir = Path(workdir)
+  return [
+    results.write_json(workdir / "summary.json", summary_rows(result)),
+    results.atomic_write_text(workdir / "summary.md", summary(result)),
+    plot_noise(result, workdir / "noise.png"),
+  ]
+
+
+def load(workdir: str | Path) -> Result:
+  """The study in ``workdir``, from its config.json and level folders."""
+  workdir = Path(workdir)
+  if not (workdir / "config.json").is_file():
+    raise ValueError(
+      f"{workdir / 'config.json'} not found: not a study workdir."
+    )
+  config = cfg.load_json(Config, workdir / "config.json")
+  return Result(
+    config,
+    {n: compare.load(level_dir(workdir, n)) for n in config.noise_levels},
+  )
