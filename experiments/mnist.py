@@ -4,12 +4,19 @@ See lossjax/studies/compare.py. Trains on MNIST (an offline IDX copy under
 $LOSSJAX_DATA_DIR/mnist or ../shared/data/mnist, else TFDS) unless
 --dataset says otherwise. Writes config.json, metrics.jsonl (as each epoch
 finishes), summary.json, summary.md, accuracy.png, output_error.png,
-saturation.png, grad_norm.png and, with several seeds, seeds.png (every
-seed's curve) and stalled.png (inside the stalled runs) to --workdir.
+saturation.png, grad_norm.png, lr_tuning.png (with a rate grid) and, with
+several seeds, seeds.png (every seed's curve) and stalled.png (inside the
+stalled runs) to --workdir. Calibration: ece.png, reliability.png,
+temperature.jsonl and test_probabilities.npz; with --label_noise also
+memorised.png; with --multilabel=K label_count.png and multilabel_test.npz
+instead of the calibration files.
 
 Examples:
   python -m experiments.mnist --preset=nielsen --workdir=out/book
   python -m experiments.mnist --preset=square_loss --workdir=out/square_loss
+  python -m experiments.mnist --preset=multilabel --workdir=out/multilabel
+  python -m experiments.mnist --pairings=sigmoid_mse,softmax_nll --epochs=2 \
+      --label_noise=0.4 --train_size=5000 --validation_size=1000 --workdir=out/noisy
   python -m experiments.mnist --dataset=fashion_mnist --epochs=3 --workdir=out/fmnist
   python -m experiments.mnist --report_only --workdir=out/fmnist
 """
