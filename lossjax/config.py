@@ -264,7 +264,14 @@ def _check_lrs(values: tuple[LrEntry, ...]) -> None:
     positive(rate)
 
 
-def lrs_field(default: tuple = (), help: str = "") -> Any:  # noqa: A002
+def lrs_field(
+  default: tuple = (),
+  help: str = "",  # noqa: A002
+  *,
+  aliases: tuple[str, ...] = ("lr",),
+) -> Any:
+  """A learning-rate grid; ``aliases``: other flag names (one study may
+  have several rate fields, only one of them ``--lr``)."""
   return dataclasses.field(
     default=default,
     metadata={
@@ -274,7 +281,7 @@ def lrs_field(default: tuple = (), help: str = "") -> Any:  # noqa: A002
       "parse": _list(_parse_lr),
       "check": _check_lrs,
       "coerce": _coerce_lrs,
-      "aliases": ("lr",),
+      "aliases": aliases,
     },
   )
 

@@ -159,7 +159,12 @@ class CliTest(absltest.TestCase):
         [f"--data_dir={self.test_only}", "--dataset=toy"],
       ],
       "benchmark": [["--models=0"], ["--models=-1"], ["--examples=0"]],
-      "report": [["--size=nope"], ["--data_dir=/nonexistent/dir"]],
+      "report": [
+        ["--size=nope"],
+        ["--data_dir=/nonexistent/dir"],
+        ["--calibration_lrs=0.3"],
+        ["--multilabel_lrs=nope=0.3"],
+      ],
     }
     return [
       (study, flags) for study in STUDIES for flags in common + specific[study]
@@ -299,6 +304,8 @@ class CliTest(absltest.TestCase):
           "--saturation_epochs=1",
           "--convexity_grid_2d=5",
           "--convexity_points=3",
+          "--calibration_lrs=sigmoid_mse=1,softmax_nll=0.3",
+          "--multilabel_lrs=sigmoid_bce=0.3,softmax_nll=0.3",
         ],
         "report.md",
       ),

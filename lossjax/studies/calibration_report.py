@@ -297,3 +297,72 @@ def _draw_bins(ax, probabilities, labels, pairing) -> None:
   )
   ax.text(0.04, 0.9, f"ECE {100 * ece:.2f}%", transform=ax.transAxes)
   ax.set(xlim=(0, 1), ylim=(0, 1))
+
+
+def selected_runs(
+  test_probabilities: Mapping[tuple, object], summary_rows: Sequence[dict]
+) -> list[tuple]:
+  """Keys of ``test_probabilities`` (``(pairing, hidden, lr, seed)``) of the
+  selected rates' runs, in summary order."""
+  keys = []
+  for r in summary_rows:
+    if r["selected"]:
+      keys += [
+        k
+        for k in test_probabilities
+        if (k[0], "-".join(map(str, k[1])), k[2])
+        == (r["pairing"], r["hidden"], r["lr"])
+      ]
+  return keys
+
+
+def selected_temperatures(scaled: Sequence[dict]) -> dict[tuple, float | None]:
+  """Each run's temperature at its selected epoch, by run key."""
+  return {
+    (r["pairing"], tuple(r["hidden"]), r["lr"], r["seed"]): r["temperature"]
+    for r in scaled
+    if r["at"] == "selected"
+  }
+
+
+def write_outputs(
+  test_probabilities: Mapping[tuple, tuple[int, np.ndarray]],
+  scaled: Sequence[dict],
+  test_labels: np.ndarray | None,
+  summary_rows: Sequence[dict],
+  pairings: Mapping[str, object],
+  workdir: Path,
+  *,
+  figures: bool,
+) -> list[Path]:
+  """``test_probabilities.npz`` and (``figures``) ``reliability.png`` of the
+  selected runs; nothing for a run without them (multi-label, or from
+  before calibration was recorded)."""
+  keys = selected_runs(test_probabilities, summary_rows)
+  if not keys or test_labels is None:
+    return []
+  temperatures = selected_temperatures(scaled)
+  paths = [
+    write_probabilities(
+      workdir / PROBABILITIES_FILE,
+      keys,
+      test_probabilities,
+      test_labels,
+      temperatures,
+    )
+  ]
+  if figures:
+    by_pairing: dict[str, list] = {}
+    for key in keys:
+      by_pairing.setdefault(key[0], []).append(
+        (test_probabilities[key][1], temperatures.get(key))
+      )
+    paths.append(
+      plot_reliability(
+        by_pairing,
+        np.asarray(test_labels),
+        pairings,
+        workdir / "reliability.png",
+      )
+    )
+  return paths

@@ -17,21 +17,23 @@ what it finished.
 """
 
 import dataclasses
-import functools
 import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import jax
 import numpy as np
 
-from lossjax import calibration, classify, plotting, records, results
+from lossjax import classify, plotting, records, results
 from lossjax import config as cfg
 from lossjax.data import DataConfig, check_batch_size
-from lossjax.mlp import mlp_logits
 from lossjax.pairings import Pairing
-from lossjax.studies import calibration_report, multilabel_report, seed_spread
+from lossjax.studies import (
+  calibration_report,
+  multilabel_report,
+  seed_spread,
+  selected_epochs,
+)
 from lossjax.train_state import OPTIMIZERS
 
 
@@ -282,7 +284,9 @@ def run(
       start = time.perf_counter()
       # Calibration reads class labels; multi-label data has label sets.
       tracker = (
-        _NoTracker() if data.multilabel else _SelectedEpochs(group, data)
+        selected_epochs.NoTracker()
+        if data.multilabel
+        else selected_epochs.SelectedEpochs(group, data)
       )
       for epoch in classify.train_group(group, runs, data):
         rows = [
@@ -310,111 +314,6 @@ def run(
   return result
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _probabilities(pairing, hidden_activation, params, x):
-  """Every run's class probabilities on ``x``: ``(runs, n, classes)``."""
-
-  def one(p):
-    logits = mlp_logits(p, x, activation=hidden_activation)
-    return pairing.class_probabilities(logits)
-
-  return jax.vmap(one)(params)
-
-
-class _SelectedEpochs:
-  """Each run's validation and test probabilities at its best validation
-  epoch (the first, as :func:`summarize` selects it) and at the last."""
-
-  def __init__(self, group: classify.GroupConfig, data: classify.DeviceData):
-    self.group = group
-    self.val = data.eval["validation"]
-    self.test = data.eval["test"]
-    self.best_accuracy: dict[int, float] = {}
-    self.kept: dict[str, dict[int, tuple]] = {"selected": {}, "last": {}}
-
-  def _probabilities(self, params, x) -> np.ndarray:
-    g = self.group
-    return np.asarray(_probabilities(g.pairing, g.hidden_activation, params, x))
-
-  def update(self, rows: Sequence[dict], params) -> None:
-    epoch = rows[0]["epoch"]
-    if epoch == 0:
-      return
-    improved = [
-      i
-      for i, r in enumerate(rows)
-      if r["val_accuracy"] is not None
-      and r["val_accuracy"] > self.best_accuracy.get(i, -math.inf)
-    ]
-    last = epoch == self.group.epochs
-    if not improved and not last:
-      return
-    val = self._probabilities(params, self.val[0])
-    test = self._probabilities(params, self.test[0])
-    for i in improved:
-      self.best_accuracy[i] = rows[i]["val_accuracy"]
-      self.kept["selected"][i] = (epoch, val[i], test[i])
-    if last:
-      self.kept["last"] = {
-        i: (epoch, val[i], test[i]) for i in range(len(rows))
-      }
-
-  def scaled_rows(self, runs: Sequence[classify.RunConfig]) -> list[dict]:
-    """Temperature (fitted on validation) and test metrics after it."""
-    rows = []
-    for at, kept in self.kept.items():
-      for i, (epoch, val, test) in sorted(kept.items()):
-        metrics = calibration.scaled_metrics(
-          (val, self.val[1]), (test, self.test[1])
-        )
-        rows.append(
-          results.json_safe(
-            {
-              **_run_key(self.group, runs[i]),
-              "at": at,
-              "epoch": epoch,
-              **{
-                k if k == "temperature" else f"test_{k}": float(v)
-                for k, v in metrics.items()
-              },
-            }
-          )
-        )
-    return rows
-
-  def selected_test(self, runs: Sequence[classify.RunConfig]) -> dict:
-    return {
-      _probability_key(_run_key(self.group, runs[i])): (epoch, test)
-      for i, (epoch, _, test) in self.kept["selected"].items()
-    }
-
-
-class _NoTracker:
-  def update(self, rows, params) -> None:
-    del rows, params
-
-  def scaled_rows(self, runs) -> list[dict]:
-    del runs
-    return []
-
-  def selected_test(self, runs) -> dict:
-    del runs
-    return {}
-
-
-def _run_key(group: classify.GroupConfig, run: classify.RunConfig) -> dict:
-  return {
-    "pairing": group.pairing.name,
-    "hidden": list(group.hidden),
-    "lr": run.lr,
-    "seed": run.seed,
-  }
-
-
-def _probability_key(row: dict) -> tuple:
-  return (row["pairing"], tuple(row["hidden"]), row["lr"], row["seed"])
-
-
 def _progress_line(label, rows, epochs, start) -> str:
   accuracy, _ = records.mean_and_spread([r["test_accuracy"] for r in rows])
   cost, _ = records.mean_and_spread([r["train_cost"] for r in rows])
@@ -433,7 +332,9 @@ def _group_key(row: dict) -> tuple:
 def summarize(result: Result) -> list[dict]:
   """One row per (pairing, architecture, lr): mean and spread over seeds."""
   summary = []
-  scaled = {(_probability_key(r), r["at"]): r for r in result.scaled}
+  scaled = {
+    (selected_epochs.probability_key(r), r["at"]): r for r in result.scaled
+  }
   for (pairing, hidden, lr), group in records.group_rows(
     result.rows, _group_key
   ).items():
@@ -454,7 +355,7 @@ def summarize(result: Result) -> list[dict]:
       best_vals.append(best_val["val_accuracy"])
       selected_rows.append(best_val)
       last_rows.append(trained[-1])
-      key = _probability_key(best_val)
+      key = selected_epochs.probability_key(best_val)
       scaled_selected.append(scaled.get((key, "selected")))
       scaled_last.append(scaled.get((key, "last")))
     errors = {
@@ -791,9 +692,16 @@ def write(
       workdir / "summary.md", summary(result, summary_rows, cases=cases)
     ),
   ]
-  probabilities = _write_probabilities(result, summary_rows, workdir)
-  if probabilities is not None:
-    paths.append(probabilities)
+  pairings = {p.name: p for p in result.config.pairings}
+  paths += calibration_report.write_outputs(
+    result.test_probabilities,
+    result.scaled,
+    result.test_labels,
+    summary_rows,
+    pairings,
+    workdir,
+    figures=figures,
+  )
   if result.test_source_indices is not None:
     paths.append(
       multilabel_report.write_test_examples(
@@ -823,71 +731,14 @@ def write(
       paths.append(
         plot_lr_tuning(result, summary_rows, workdir / "lr_tuning.png")
       )
-    reliability = _plot_reliability(result, summary_rows, workdir)
-    if reliability is not None:
-      paths.append(reliability)
     selected = [r for r in summary_rows if r["selected"]]
     if multilabel_report.counts_of(selected):
       paths.append(
         multilabel_report.plot_label_counts(
-          selected,
-          {p.name: p for p in result.config.pairings},
-          workdir / "label_count.png",
+          selected, pairings, workdir / "label_count.png"
         )
       )
   return paths
-
-
-def _selected_runs(result: Result, summary_rows: Sequence[dict]) -> list:
-  """Probability keys of the selected rates' runs, in summary order."""
-  keys = []
-  for r in summary_rows:
-    if r["selected"]:
-      keys += [
-        k
-        for k in result.test_probabilities
-        if (k[0], "-".join(map(str, k[1])), k[2])
-        == (r["pairing"], r["hidden"], r["lr"])
-      ]
-  return keys
-
-
-def _selected_temperatures(result: Result) -> dict:
-  return {
-    _probability_key(r): r["temperature"]
-    for r in result.scaled
-    if r["at"] == "selected"
-  }
-
-
-def _write_probabilities(result: Result, summary_rows, workdir: Path):
-  if not result.test_probabilities or result.test_labels is None:
-    return None
-  return calibration_report.write_probabilities(
-    workdir / calibration_report.PROBABILITIES_FILE,
-    _selected_runs(result, summary_rows),
-    result.test_probabilities,
-    result.test_labels,
-    _selected_temperatures(result),
-  )
-
-
-def _plot_reliability(result: Result, summary_rows, workdir: Path):
-  keys = _selected_runs(result, summary_rows)
-  if not keys or result.test_labels is None:
-    return None
-  temperatures = _selected_temperatures(result)
-  by_pairing: dict[str, list] = {}
-  for key in keys:
-    by_pairing.setdefault(key[0], []).append(
-      (result.test_probabilities[key][1], temperatures.get(key))
-    )
-  return calibration_report.plot_reliability(
-    by_pairing,
-    np.asarray(result.test_labels),
-    {p.name: p for p in result.config.pairings},
-    workdir / "reliability.png",
-  )
 
 
 def plot_lr_tuning(result: Result, rows: Sequence[dict], path: Path) -> Path:

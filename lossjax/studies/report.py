@@ -17,7 +17,7 @@ import lossjax
 from lossjax import config as cfg
 from lossjax import multilabel, results
 from lossjax.data import DataConfig
-from lossjax.pairings import PAIRINGS, Pairing
+from lossjax.pairings import PAIRINGS, Pairing, resolve_pairing
 from lossjax.studies import (
   calibration_report,
   compare,
@@ -93,6 +93,18 @@ class Config(cfg.Config):
     "Section 9: the rate grid of each pairing; the rate with the best "
     "validation accuracy is reported.",
   )
+  calibration_lrs: tuple = cfg.lrs_field(
+    CALIBRATION_LRS,
+    "Sections 11-12: each pairing of the calibration and label-noise study "
+    "and its rate (pairing=rate entries).",
+    aliases=(),
+  )
+  multilabel_lrs: tuple = cfg.lrs_field(
+    MULTILABEL_LRS,
+    "Section 13: each pairing on multi-label data and its rate "
+    "(pairing=rate entries).",
+    aliases=(),
+  )
   mnist_train: int | None = cfg.field(
     10_000, "Comparison: training examples (unset: all).", check=cfg.at_least(1)
   )
@@ -117,6 +129,19 @@ class Config(cfg.Config):
   convexity_points: int = cfg.field(
     100, "Convexity: random points.", check=cfg.at_least(1)
   )
+
+  def validate(self):
+    for name in ("student_lrs", "calibration_lrs", "multilabel_lrs"):
+      for entry in getattr(self, name):
+        if not isinstance(entry, tuple):
+          raise ValueError(
+            f"--{name}: give each rate as pairing=rate (e.g. "
+            f"softmax_nll=0.3); {entry:g} names no pairing."
+          )
+        try:
+          resolve_pairing(entry[0])
+        except ValueError as e:
+          raise ValueError(f"--{name}: {e}") from None
 
 
 PRESETS = {
@@ -529,8 +554,8 @@ validation) is the fuller answer.
       for f in dataclasses.fields(compare.Config)
     },
   ).replace(
-    pairings=tuple(name for name, _ in CALIBRATION_LRS),
-    lrs=CALIBRATION_LRS,
+    pairings=tuple(dict.fromkeys(e[0] for e in config.calibration_lrs)),
+    lrs=config.calibration_lrs,
     init="normalized",
     noise_levels=(0.0, REPORT_NOISE),
   )
@@ -545,8 +570,8 @@ validation) is the fuller answer.
   log("multi-label data ...")
   multilabel_config = noise_config.level(0.0).replace(
     data=noise_config.data.replace(multilabel=MULTILABEL_SLOTS),
-    pairings=tuple(name for name, _ in MULTILABEL_LRS),
-    lrs=MULTILABEL_LRS,
+    pairings=tuple(dict.fromkeys(e[0] for e in config.multilabel_lrs)),
+    lrs=config.multilabel_lrs,
   )
   multilabel_result = compare.run(
     multilabel_config,

@@ -27,6 +27,9 @@ class ReportTest(absltest.TestCase):
       saturation_epochs=1,
       convexity_grid_2d=5,
       convexity_points=3,
+      # Two pairings each keep sections 11-13 (14 groups by default) quick.
+      calibration_lrs=(("sigmoid_mse", 1.0), ("softmax_mae", 1.0)),
+      multilabel_lrs=(("sigmoid_bce", 0.3), ("softmax_nll", 0.3)),
     )
     workdir = tmp / "report"
     result = report.run(config, workdir=workdir, log=lambda *_: None)
