@@ -286,6 +286,17 @@ def lrs_field(
   )
 
 
+def rate_grid(
+  *groups: tuple[tuple[str, ...], tuple[float, ...]],
+) -> tuple[tuple[str, float], ...]:
+  """``pairing=rate`` entries for an lrs field: every rate of each group for
+  every pairing named in it, e.g. ``rate_grid((("sigmoid_mse",), (1.0,
+  3.0)))``."""
+  return tuple(
+    (name, rate) for names, rates in groups for name in names for rate in rates
+  )
+
+
 def lrs_for(lrs: tuple[LrEntry, ...], pairing: Pairing) -> tuple[float, ...]:
   """The learning rates a pairing trains with under ``lrs`` (see lrs_field).
 

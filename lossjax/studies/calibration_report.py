@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from lossjax import calibration, plotting, records, results
+from lossjax.studies import selected_epochs
 
 # Per-epoch metrics summarised at the selected and at the last epoch.
 EPOCH_METRICS = ("test_ece", "test_nll", "test_brier", "memorised")
@@ -319,7 +320,7 @@ def selected_runs(
 def selected_temperatures(scaled: Sequence[dict]) -> dict[tuple, float | None]:
   """Each run's temperature at its selected epoch, by run key."""
   return {
-    (r["pairing"], tuple(r["hidden"]), r["lr"], r["seed"]): r["temperature"]
+    selected_epochs.probability_key(r): r["temperature"]
     for r in scaled
     if r["at"] == "selected"
   }

@@ -126,16 +126,11 @@ PRESETS = {
     "pairings": ["sigmoid_mse", "sigmoid_bce", "softmax_nll", "identity_mse"],
     "hidden": [[30]],
     "hidden_activation": "relu",
-    "lrs": [
-      [name, rate]
-      for names, rates in (
-        (("sigmoid_mse",), (0.1, 0.3, 1.0, 3.0)),
-        (("sigmoid_bce", "softmax_nll"), (0.015, 0.05, 0.15, 0.5)),
-        (("identity_mse",), (0.001, 0.003, 0.01, 0.03)),
-      )
-      for name in names
-      for rate in rates
-    ],
+    "lrs": cfg.rate_grid(
+      (("sigmoid_mse",), (0.1, 0.3, 1.0, 3.0)),
+      (("sigmoid_bce", "softmax_nll"), (0.015, 0.05, 0.15, 0.5)),
+      (("identity_mse",), (0.001, 0.003, 0.01, 0.03)),
+    ),
     "init": "large",
     "epochs": 10,
     "seeds": [0, 1, 2],
@@ -153,20 +148,15 @@ PRESETS = {
       "rescaled_mse(k=3,m=5)",
     ],
     "hidden": [[100]],
-    "lrs": [
-      [name, rate]
-      for names, rates in (
-        (("sigmoid_mse", "softmax_mse"), (0.3, 1.0, 3.0, 10.0, 30.0)),
-        (
-          ("sigmoid_bce", "softmax_nll", "smoothed_nll(eps=0.1)"),
-          (0.03, 0.1, 0.3, 1.0, 3.0),
-        ),
-        (("identity_mse",), (0.003, 0.01, 0.03, 0.1, 0.3)),
-        (("rescaled_mse(k=3,m=5)",), (0.001, 0.003, 0.01, 0.03, 0.1)),
-      )
-      for name in names
-      for rate in rates
-    ],
+    "lrs": cfg.rate_grid(
+      (("sigmoid_mse", "softmax_mse"), (0.3, 1.0, 3.0, 10.0, 30.0)),
+      (
+        ("sigmoid_bce", "softmax_nll", "smoothed_nll(eps=0.1)"),
+        (0.03, 0.1, 0.3, 1.0, 3.0),
+      ),
+      (("identity_mse",), (0.003, 0.01, 0.03, 0.1, 0.3)),
+      (("rescaled_mse(k=3,m=5)",), (0.001, 0.003, 0.01, 0.03, 0.1)),
+    ),
     "batch_size": 10,
     "epochs": 30,
     "init": "normalized",
@@ -190,16 +180,11 @@ PRESETS["multilabel"] = {
     "identity_mse",
   ],
   "hidden": [[100]],
-  "lrs": [
-    [name, rate]
-    for names, rates in (
-      (("sigmoid_mse", "softmax_mse"), (1.0, 3.0)),
-      (("sigmoid_bce", "softmax_nll"), (0.1, 0.3)),
-      (("identity_mse",), (0.03, 0.1)),
-    )
-    for name in names
-    for rate in rates
-  ],
+  "lrs": cfg.rate_grid(
+    (("sigmoid_mse", "softmax_mse"), (1.0, 3.0)),
+    (("sigmoid_bce", "softmax_nll"), (0.1, 0.3)),
+    (("identity_mse",), (0.03, 0.1)),
+  ),
   "batch_size": 10,
   "epochs": 30,
   "init": "normalized",

@@ -15,6 +15,7 @@ examples each pairing memorised.
 """
 
 import dataclasses
+import functools
 from pathlib import Path
 
 from lossjax import config as cfg
@@ -76,12 +77,7 @@ PRESETS = {
   "mnist": {
     "pairings": [name for names, _ in _RATES for name in names],
     "hidden": [[100]],
-    "lrs": [
-      [name, rate]
-      for names, rates in _RATES
-      for name in names
-      for rate in rates
-    ],
+    "lrs": cfg.rate_grid(*_RATES),
     "batch_size": 10,
     "epochs": 30,
     "init": "normalized",
@@ -98,8 +94,10 @@ class Result:
   config: Config
   levels: dict[float, compare.Result]
 
+  @functools.cached_property
   def selected(self) -> dict[float, list[dict]]:
-    """Per level, the summary rows of the selected rates."""
+    """Per level, the summary rows of the selected rates (summarised once:
+    the Markdown, the JSON, the figure and the report all read these)."""
     return {
       noise: [r for r in compare.summarize(level) if r["selected"]]
       for noise, level in self.levels.items()
@@ -237,7 +235,7 @@ def summary(result: Result) -> str:
   """summary.md: the clean level's calibration, then every level's accuracy
   and memorisation."""
   c = result.config
-  selected = result.selected()
+  selected = result.selected
   clean = selected.get(0.0)
   parts = [
     f"# {c.data.dataset}: calibration and label noise\n",
@@ -273,7 +271,7 @@ def summary(result: Result) -> str:
 def summary_rows(result: Result) -> list[dict]:
   """summary.json: the selected rows of every level, with ``noise``."""
   return [
-    {"noise": n, **r} for n, rows in result.selected().items() for r in rows
+    {"noise": n, **r} for n, rows in result.selected.items() for r in rows
   ]
 
 

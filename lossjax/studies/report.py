@@ -79,16 +79,11 @@ class Config(cfg.Config):
   )
   hidden_activation: str = cfg.hidden_activation_field()
   student_lrs: tuple = cfg.lrs_field(
-    tuple(
-      (name, rate)
-      for names, rates in (
-        (("sigmoid_mse",), (1.0, 3.0, 10.0)),
-        (("softmax_nll", SMOOTHED), (0.1, 0.3, 1.0)),
-        (("identity_mse",), (0.01, 0.03, 0.1)),
-        ((RESCALED,), (0.003, 0.01, 0.03)),
-      )
-      for name in names
-      for rate in rates
+    cfg.rate_grid(
+      (("sigmoid_mse",), (1.0, 3.0, 10.0)),
+      (("softmax_nll", SMOOTHED), (0.1, 0.3, 1.0)),
+      (("identity_mse",), (0.01, 0.03, 0.1)),
+      ((RESCALED,), (0.003, 0.01, 0.03)),
     ),
     "Section 9: the rate grid of each pairing; the rate with the best "
     "validation accuracy is reported.",
@@ -585,7 +580,7 @@ validation) is the fuller answer.
   sections.append(
     multilabel_section(
       [r for r in compare.summarize(multilabel_result) if r["selected"]],
-      {r["pairing"]: r for r in noise_result.selected()[0.0]},
+      {r["pairing"]: r for r in noise_result.selected[0.0]},
     )
   )
   header = (
@@ -599,7 +594,7 @@ validation) is the fuller answer.
 
 def calibration_sections(result: label_noise.Result) -> list[str]:
   """Sections 11 and 12 from the label-noise study's selected rows."""
-  selected = result.selected()
+  selected = result.selected
   clean = {r["pairing"]: r for r in selected[0.0]}
   noisy = {r["pairing"]: r for r in selected[REPORT_NOISE]}
   c = result.config
