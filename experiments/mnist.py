@@ -21,6 +21,8 @@ Examples:
   python -m experiments.mnist --report_only --workdir=out/fmnist
 """
 
+import time
+
 from absl import flags
 
 from lossjax import cli
@@ -37,13 +39,14 @@ flags.DEFINE_bool(
 def main(argv):
   if not flags.FLAGS.report_only:
     return cli.main(compare)(argv)
+  start = time.time() - 1  # file systems that keep whole seconds
   try:
-    result = compare.load(cli.checked_workdir(flags.FLAGS.workdir))
+    workdir = cli.checked_workdir(flags.FLAGS.workdir)
+    result = compare.load(workdir)
   except ValueError as e:
     cli.fail(str(e))
-  print(
-    "wrote", ", ".join(map(str, compare.write(result, flags.FLAGS.workdir)))
-  )
+  compare.write(result, workdir)
+  print(cli.wrote_line(workdir, start))
 
 
 if __name__ == "__main__":

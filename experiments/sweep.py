@@ -2,7 +2,8 @@ r"""Sweep a grid of pairings x init scales x learning rates x seeds.
 
 See lossjax/studies/sweep.py: vmapped chunks sharded over every device (all
 processes' after jax.distributed), saved atomically and skipped on a rerun.
-Writes sweep.json, metrics.jsonl, summary.csv, heatmap.png and curves.png.
+Writes config.json (--config repeats the sweep), sweep.json (its
+fingerprint), chunks/, metrics.jsonl, summary.csv, heatmap.png and curves.png.
 
 Examples:
   python -m experiments.sweep --task=neuron \
@@ -14,6 +15,8 @@ Examples:
   python -m experiments.sweep ... --coordinator_address=host0:1234 \
       --num_processes=2 --process_id=0
 """
+
+import time
 
 import jax
 from absl import flags
@@ -41,6 +44,7 @@ flags.DEFINE_integer("process_id", 0, "This process's index.", lower_bound=0)
 def main(argv):
   if len(argv) > 1:
     cli.fail(f"unexpected arguments: {' '.join(argv[1:])}")
+  start = time.time() - 1  # file systems that keep whole seconds
   try:
     config = cfg.config_from_flags(sweep.Config, sweep.PRESETS)
     workdir = cli.checked_workdir(FLAGS.workdir)
@@ -59,8 +63,9 @@ def main(argv):
   except (ValueError, DataError) as e:
     cli.fail(str(e))
   if jax.process_index() == 0:
-    paths = sweep.write(result, workdir)
-    print(sweep.summary(result) + "; wrote " + ", ".join(map(str, paths)))
+    sweep.write(result, workdir)
+    print(sweep.summary(result))
+    print(cli.wrote_line(workdir, start))
 
 
 if __name__ == "__main__":

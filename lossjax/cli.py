@@ -10,11 +10,12 @@ status 2, before anything is trained or written.
 
 import os
 import sys
-import tempfile
+import time
 import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import jax
 from absl import app, flags
 
 from lossjax import config as config_lib
@@ -26,7 +27,13 @@ class UsageError(ValueError):
 
 
 def checked_workdir(text: str | None) -> Path:
-  """The workdir, created and writable, or :class:`UsageError`."""
+  """The workdir, if it is or can be made a writable directory; else
+  :class:`UsageError`.
+
+  Nothing is created here: the writers create the directory with the first
+  file they write, so a run whose other inputs turn out bad (data that does
+  not load) leaves nothing behind.
+  """
   if text is None or not str(text).strip():
     raise UsageError(
       "--workdir is empty: give the directory for the results, e.g. "
@@ -38,20 +45,53 @@ def checked_workdir(text: str | None) -> Path:
       raise UsageError(
         f"--workdir={text}: {parent} exists and is not a directory."
       )
-  try:
-    path.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=path):
-      pass
-  except OSError as e:
+  existing = next(
+    p for p in (path.absolute(), *path.absolute().parents) if p.exists()
+  )
+  if not os.access(existing, os.W_OK | os.X_OK):
     raise UsageError(
-      f"--workdir={text} cannot be written: {e.strerror or e}."
-    ) from None
+      f"--workdir={text} cannot be written: {existing} is not writable."
+    )
   return path
 
 
+def written_since(workdir: Path, start: float) -> list[str]:
+  """What a run wrote into ``workdir`` since ``start`` (a ``time.time()``):
+  each file at the top level, and each folder as ``name/ (k files)``."""
+  names = []
+  if not workdir.is_dir():
+    return names
+  for entry in sorted(workdir.iterdir()):
+    if entry.name.startswith("."):
+      continue
+    if entry.is_dir():
+      fresh = [
+        f
+        for f in entry.rglob("*")
+        if f.is_file() and f.stat().st_mtime >= start
+      ]
+      if fresh:
+        count = len(fresh)
+        names.append(f"{entry.name}/ ({count} file{'s' * (count != 1)})")
+    elif entry.stat().st_mtime >= start:
+      names.append(entry.name)
+  return names
+
+
+def wrote_line(workdir: Path, start: float) -> str:
+  """The final line of a run: every file it wrote."""
+  names = written_since(workdir, start)
+  return f"wrote {', '.join(names) or 'nothing'} in {workdir}"
+
+
 def define(study: types.ModuleType) -> None:
-  """Defines the study's flags (call under ``if __name__ == "__main__"``)."""
-  config_lib.define_flags(study.Config, getattr(study, "PRESETS", None))
+  """Defines the study's flags (call under ``if __name__ == "__main__"``).
+
+  They belong to the main module, so the script's ``--help`` lists them.
+  """
+  config_lib.define_flags(
+    study.Config, getattr(study, "PRESETS", None), module_name=sys.argv[0]
+  )
 
 
 def fail(message: str) -> None:
@@ -69,6 +109,7 @@ def main(study: types.ModuleType) -> Callable[[Sequence[str]], None]:
         f"unexpected arguments: {' '.join(argv[1:])} (every input is a "
         "flag; see --help)."
       )
+    start = time.time() - 1  # file systems that keep whole seconds
     try:
       config = config_lib.config_from_flags(
         study.Config, getattr(study, "PRESETS", None)
@@ -77,9 +118,10 @@ def main(study: types.ModuleType) -> Callable[[Sequence[str]], None]:
       result = study.run(config, workdir=workdir)
     except (ValueError, DataError) as e:
       fail(str(e))
-    paths = study.write(result, workdir)
-    print(study.summary(result))
-    print("wrote", ", ".join(os.fspath(p) for p in paths))
+    study.write(result, workdir)
+    if jax.process_index() == 0:
+      print(study.summary(result))
+      print(wrote_line(workdir, start))
 
   return run_main
 
@@ -89,7 +131,8 @@ def parse_flags(argv: Sequence[str]) -> list[str]:
   try:
     return flags.FLAGS(argv)
   except flags.Error as e:
-    fail(f"{e} (see --help)")
+    # absl words a missing --flagfile "ERROR:: Unable to open flagfile".
+    fail(f"{str(e).removeprefix('ERROR:: ')} (see --help)")
 
 
 def start(main_fn: Callable[[Sequence[str]], None]) -> None:

@@ -40,15 +40,31 @@ def field(
   help: str,  # noqa: A002 - the absl word for it
   *,
   parse: Callable[[str], Any] | None = None,
+  format: Callable[[Any], str] | None = None,  # noqa: A002
   check: Callable[[Any], None] | None = None,
+  choices: tuple[str, ...] | None = None,
 ) -> Any:
   """A config field with its help text, text parser and value check.
 
-  ``parse`` reads the flag's text (default: by the field's type); ``check``
-  raises ``ValueError`` for values the field does not accept.
+  ``parse`` reads the flag's text (default: by the field's type) and
+  ``format`` writes a value as text ``parse`` reads back (the flag's shown
+  default, the presets' help); give both or neither. ``check`` raises
+  ``ValueError`` for values the field does not accept; ``choices`` makes
+  the field an enumeration (an absl enum flag, checked by the config too).
   """
+  if (parse is None) != (format is None):
+    raise TypeError("give a field both parse= and format=, or neither.")
+  if choices is not None:
+    check = all_of(one_of(choices), *([check] if check else []))
   return dataclasses.field(
-    default=default, metadata={"help": help, "parse": parse, "check": check}
+    default=default,
+    metadata={
+      "help": help,
+      "parse": parse,
+      "format": format,
+      "check": check,
+      "choices": choices,
+    },
   )
 
 
@@ -97,6 +113,12 @@ def _bool(text: str) -> bool:
   if lowered in ("0", "false", "no"):
     return False
   raise ValueError(f"{text!r} is not true or false")
+
+
+def number_text(value: float) -> str:
+  """The shortest text that reads back as exactly ``value``."""
+  short = f"{value:g}"
+  return short if float(short) == value else repr(float(value))
 
 
 _PARSERS = {int: _number(int), float: _number(float), str: str, bool: _bool}
@@ -258,6 +280,13 @@ def _coerce_lrs(values) -> tuple[LrEntry, ...]:
   return tuple(out)
 
 
+def _format_lrs(values: tuple[LrEntry, ...]) -> str:
+  return ",".join(
+    f"{e[0]}={number_text(e[1])}" if isinstance(e, tuple) else number_text(e)
+    for e in values
+  )
+
+
 def _check_lrs(values: tuple[LrEntry, ...]) -> None:
   for entry in values:
     rate = entry[1] if isinstance(entry, tuple) else entry
@@ -279,6 +308,7 @@ def lrs_field(
       "or pairing=rate for one pairing (e.g. sigmoid_mse=0.15,sigmoid_bce=0.005)"
       ". Empty: each pairing's default_lr." + (f" {help}" if help else ""),
       "parse": _list(_parse_lr),
+      "format": _format_lrs,
       "check": _check_lrs,
       "coerce": _coerce_lrs,
       "aliases": aliases,
@@ -347,6 +377,11 @@ def _parse_architecture(text: str) -> tuple[int, ...]:
   return sizes
 
 
+def architecture_text(sizes: tuple[int, ...]) -> str:
+  """Hidden sizes as ``--hidden`` reads them: ``(100, 30)`` -> ``100x30``."""
+  return "x".join(map(str, sizes))
+
+
 def hidden_field(default: tuple[tuple[int, ...], ...] = ((30,),)) -> Any:
   return field(
     default,
@@ -354,6 +389,7 @@ def hidden_field(default: tuple[tuple[int, ...], ...] = ((30,),)) -> Any:
     "'x'. '30,100' trains [784,30,10] and [784,100,10]; '100x30' trains "
     "[784,100,30,10].",
     parse=_list(_parse_architecture),
+    format=lambda v: ",".join(map(architecture_text, v)),
     check=lambda v: nonempty_unique(v),
   )
 
@@ -401,7 +437,7 @@ def init_field(default: str = "normalized") -> Any:
     "Initialiser: normalized = N(0,1/n_in) weights, N(0,1) biases; large = "
     "N(0,1) (the book's chapter 1); glorot (for sigmoid and tanh layers); he "
     "(for relu layers); gaussian; constant.",
-    check=one_of(INITIALIZERS),
+    choices=tuple(INITIALIZERS),
   )
 
 
@@ -497,36 +533,45 @@ def _flat_fields(
       yield (f.name,), f, hints[f.name]
 
 
-def _text(value: Any) -> str:
+def _formatter_for(annotation: Any) -> Callable[[Any], str]:
+  """Writes a value of ``annotation`` as the text its parser reads back."""
+  origin = typing.get_origin(annotation)
+  args = typing.get_args(annotation)
+  if origin in (typing.Union, types.UnionType) and type(None) in args:
+    (inner,) = [a for a in args if a is not type(None)]
+    inner_format = _formatter_for(inner)
+    return lambda v: "none" if v is None else inner_format(v)
+  if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+    item = _formatter_for(args[0])
+    return lambda v: ",".join(item(x) for x in v)
+  if annotation is Pairing:
+    return pairing_spec
+  if annotation is bool:
+    return lambda v: "true" if v else "false"
+  if annotation is float:
+    return number_text
+  if annotation in (int, str):
+    return str
+  raise TypeError(f"no text format for {annotation}; give field(format=...).")
+
+
+def field_text(f: dataclasses.Field, annotation: Any, value: Any) -> str:
+  """``value`` of field ``f`` as flag text that parses back to it."""
   if value is None:
-    return ""
-  if isinstance(value, bool):
-    return str(value).lower()
-  if isinstance(value, Pairing):
-    return pairing_spec(value)
-  if isinstance(value, tuple):
-    if (
-      all(
-        isinstance(v, tuple) and all(isinstance(x, int) for x in v)
-        for v in value
-      )
-      and value
-    ):
-      return ",".join("x".join(map(str, v)) for v in value)
-    return ",".join(
-      f"{v[0]}={v[1]:g}"
-      if isinstance(v, tuple) and isinstance(v[0], str)
-      else _text(v)
-      for v in value
-    )
-  if isinstance(value, float):
-    return f"{value:g}"
-  return str(value)
+    return "none"
+  format_value = f.metadata.get("format") or _formatter_for(annotation)
+  return format_value(_coerce_field(f, annotation, value))
 
 
 def _default_of(cls: type[Config], path: tuple[str, ...]) -> Any:
+  """The default of the (nested) field at ``path``: a nested config's field
+  defaults to its value in the outer field's default (e.g. a study's
+  ``DataConfig(eval_size=2000)``), not to the inner class's own default."""
   value: Any = cls
   for name in path:
+    if isinstance(value, Config):
+      value = getattr(value, name)
+      continue
     f = {f.name: f for f in dataclasses.fields(value)}[name]
     if f.default is not dataclasses.MISSING:
       value = f.default
@@ -537,23 +582,64 @@ def _default_of(cls: type[Config], path: tuple[str, ...]) -> Any:
   return value
 
 
+def _define_field_flag(
+  name: str,
+  f: dataclasses.Field,
+  annotation: Any,
+  default: Any,
+  *,
+  flag_values: flags.FlagValues,
+  module_name: str | None,
+) -> None:
+  """One typed absl flag for a config field.
+
+  Enumerations, booleans, integers and floats get absl's typed flags (typed
+  help, ``--noX``); everything else is a string the field's parser reads.
+  The config still checks every value, so flags, Python and ``config.json``
+  are validated by the same code.
+  """
+  common = {"flag_values": flag_values, "module_name": module_name}
+  help_text = f.metadata["help"]
+  if f.metadata.get("choices"):
+    flags.DEFINE_enum(
+      name, default, list(f.metadata["choices"]), help_text, **common
+    )
+  elif annotation is bool:
+    flags.DEFINE_bool(name, default, help_text, **common)
+  elif annotation is int and not f.metadata.get("parse"):
+    flags.DEFINE_integer(name, default, help_text, **common)
+  elif annotation is float and not f.metadata.get("parse"):
+    flags.DEFINE_float(name, default, help_text, **common)
+  else:
+    flags.DEFINE_string(
+      name, field_text(f, annotation, default), help_text, **common
+    )
+
+
 def define_flags(
   cls: type[Config],
   presets: Mapping[str, Mapping[str, Any]] | None = None,
   *,
   workdir_help: str = "Directory for the results (created; required).",
   flag_values: flags.FlagValues = flags.FLAGS,
+  module_name: str | None = None,
 ) -> None:
   """Defines one flag per field of ``cls``, and ``--workdir``, ``--preset``,
   ``--config``. Every value is checked by the config itself when
-  :func:`config_from_flags` builds it."""
-  flags.DEFINE_string("workdir", None, workdir_help, flag_values=flag_values)
+  :func:`config_from_flags` builds it.
+
+  ``module_name``: the module the flags belong to, whose ``--help`` lists
+  them (an experiment script passes ``sys.argv[0]``, absl's name for the
+  main module); default: the caller.
+  """
+  common = {"flag_values": flag_values, "module_name": module_name}
+  flags.DEFINE_string("workdir", None, workdir_help, **common)
   flags.DEFINE_string(
     "config",
     None,
     "A config.json written by an earlier run: repeat that run (flags given "
     "as well override its values).",
-    flag_values=flag_values,
+    **common,
   )
   if presets:
     flags.DEFINE_enum(
@@ -562,32 +648,56 @@ def define_flags(
       list(presets),
       "Named settings, applied before the flags given: "
       + "; ".join(
-        f"{name}: {_describe(values)}" for name, values in presets.items()
+        f"{name}: {describe_preset(cls, values)}"
+        for name, values in presets.items()
       ),
-      flag_values=flag_values,
+      **common,
     )
-  for path, f, _ in _flat_fields(cls):
+  for path, f, annotation in _flat_fields(cls):
     name = path[-1]
-    flags.DEFINE_string(
+    _define_field_flag(
       name,
-      _text(_default_of(cls, path)),
-      f.metadata["help"],
+      f,
+      annotation,
+      _default_of(cls, path),
       flag_values=flag_values,
+      module_name=module_name,
     )
     for alias in f.metadata.get("aliases", ()):
-      flags.DEFINE_alias(alias, name, flag_values=flag_values)
+      flags.DEFINE_alias(alias, name, **common)
 
 
-def _describe(values: Mapping[str, Any]) -> str:
-  return ", ".join(
-    f"--{k}={_text(_coerce_for_text(v))}" for k, v in values.items()
+def _preset_items(
+  cls: type[Config], values: Mapping[str, Any]
+) -> Iterator[tuple[str, dataclasses.Field, Any, Any]]:
+  """(flag name, field, annotation, value) of each setting of a preset."""
+  fields = {path[-1]: (f, a) for path, f, a in _flat_fields(cls)}
+  for name, value in values.items():
+    if name in fields:
+      yield name, *fields[name], value
+    else:  # a nested config given as a dict, e.g. "data": {...}
+      for inner, inner_value in value.items():
+        yield inner, *fields[inner], inner_value
+
+
+def describe_preset(cls: type[Config], values: Mapping[str, Any]) -> str:
+  """A preset as the flags that set it, ready to paste: ``--k=v --k2=v2``."""
+  return " ".join(
+    f"--{name}={field_text(f, annotation, v)}"
+    for name, f, annotation, v in _preset_items(cls, values)
   )
 
 
-def _coerce_for_text(value: Any) -> Any:
-  if isinstance(value, list):
-    return tuple(_coerce_for_text(v) for v in value)
-  return value
+def _coerce_field(f: dataclasses.Field, annotation: Any, value: Any) -> Any:
+  coerce = f.metadata.get("coerce")
+  return coerce(value) if coerce else _coerce(annotation, value)
+
+
+def _is_typed_flag(f: dataclasses.Field, annotation: Any) -> bool:
+  """Whether absl parses the flag (see :func:`_define_field_flag`)."""
+  return bool(f.metadata.get("choices")) or (
+    annotation in (bool, int, float) and not f.metadata.get("parse")
+  )
 
 
 def config_from_flags(
@@ -615,12 +725,10 @@ def config_from_flags(
     path[-1]: (path, f, annotation) for path, f, annotation in _flat_fields(cls)
   }
   if presets and flag_values["preset"].value:
-    for name, value in presets[flag_values["preset"].value].items():
-      if name in fields:
-        put(fields[name][0], value)
-      else:  # a nested config given as a dict, e.g. "data": {...}
-        for inner, inner_value in value.items():
-          put((name, inner), inner_value)
+    for name, _, _, value in _preset_items(
+      cls, presets[flag_values["preset"].value]
+    ):
+      put(fields[name][0], value)
   if flag_values["config"].value:
     saved = load_json(cls, flag_values["config"].value).to_json()
     for path, _, _ in fields.values():
@@ -631,6 +739,9 @@ def config_from_flags(
   for name, (path, f, annotation) in fields.items():
     flag = flag_values[name]
     if not flag.present:
+      continue
+    if _is_typed_flag(f, annotation):
+      put(path, flag.value)
       continue
     parse = f.metadata.get("parse") or _parser_for(annotation)
     try:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from lossjax import config as config_lib
-from lossjax import label_noise as label_noise_lib
+from lossjax import label_corruption
 from lossjax import multilabel as multilabel_lib
 
 IDX_FILES = {
@@ -101,7 +101,7 @@ class Split:
 class Dataset:
   """Train, validation and test splits of one dataset.
 
-  With label noise (:mod:`lossjax.label_noise`), ``clean_train_labels``
+  With label noise (:mod:`lossjax.label_corruption`), ``clean_train_labels``
   holds the training labels before corruption. ``notes`` say what was done
   to the labels (noise, multi-label composition).
   """
@@ -126,9 +126,7 @@ class Dataset:
     return dataclasses.replace(
       self,
       train=_take(self.train, size, "train_size", "training"),
-      clean_train_labels=None
-      if clean is None or size is None
-      else clean[:size],
+      clean_train_labels=None if clean is None else clean[:size],
     )
 
   def mislabelled(self) -> np.ndarray:
@@ -563,14 +561,6 @@ def find_offline_copy(name: str) -> Path | None:
   return None
 
 
-def data_dir_or_offline_copy(name: str, data_dir: str | None) -> str | None:
-  """``data_dir`` if given, else :func:`find_offline_copy`, else ``None`` (TFDS)."""
-  if data_dir:
-    return data_dir
-  found = find_offline_copy(name)
-  return None if found is None else str(found)
-
-
 def _existing_dir(value: str) -> None:
   if not Path(value).is_dir():
     raise ValueError(
@@ -600,7 +590,7 @@ class DataConfig(config_lib.Config):
   source: str = config_lib.field(
     "auto",
     "auto: IDX if --data_dir holds IDX files, else TFDS.",
-    check=config_lib.one_of(SOURCES),
+    choices=tuple(SOURCES),
   )
   validation_size: int = config_lib.field(
     10_000,
@@ -627,13 +617,13 @@ class DataConfig(config_lib.Config):
     0.0,
     "Fraction in [0, 1) of training and validation labels made wrong (test "
     "labels stay clean), e.g. 0.4.",
-    check=label_noise_lib.check_fraction,
+    check=label_corruption.check_fraction,
   )
   label_noise_kind: str = config_lib.field(
     "symmetric",
     "symmetric: a wrong label is a uniformly drawn other class; pair: class "
     "c becomes c+1 mod k (Patrini et al. 2017).",
-    check=config_lib.one_of(label_noise_lib.NOISE_KINDS),
+    choices=tuple(label_corruption.NOISE_KINDS),
   )
   label_noise_seed: int = config_lib.field(
     0,
@@ -675,13 +665,25 @@ class DataConfig(config_lib.Config):
     found = find_offline_copy(self.dataset)
     return self if found is None else self.replace(data_dir=str(found))
 
-  def load(self) -> Dataset:
-    """The dataset (``data_dir`` unset: the offline copy, else TFDS), with
-    the label noise asked for."""
-    if self.data_dir is None and self.resolved().data_dir is not None:
-      return self.resolved().load()
-    dataset = label_noise_lib.with_label_noise(
-      self._load_clean(),
+  def load(self, *, loaded: Dataset | None = None) -> Dataset:
+    """The data this config describes.
+
+    ``loaded``: the same data already read (:meth:`load_source` of a config
+    naming the same dataset, directory, source and validation size), e.g.
+    once for the several studies of a report; it is used instead of reading
+    again. Either way, this config's ``train_size``, ``eval_size``, label
+    noise and multi-label composition are then applied, so a study given
+    ``loaded`` trains on exactly what its ``config.json`` says.
+    """
+    if loaded is None:
+      loaded = self.load_source()
+    elif loaded.name != self.dataset:
+      raise ValueError(
+        f"the loaded dataset is {loaded.name!r}, but the config names "
+        f"{self.dataset!r}."
+      )
+    dataset = label_corruption.with_label_noise(
+      loaded.with_train_size(self.train_size).with_eval_size(self.eval_size),
       fraction=self.label_noise,
       kind=self.label_noise_kind,
       seed=self.label_noise_seed,
@@ -695,13 +697,15 @@ class DataConfig(config_lib.Config):
     except ValueError as e:
       raise DataError(str(e)) from None
 
-  def _load_clean(self) -> Dataset:
+  def load_source(self) -> Dataset:
+    """The dataset's splits as read (``data_dir`` unset: the offline copy,
+    else TFDS), before ``train_size``, ``eval_size``, label noise and
+    multi-label composition: what :meth:`load` derives its data from."""
+    resolved = self.resolved()
     return load_dataset(
-      self.dataset,
-      data_dir=self.data_dir,
-      source=self.source,
-      validation_size=self.validation_size,
-      train_size=self.train_size,
-      eval_size=self.eval_size,
-      test_as_train=self.test_as_train,
+      resolved.dataset,
+      data_dir=resolved.data_dir,
+      source=resolved.source,
+      validation_size=resolved.validation_size,
+      test_as_train=resolved.test_as_train,
     )

@@ -6,7 +6,6 @@ never half of one.
 """
 
 import csv
-import dataclasses
 import io
 import json
 import math
@@ -15,17 +14,6 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-
-@dataclasses.dataclass
-class ArrayResult:
-  """What a study that computes arrays returns (convexity, entropy_floor,
-  softmax_temperature): its config, the ``summary.json`` content, and the
-  arrays its tables and figures are drawn from."""
-
-  config: Any
-  summary: dict
-  arrays: dict
 
 
 def _umask() -> int:

@@ -6,6 +6,7 @@ one ``error:`` line, no traceback, and nothing written to the workdir.
 """
 
 import concurrent.futures
+import importlib
 import os
 import re
 import shutil
@@ -15,9 +16,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from absl import flags as absl_flags
 from absl.testing import absltest
 
 from lossjax import cli, studies
+from lossjax import config as cfg
 from tests import datasets
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,9 +51,24 @@ class CheckedWorkdirTest(absltest.TestCase):
     super().setUp()
     self.tmp = Path(self.enter_context(tempfile.TemporaryDirectory()))
 
-  def test_creates_the_directory(self):
+  def test_checks_without_creating(self):
+    # The writers create it with the first file: a run that fails before
+    # writing anything leaves no empty directory behind.
     path = cli.checked_workdir(str(self.tmp / "a" / "b"))
-    self.assertTrue(path.is_dir())
+    self.assertEqual(path, self.tmp / "a" / "b")
+    self.assertFalse((self.tmp / "a").exists())
+
+  def test_wrote_line_names_every_file_written_since_the_start(self):
+    (self.tmp / "old.json").write_text("{}")
+    os.utime(self.tmp / "old.json", (0, 0))
+    (self.tmp / "config.json").write_text("{}")
+    (self.tmp / "metrics.jsonl").write_text("")
+    (self.tmp / "noise_0").mkdir()
+    (self.tmp / "noise_0" / "summary.md").write_text("")
+    self.assertEqual(
+      cli.wrote_line(self.tmp, 1.0),
+      f"wrote config.json, metrics.jsonl, noise_0/ (1 file) in {self.tmp}",
+    )
 
   def test_rejects_unusable_workdirs(self):
     file = self.tmp / "file"
@@ -112,6 +130,7 @@ class CliTest(absltest.TestCase):
       [f"--config={self.tmp}/missing.json"],
       ["positional"],
       ["--no_such_flag=1"],
+      [f"--flagfile={self.tmp}/missing.flags"],
     ]
     specific = {
       "slowdown": [["--lrs=inf"], ["--inits=0,0"], ["--epochs=0"], ["--y=2"]],
@@ -185,6 +204,8 @@ class CliTest(absltest.TestCase):
         ("benchmark", ["--models=0"]),
         ("report", ["--size=nope"]),
         ("saturation", ["--no_such_flag=1"]),
+        ("saturation", [f"--flagfile={self.tmp}/missing.flags"]),
+        ("benchmark", ["--torch=maybe"]),
       ]
     )
 
@@ -218,13 +239,18 @@ class CliTest(absltest.TestCase):
       named = set(re.findall(r"--([a-z_]+)", " ".join(errors)))
       if named - helps[study] - {"no_such_flag"}:
         failures.append(f"{study}: {errors} names {named - helps[study]}")
+      # Nothing written, not even the directory (issue 20: a run that failed
+      # loading data left an empty --workdir behind).
       written = (
-        sorted(p.name for p in workdir.rglob("*")) if workdir.exists() else []
+        sorted(p.name for p in workdir.rglob("*")) + ["(the workdir)"]
+        if workdir.exists()
+        else []
       )
       if (
         proc.returncode != 2
         or len(errors) != 1
         or "Traceback" in proc.stderr
+        or "ERROR::" in proc.stderr  # absl's wording of a bad --flagfile
         or written
       ):
         failures.append(
@@ -311,6 +337,63 @@ class CliTest(absltest.TestCase):
       ),
     }
 
+  def test_help_lists_the_scripts_flags(self):
+    # Issue 20: --help printed the docstring and no flag.
+    text = run_cli("mnist", ["--help"]).stdout
+    for flag in (
+      "pairings",
+      "lrs",
+      "hidden",
+      "epochs",
+      "workdir",
+      "dataset",
+      "data_dir",
+      "train_size",
+      "label_noise",
+      "multilabel",
+      "report_only",
+    ):
+      self.assertRegex(text, rf"\n\s+--(\[no\])?{flag}:", flag)
+    self.assertNotIn("--helpfull:", text)  # absl's own flags stay in --helpfull
+
+  @pytest.mark.slow
+  def test_every_scripts_help_lists_every_config_flag(self):
+    def helped(study):
+      return study, run_cli(study, ["--help"]).stdout
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+      texts = dict(pool.map(helped, STUDIES))
+    for study, text in texts.items():
+      module = importlib.import_module(
+        "lossjax.studies." + ("compare" if study == "mnist" else study)
+      )
+      for path, _, _ in cfg._flat_fields(module.Config):
+        with self.subTest(f"{study} --{path[-1]}"):
+          self.assertRegex(text, rf"\n\s+--(\[no\])?{path[-1]}:")
+
+  def test_a_diverging_run_draws_every_figure_and_exits_0(self):
+    # Issue 20: non-finite gradient norms crashed plot_grad_norms.
+    workdir = Path(tempfile.mkdtemp(dir=self.tmp))
+    proc = run_cli(
+      "mnist",
+      [
+        f"--workdir={workdir}",
+        f"--data_dir={self.idx}",
+        "--dataset=toy",
+        "--validation_size=50",
+        "--epochs=1",
+        "--hidden=8",
+        "--pairings=sigmoid_mse",
+        "--lr=1e38",
+        "--optimizer=adam",
+      ],
+    )
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    for name in ("grad_norm.png", "accuracy.png", "summary.md"):
+      self.assertTrue((workdir / name).is_file(), name)
+    self.assertIn("(diverged 1/1)", (workdir / "summary.md").read_text())
+    self.assertIn("grad_norm.png", proc.stdout.splitlines()[-1])
+
   @pytest.mark.slow  # about 80 s: nine processes, the report among them
   def test_every_cli_runs_and_writes_its_outputs(self):
     runs = self.smoke_runs()
@@ -327,4 +410,28 @@ class CliTest(absltest.TestCase):
       with self.subTest(study):
         self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
         self.assertTrue((workdir / runs[study][1]).is_file(), proc.stdout)
-        self.assertIn("wrote", proc.stdout)
+        # The last line names every file, config.json among them (issue 20).
+        last = proc.stdout.strip().splitlines()[-1]
+        self.assertTrue(last.startswith("wrote "), last)
+        top_level = sorted(
+          p.name
+          for p in workdir.iterdir()
+          if p.is_file() and not p.name.startswith(".")
+        )
+        self.assertIn("config.json", top_level)
+        for name in top_level:
+          self.assertIn(name, last)
+        # Progress goes through absl logging (stderr), not print.
+        self.assertNotIn("] epoch ", proc.stdout)
+        # The config.json repeats the run: it is the config the flags built.
+        module = importlib.import_module(
+          "lossjax.studies." + ("compare" if study == "mnist" else study)
+        )
+        values = absl_flags.FlagValues()
+        cfg.define_flags(module.Config, module.PRESETS, flag_values=values)
+        values(["prog", f"--workdir={workdir}", *runs[study][0]])
+        asked = cfg.config_from_flags(
+          module.Config, module.PRESETS, flag_values=values
+        )
+        saved = cfg.load_json(module.Config, workdir / "config.json")
+        self.assertEqual(saved, asked)

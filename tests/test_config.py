@@ -38,11 +38,24 @@ PRESETS = {
 }
 
 
-def parse(argv, presets=PRESETS):
+def parse(argv, presets=PRESETS, cls=Toy):
+  """``cls`` from flags ``argv``; absl's own parse errors as ValueError."""
   values = flags.FlagValues()
-  cfg.define_flags(Toy, presets, flag_values=values)
-  values(["prog", *argv])
-  return cfg.config_from_flags(Toy, presets, flag_values=values)
+  cfg.define_flags(cls, presets, flag_values=values)
+  try:
+    values(["prog", *argv])
+  except flags.Error as e:
+    raise ValueError(str(e)) from None
+  return cfg.config_from_flags(cls, presets, flag_values=values)
+
+
+def study_modules():
+  import importlib
+
+  return {
+    name: importlib.import_module(f"lossjax.studies.{name}")
+    for name in studies.STUDIES
+  }
 
 
 class ConfigTest(parameterized.TestCase):
@@ -143,7 +156,7 @@ class FlagsTest(parameterized.TestCase):
     self.assertIsNone(toy.note)
 
   @parameterized.parameters(
-    ("--epochs=three", "--epochs=three: 'three' is not an integer"),
+    ("--epochs=three", "--epochs=three: invalid literal for int"),
     ("--seeds=--1", "--seeds=--1: '--1' is not an integer"),
     ("--seeds=0,0", "--seeds: lists 0 more than once"),
     ("--lrs=inf", "--lrs: must be a positive finite number, got inf"),
@@ -171,11 +184,7 @@ class FlagsTest(parameterized.TestCase):
       "preset",
     ):
       self.assertGreater(len(values[name].help), 10, name)
-    self.assertIn("big: --epochs=9, --hidden=100,100x30", values["preset"].help)
-
-
-if __name__ == "__main__":
-  absltest.main()
+    self.assertIn("big: --epochs=9 --hidden=100,100x30", values["preset"].help)
 
 
 class StudyPresetsTest(parameterized.TestCase):
@@ -198,3 +207,88 @@ class StudyPresetsTest(parameterized.TestCase):
           self.assertIsInstance(config, study.Config)
           built += 1
     self.assertGreaterEqual(built, 5)
+
+
+class ShownTextTest(parameterized.TestCase):
+  """What --help shows can be pasted back (issue 20)."""
+
+  def test_every_shown_default_parses_back_to_the_default(self):
+    # The default --help shows for each flag, given back as that flag, must
+    # build the study's default config (before: --inits showed '0,0,2,2').
+    for name, study in study_modules().items():
+      with self.subTest(name):
+        values = flags.FlagValues()
+        cfg.define_flags(study.Config, study.PRESETS, flag_values=values)
+        argv = []
+        for flag_name, flag in values._flags().items():
+          if flag_name != flag.name or flag.default_as_str is None:
+            continue  # an alias, or no default (--workdir, --preset)
+          argv.append(f"--{flag_name}={flag.default_as_str[1:-1]}")
+        self.assertGreater(len(argv), 3)
+        self.assertEqual(
+          parse(argv, study.PRESETS, study.Config), study.Config()
+        )
+
+  def test_every_preset_as_its_help_shows_it(self):
+    # Each preset's help text is a list of flags that builds the preset.
+    built = 0
+    for name, study in study_modules().items():
+      for preset, values in (study.PRESETS or {}).items():
+        with self.subTest(f"{name} --preset={preset}"):
+          shown = cfg.describe_preset(study.Config, values)
+          argv = shown.split(" ") if shown else []
+          self.assertEqual(
+            parse(argv, study.PRESETS, study.Config),
+            parse([f"--preset={preset}"], study.PRESETS, study.Config),
+          )
+          built += 1
+    self.assertGreaterEqual(built, 8)
+
+  def test_numbers_are_shown_exactly(self):
+    self.assertEqual(cfg.number_text(0.15), "0.15")
+    self.assertEqual(cfg.number_text(1e6), "1e+06")
+    self.assertEqual(cfg.number_text(0.123456789), "0.123456789")
+    self.assertEqual(float(cfg.number_text(1 / 3)), 1 / 3)
+
+
+class TypedFlagsTest(parameterized.TestCase):
+  """Integers, floats, booleans and enumerations get absl's typed flags,
+  and the config still checks every value (issue 20)."""
+
+  def test_flag_types(self):
+    values = flags.FlagValues()
+    benchmark = study_modules()["benchmark"]
+    cfg.define_flags(benchmark.Config, flag_values=values)
+    self.assertIsInstance(values["torch"], flags.BooleanFlag)
+    self.assertEqual(values["examples"].flag_type(), "int")
+    values = flags.FlagValues()
+    compare = study_modules()["compare"]
+    cfg.define_flags(compare.Config, compare.PRESETS, flag_values=values)
+    self.assertEqual(values["init_scale"].flag_type(), "float")
+    self.assertIsInstance(values["optimizer"], flags.EnumFlag)
+    self.assertIsInstance(values["label_noise_kind"], flags.EnumFlag)
+
+  def test_no_prefix_for_booleans(self):
+    benchmark = study_modules()["benchmark"]
+    self.assertFalse(parse(["--notorch"], {}, benchmark.Config).torch)
+    self.assertTrue(parse(["--torch"], {}, benchmark.Config).torch)
+
+  def test_checks_stay_in_the_config(self):
+    # absl parses the integer; the config's own check rejects it, with the
+    # same message as from Python or config.json.
+    with self.assertRaisesRegex(ValueError, "--epochs: must be >= 1, got 0"):
+      parse(["--epochs=0"])
+    with self.assertRaisesRegex(ValueError, "epochs: must be >= 1, got 0"):
+      Toy(epochs=0)
+    with self.assertRaisesRegex(ValueError, "should be one of <sgd"):
+      parse(["--optimizer=adamw"], {}, study_modules()["compare"].Config)
+    with self.assertRaisesRegex(ValueError, "optimizer: 'adamw' is not one of"):
+      study_modules()["compare"].Config(optimizer="adamw")
+
+  def test_a_field_gives_parse_and_format_together(self):
+    with self.assertRaisesRegex(TypeError, "both parse= and format="):
+      cfg.field(0, "x", parse=int)
+
+
+if __name__ == "__main__":
+  absltest.main()

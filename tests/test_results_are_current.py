@@ -79,13 +79,14 @@ class QuickStudiesResultsTest(absltest.TestCase):
     )
     fresh = softmax_temperature.run(config)
     self.assertEqual(
-      json.loads(json.dumps(fresh.summary)), committed(name, "summary.json")
+      json.loads(json.dumps(fresh.summary.to_json())),
+      committed(name, "summary.json"),
     )
 
   def test_entropy_floor(self):
     name = "entropy_floor"
     config = cfg.load_json(entropy_floor.Config, RESULTS / name / "config.json")
-    fresh = entropy_floor.run(config).summary
+    fresh = entropy_floor.run(config).summary.to_json()
     saved = committed(name, "summary.json")
     chex.assert_trees_all_close(
       [r["min_cost_descent"] for r in fresh["rows"]],
@@ -97,7 +98,7 @@ class QuickStudiesResultsTest(absltest.TestCase):
   def test_convexity(self):
     name = "convexity"
     config = cfg.load_json(convexity.Config, RESULTS / name / "config.json")
-    fresh = json.loads(json.dumps(convexity.run(config).summary))
+    fresh = json.loads(json.dumps(convexity.run(config).summary.to_json()))
     saved = committed(name, "summary.json")
     self.assertEqual(saved.pop("settings"), config.to_json())
     self.assertEqual(fresh.pop("dtype"), saved.pop("dtype"))
@@ -129,7 +130,7 @@ class TrainingResultsTest(parameterized.TestCase):
       * sum(len(cfg.lrs_for(c.lrs, p)) for p in c.pairings)
     )
     self.assertLen(result.rows, runs * (c.epochs + 1))
-    self.assertEqual(compare.summarize(result), committed(name, "summary.json"))
+    self.assertEqual(result.summary.rows, committed(name, "summary.json"))
     self.assertEqual(
       compare.summary(result), (RESULTS / name / "summary.md").read_text()
     )
@@ -226,7 +227,7 @@ class TrainingResultsTest(parameterized.TestCase):
     # The clean level's ECE and Brier follow from its committed probabilities.
     clean = compare.load(label_noise.level_dir(workdir, 0.0))
     labels = clean.test_labels
-    for row in compare.summarize(clean):
+    for row in clean.summary.rows:
       if not row["selected"]:
         continue
       probabilities = [

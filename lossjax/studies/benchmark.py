@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import results
+from lossjax import progress, results
 from lossjax.init import init_mlp
 from lossjax.pairings import Pairing
 from lossjax.reference_numpy import NumpyNetwork
@@ -298,7 +298,9 @@ def float32_differences(windowed, generic, exact) -> dict:
   }
 
 
-def run(config: "Config", *, workdir: Path | None = None, log=print) -> dict:
+def run(
+  config: "Config", *, workdir: Path | None = None, log=progress.info
+) -> dict:
   """Runs every measurement in this process; returns the benchmark record."""
   del workdir
   num_examples = config.examples
@@ -377,6 +379,7 @@ def run(config: "Config", *, workdir: Path | None = None, log=print) -> dict:
     for r in rows
   ]
   return {
+    "config": config.to_json(),
     "date": datetime.date.today().isoformat(),
     "machine": platform.processor() or platform.machine(),
     "cpu": _cpu_name(),
@@ -442,5 +445,11 @@ def summary(record: dict) -> str:
 
 
 def write(record: dict, workdir: str | Path) -> list[Path]:
+  """benchmark.json (the record and its table) and config.json (the config,
+  which ``--config`` repeats)."""
+  workdir = Path(workdir)
   record = {**record, "table": summary(record)}
-  return [results.write_json(Path(workdir) / "benchmark.json", record)]
+  return [
+    results.write_json(workdir / "config.json", {"config": record["config"]}),
+    results.write_json(workdir / "benchmark.json", record),
+  ]

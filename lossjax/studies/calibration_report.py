@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lossjax import calibration, plotting, records, results
+from lossjax import calibration, label_corruption, plotting, records, results
+from lossjax.data import DataConfig
 from lossjax.studies import selected_epochs
 
 # Per-epoch metrics summarised at the selected and at the last epoch.
@@ -114,7 +115,13 @@ def memorised_table(rows: Sequence[dict]) -> str:
   return "\n".join(lines) + "\n"
 
 
-def sections(selected_rows: Sequence[dict], description: str) -> list[str]:
+def _noise_note(data: DataConfig) -> str:
+  return label_corruption.describe_noise(
+    data.label_noise, data.label_noise_kind, data.label_noise_seed
+  )
+
+
+def sections(selected_rows: Sequence[dict], data: DataConfig) -> list[str]:
   """summary.md's calibration and (with label noise) memorisation parts."""
   if (
     not selected_rows
@@ -137,7 +144,7 @@ def sections(selected_rows: Sequence[dict], description: str) -> list[str]:
   if selected_rows[0].get("final_memorised_mean") is not None:
     out += [
       "\n## What if labels are wrong?\n",
-      f"Labels: {description.split('; ', 1)[-1]}. Test accuracy (%) on "
+      f"Labels: {_noise_note(data)}. Test accuracy (%) on "
       "clean test labels, at the best validation epoch (validation labels "
       "are as noisy as the training labels) and at the last; *memorised*: the "
       "fraction of mislabelled training examples the network assigns to "
@@ -333,12 +340,10 @@ def write_outputs(
   summary_rows: Sequence[dict],
   pairings: Mapping[str, object],
   workdir: Path,
-  *,
-  figures: bool,
 ) -> list[Path]:
-  """``test_probabilities.npz`` and (``figures``) ``reliability.png`` of the
-  selected runs; nothing for a run without them (multi-label, or from
-  before calibration was recorded)."""
+  """``test_probabilities.npz`` and ``reliability.png`` of the selected
+  runs; nothing for a run without them (multi-label, or from before
+  calibration was recorded)."""
   keys = selected_runs(test_probabilities, summary_rows)
   if not keys or test_labels is None:
     return []
@@ -352,18 +357,17 @@ def write_outputs(
       temperatures,
     )
   ]
-  if figures:
-    by_pairing: dict[str, list] = {}
-    for key in keys:
-      by_pairing.setdefault(key[0], []).append(
-        (test_probabilities[key][1], temperatures.get(key))
-      )
-    paths.append(
-      plot_reliability(
-        by_pairing,
-        np.asarray(test_labels),
-        pairings,
-        workdir / "reliability.png",
-      )
+  by_pairing: dict[str, list] = {}
+  for key in keys:
+    by_pairing.setdefault(key[0], []).append(
+      (test_probabilities[key][1], temperatures.get(key))
     )
+  paths.append(
+    plot_reliability(
+      by_pairing,
+      np.asarray(test_labels),
+      pairings,
+      workdir / "reliability.png",
+    )
+  )
   return paths

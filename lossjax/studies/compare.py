@@ -17,23 +17,26 @@ what it finished.
 """
 
 import dataclasses
+import functools
 import math
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from lossjax import classify, plotting, records, results
+from lossjax import classify, progress, records, results
 from lossjax import config as cfg
 from lossjax.data import DataConfig, check_batch_size
 from lossjax.pairings import Pairing
 from lossjax.studies import (
   calibration_report,
+  compare_figures,
+  compare_presets,
   multilabel_report,
   seed_spread,
   selected_epochs,
 )
+from lossjax.studies.compare_figures import setting_key
 from lossjax.train_state import OPTIMIZERS
 
 
@@ -62,7 +65,7 @@ class Config(cfg.Config):
     check=cfg.all_of(cfg.finite, cfg.at_least(0)),
   )
   optimizer: str = cfg.field(
-    "sgd", "Optax optimiser.", check=cfg.one_of(OPTIMIZERS)
+    "sgd", "Optax optimiser.", choices=tuple(OPTIMIZERS)
   )
   window: int | None = cfg.window_field()
 
@@ -96,100 +99,8 @@ class Config(cfg.Config):
     return out
 
 
-PRESETS = {
-  # "Neural Networks and Deep Learning", chapters 1 and 3: 50,000 training
-  # images, batch 10, 30 epochs, N(0, 1) weights and biases. The book reports
-  # one run per setting; ten seeds say how often a setting gets stuck.
-  "nielsen": {
-    "pairings": ["sigmoid_mse", "sigmoid_bce"],
-    "hidden": [[30], [100]],
-    "lrs": [["sigmoid_mse", 3.0], ["sigmoid_bce", 0.5]],
-    "batch_size": 10,
-    "epochs": 30,
-    "init": "large",
-    "seeds": list(range(10)),
-  },
-  # Seed 000's question, "are the gradients the same?": the four pairings
-  # from the book's large initialisation, with the output error at epochs 0
-  # and 1 (the book's rates: 3.0 for the quadratic costs, 0.5 for the rest).
-  "pairings": {
-    "hidden": [[30]],
-    "init": "large",
-    "epochs": 10,
-    "seeds": [0, 1, 2],
-  },
-  # Issue 19: does the output pairing still decide the speed of learning
-  # when the hidden layers do not saturate? relu hidden layers, each
-  # pairing on its own 4-rate grid (selected on validation), from the book's
-  # N(0, 1) initialisation (run it again with --init=normalized).
-  "relu": {
-    "pairings": ["sigmoid_mse", "sigmoid_bce", "softmax_nll", "identity_mse"],
-    "hidden": [[30]],
-    "hidden_activation": "relu",
-    "lrs": cfg.rate_grid(
-      (("sigmoid_mse",), (0.1, 0.3, 1.0, 3.0)),
-      (("sigmoid_bce", "softmax_nll"), (0.015, 0.05, 0.15, 0.5)),
-      (("identity_mse",), (0.001, 0.003, 0.01, 0.03)),
-    ),
-    "init": "large",
-    "epochs": 10,
-    "seeds": [0, 1, 2],
-  },
-  # "Is the student right?": 7 pairings, each on its own 5-rate grid,
-  # normalised initialisation, the rate selected on validation.
-  "square_loss": {
-    "pairings": [
-      "sigmoid_mse",
-      "softmax_mse",
-      "sigmoid_bce",
-      "softmax_nll",
-      "smoothed_nll(eps=0.1)",
-      "identity_mse",
-      "rescaled_mse(k=3,m=5)",
-    ],
-    "hidden": [[100]],
-    "lrs": cfg.rate_grid(
-      (("sigmoid_mse", "softmax_mse"), (0.3, 1.0, 3.0, 10.0, 30.0)),
-      (
-        ("sigmoid_bce", "softmax_nll", "smoothed_nll(eps=0.1)"),
-        (0.03, 0.1, 0.3, 1.0, 3.0),
-      ),
-      (("identity_mse",), (0.003, 0.01, 0.03, 0.1, 0.3)),
-      (("rescaled_mse(k=3,m=5)",), (0.001, 0.003, 0.01, 0.03, 0.1)),
-    ),
-    "batch_size": 10,
-    "epochs": 30,
-    "init": "normalized",
-    "seeds": [0, 1, 2],
-  },
-}
-
-PRESETS["multilabel"] = {
-  # Issue 18: seed 001's guideline on data where an image can carry several
-  # labels: 1 to 3 MNIST digits side by side ([2352, 100, 10]), each
-  # pairing on a 2-rate grid (its single-label optimum in
-  # --preset=square_loss and the next rate up or down), selected on
-  # validation exact-set accuracy. The single-label half of the guideline is
-  # --preset=square_loss (the same pairings, [784, 100, 10]).
-  "data": {"multilabel": 3},
-  "pairings": [
-    "sigmoid_bce",
-    "softmax_nll",
-    "sigmoid_mse",
-    "softmax_mse",
-    "identity_mse",
-  ],
-  "hidden": [[100]],
-  "lrs": cfg.rate_grid(
-    (("sigmoid_mse", "softmax_mse"), (1.0, 3.0)),
-    (("sigmoid_bce", "softmax_nll"), (0.1, 0.3)),
-    (("identity_mse",), (0.03, 0.1)),
-  ),
-  "batch_size": 10,
-  "epochs": 30,
-  "init": "normalized",
-  "seeds": [0, 1, 2],
-}
+# Named settings (--preset): the README's studies.
+PRESETS = compare_presets.PRESETS
 
 # The book's MNIST test accuracies (%) for its settings: (pairing, hidden,
 # lr) with N(0, 1) init, batch 10 and 30 epochs.
@@ -235,17 +146,60 @@ class Result(classify.TrainingResult):
   test_labels: np.ndarray | None = None
   test_source_indices: np.ndarray | None = None
 
+  @functools.cached_property
+  def summary(self) -> "Summary":
+    """The comparison summarised (:func:`summarize`), once: every writer,
+    the printed summary and the report read this one. Computed on first use,
+    which is after :func:`run` has finished adding rows."""
+    return summarize(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+  """A comparison's summary (see :func:`summarize`).
+
+  Attributes:
+    rows: one row per (pairing, architecture, rate): means and spreads over
+      seeds, ``selected`` marking each (pairing, architecture)'s rate
+      (``summary.json``).
+    chosen: the per-epoch rows of the selected rates (the figures' curves).
+    cases: the stalled runs among them
+      (:func:`lossjax.studies.seed_spread.stalled_cases`).
+  """
+
+  rows: list[dict]
+  chosen: list[dict]
+  cases: list[dict]
+
+  @property
+  def selected(self) -> list[dict]:
+    """The rows of the selected rates, in summary order."""
+    return [r for r in self.rows if r["selected"]]
+
+  def by_pairing(self) -> dict[str, dict]:
+    """The selected rows by pairing name (one architecture)."""
+    return {r["pairing"]: r for r in self.selected}
+
 
 def run(
-  config: Config, *, workdir: Path | None = None, log=print, dataset=None
+  config: Config,
+  *,
+  workdir: Path | None = None,
+  log=progress.info,
+  dataset=None,
+  timer: progress.Progress | None = None,
 ) -> Result:
   """Trains every group; streams ``metrics.jsonl`` and tables into ``workdir``.
 
-  ``dataset``: an already loaded :class:`lossjax.data.Dataset` to use as it is
-  instead of loading ``config.data``.
+  ``dataset``: the data already read
+  (:meth:`lossjax.data.DataConfig.load_source`), e.g. once for several
+  studies; ``config.data``'s sizes, label noise and multi-label composition
+  are applied to it as to data loaded here. ``timer``: the whole run's
+  :class:`lossjax.progress.Progress` when this comparison is part of a
+  larger one (default: this comparison's epochs).
   """
   config = config.replace(data=config.data.resolved())  # what ran
-  dataset = dataset or config.data.load()
+  dataset = config.data.load(loaded=dataset)
   check_batch_size(config.batch_size, len(dataset.train))
   log(dataset.describe())
   data = classify.DeviceData.from_dataset(dataset)
@@ -258,15 +212,26 @@ def run(
   )
   if workdir is not None:
     result.write_config(workdir)
+    if result.test_source_indices is not None:
+      multilabel_report.write_test_examples(
+        workdir / multilabel_report.TEST_FILE,
+        result.test_source_indices,
+        result.test_labels,
+      )
   with (
     records.JsonlWriter.maybe(workdir, "metrics.jsonl") as out,
     records.JsonlWriter.maybe(
       None if data.multilabel else workdir, "temperature.jsonl"
     ) as scaled_out,
   ):
-    for group, runs in config.groups():
+    groups = config.groups()
+    if timer is None:
+      timer = progress.Progress(
+        sum(group.epochs for group, _ in groups), starts=len(groups)
+      )
+    for group, runs in groups:
       label = f"{group.pairing.name} hidden={list(group.hidden)}"
-      start = time.perf_counter()
+      timer.start()
       # Calibration reads class labels; multi-label data has label sets.
       tracker = (
         selected_epochs.NoTracker()
@@ -289,39 +254,57 @@ def run(
         out.write(rows)
         result.rows += rows
         tracker.update(rows, epoch.params)
-        log(_progress_line(label, rows, group.epochs, start))
+        step = timer.done(1 if rows[0]["epoch"] > 0 else 0)
+        log(progress_line(label, rows, group.epochs, step))
       scaled = tracker.scaled_rows(runs)
       scaled_out.write(scaled)
       result.scaled += scaled
       result.test_probabilities.update(tracker.selected_test(runs))
-      if workdir is not None:  # tables after every group survive a kill
-        write(result, workdir, figures=False)
+      if workdir is not None and result.test_probabilities:
+        # Every finished run's test probabilities survive a kill (the metrics
+        # are streamed already): --report_only redraws everything from them.
+        calibration_report.write_probabilities(
+          workdir / calibration_report.PROBABILITIES_FILE,
+          list(result.test_probabilities),
+          result.test_probabilities,
+          result.test_labels,
+          calibration_report.selected_temperatures(result.scaled),
+        )
   return result
 
 
-def _progress_line(label, rows, epochs, start) -> str:
-  accuracy, _ = records.mean_and_spread([r["test_accuracy"] for r in rows])
+def progress_line(
+  label: str, rows: Sequence[dict], epochs: int, step: progress.Step
+) -> str:
+  """One epoch of a group: training cost and the *validation* accuracy
+  (what selects rates and epochs; the test set plays no part), mean over
+  the group's runs, then the time (compilation apart) and the time left."""
+  accuracy, _ = records.mean_and_spread([r["val_accuracy"] for r in rows])
   cost, _ = records.mean_and_spread([r["train_cost"] for r in rows])
   cost_text = "-" if cost is None else f"{cost:.4f}"
   acc_text = "-" if accuracy is None else f"{100 * accuracy:.2f}%"
   return (
     f"[{label}] epoch {rows[0]['epoch']}/{epochs}  train cost {cost_text}  "
-    f"test acc {acc_text}  ({time.perf_counter() - start:.1f}s)"
+    f"val acc {acc_text}  ({step.text()})"
   )
 
 
-def _group_key(row: dict) -> tuple:
-  return (row["pairing"], tuple(row["hidden"]), row["lr"])
+def summarize(result: Result) -> Summary:
+  """The summary of ``result``: per-rate rows, the selected rates' curves
+  and their stalled runs. Use ``result.summary``, which computes it once."""
+  rows = _summary_rows(result)
+  chosen = _selected_curves(result, rows)
+  return Summary(rows, chosen, stalled_cases(chosen))
 
 
-def summarize(result: Result) -> list[dict]:
+def _summary_rows(result: Result) -> list[dict]:
   """One row per (pairing, architecture, lr): mean and spread over seeds."""
   summary = []
   scaled = {
     (selected_epochs.probability_key(r), r["at"]): r for r in result.scaled
   }
   for (pairing, hidden, lr), group in records.group_rows(
-    result.rows, _group_key
+    result.rows, setting_key
   ).items():
     by_seed = records.group_rows(group, lambda r: (r["seed"],))
     outcomes, at_best_val, best_vals, diverged = [], [], [], 0
@@ -396,15 +379,10 @@ def _mark_selected(summary: list[dict]) -> None:
       r["selected"] = r is best
 
 
-def selected_rows(
-  result: Result, summary_rows: Sequence[dict] | None = None
+def _selected_curves(
+  result: Result, summary_rows: Sequence[dict]
 ) -> list[dict]:
-  """The per-epoch rows of the selected rate of each (pairing, architecture).
-
-  ``summary_rows``: :func:`summarize`'s rows if the caller has them.
-  """
-  if summary_rows is None:
-    summary_rows = summarize(result)
+  """The per-epoch rows of the selected rate of each (pairing, architecture)."""
   chosen = {
     (r["pairing"], r["hidden"], r["lr"]) for r in summary_rows if r["selected"]
   }
@@ -452,18 +430,10 @@ def summary_table(rows: Sequence[dict]) -> str:
   return "\n".join(lines) + "\n"
 
 
-def summary(
-  result: Result,
-  rows: Sequence[dict] | None = None,
-  *,
-  cases: Sequence[dict] | None = None,
-) -> str:
-  """summary.md; ``rows``: :func:`summarize`'s rows and ``cases``:
-  :func:`stalled_cases`, if the caller has them."""
+def summary(result: Result) -> str:
+  """summary.md (and what the command line prints), from ``result.summary``."""
   c = result.config
-  rows = summarize(result) if rows is None else rows
-  if cases is None:
-    cases = stalled_cases(selected_rows(result, rows))
+  digest = result.summary
   return "\n".join(
     [
       f"# {c.data.dataset}: pairings compared\n",
@@ -474,7 +444,7 @@ def summary(
           "On multi-label data every accuracy is exact-set accuracy (the "
           "predicted label set equals the true one).\n"
         ]
-        if "multi-label" in result.description
+        if c.data.multilabel is not None
         else []
       ),
       "Accuracies are test-set percentages, mean ± standard deviation over "
@@ -482,13 +452,11 @@ def summary(
       "the epoch with the best validation accuracy (honest model selection). "
       "*output error* is the mean norm of dC/dz at the output layer on the "
       "validation set, before training (epoch 0) and after one epoch.\n",
-      *_grid_note(rows),
-      summary_table([r for r in rows if r["selected"]]),
-      *_seed_sections(result, rows, cases),
-      *calibration_report.sections(
-        [r for r in rows if r["selected"]], result.description
-      ),
-      *multilabel_report.sections([r for r in rows if r["selected"]]),
+      *_grid_note(digest.rows),
+      summary_table(digest.selected),
+      *_seed_sections(result, digest),
+      *calibration_report.sections(digest.selected, c.data),
+      *multilabel_report.sections(digest.selected),
     ]
   )
 
@@ -499,11 +467,11 @@ def _several_seeds(result: Result) -> bool:
 
 def stalled_cases(chosen: Sequence[dict]) -> list[dict]:
   """:func:`lossjax.studies.seed_spread.stalled_cases` of the selected
-  rates' per-epoch rows ``chosen`` (:func:`selected_rows`)."""
-  return seed_spread.stalled_cases(records.group_rows(chosen, _group_key))
+  rates' per-epoch rows ``chosen``."""
+  return seed_spread.stalled_cases(records.group_rows(chosen, setting_key))
 
 
-def _seed_sections(result: Result, rows, cases) -> list[str]:
+def _seed_sections(result: Result, digest: Summary) -> list[str]:
   """The spread over seeds and the stalled runs (several seeds only)."""
   if not _several_seeds(result):
     return []
@@ -514,8 +482,8 @@ def _seed_sections(result: Result, rows, cases) -> list[str]:
     "setting's best seed at the same statistic). At the final epoch that "
     "also counts a run that reached its setting's level and dipped at the "
     "end; at the best epoch it counts only runs that never reached it.\n",
-    seed_spread.spread_table([r for r in rows if r["selected"]]),
-    seed_spread.stalled_text(cases),
+    seed_spread.spread_table(digest.selected),
+    seed_spread.stalled_text(digest.cases),
   ]
 
 
@@ -534,158 +502,23 @@ def _grid_note(rows: Sequence[dict]) -> list[str]:
   ]
 
 
-def _curve(rows, metric):
-  """Epochs, mean, min and max over seeds of ``metric``."""
-  by_epoch = records.group_rows(
-    (r for r in rows if r.get(metric) is not None), lambda r: (r["epoch"],)
-  )
-  epochs = sorted(e for (e,) in by_epoch)
-  values = [[r[metric] for r in by_epoch[(e,)]] for e in epochs]
-  return (
-    epochs,
-    [sum(v) / len(v) for v in values],
-    [min(v) for v in values],
-    [max(v) for v in values],
-  )
-
-
-def plot_metric(
-  result: Result,
-  metric,
-  ylabel,
-  path,
-  *,
-  log_scale=False,
-  percent=False,
-  rows: Sequence[dict] | None = None,
-):
-  """One panel per architecture, one line (mean, min-max band) per pairing.
-
-  ``rows``: the per-epoch rows to draw (default: :func:`selected_rows`).
-  """
-  plt = plotting.plt
-  by_name = {p.name: p for p in result.config.pairings}
-  rows = selected_rows(result) if rows is None else rows
-  archs = list(dict.fromkeys(tuple(r["hidden"]) for r in rows))
-  fig, axes = plt.subplots(
-    1, len(archs), figsize=(5.5 * len(archs), 4), squeeze=False
-  )
-  for ax, arch in zip(axes[0], archs, strict=True):
-    arch_rows = [r for r in rows if tuple(r["hidden"]) == arch]
-    for (name, _, lr), group in records.group_rows(
-      arch_rows, _group_key
-    ).items():
-      epochs, mean, low, high = _curve(group, metric)
-      if not epochs:
-        continue
-      scale = 100 if percent else 1
-      color = by_name[name].display_color
-      ax.plot(
-        epochs,
-        [scale * v for v in mean],
-        color=color,
-        label=f"{by_name[name].display_label}, eta={lr:g}",
-      )
-      ax.fill_between(
-        epochs,
-        [scale * v for v in low],
-        [scale * v for v in high],
-        color=color,
-        alpha=0.2,
-      )
-    ax.set(title=f"hidden {list(arch)}", xlabel="epoch", ylabel=ylabel)
-    if log_scale:
-      ax.set_yscale("log")
-    ax.legend(fontsize=8)
-  return plotting.save_figure(fig, path)
-
-
-def plot_grad_norms(result: Result, path, rows: Sequence[dict] | None = None):
-  """Per-layer gradient norm versus epoch: a panel per pairing and architecture.
-
-  ``rows``: the per-epoch rows to draw (default: :func:`selected_rows`).
-  """
-  plt = plotting.plt
-  rows = selected_rows(result) if rows is None else rows
-  groups = records.group_rows(
-    (r for r in rows if r["grad_norm"] is not None),
-    _group_key,
-  )
-  fig, axes = plt.subplots(
-    1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False, sharey=True
-  )
-  for ax, ((pairing, hidden, lr), group) in zip(
-    axes[0], groups.items(), strict=True
-  ):
-    num_layers = len(group[0]["grad_norm"])
-    by_epoch = records.group_rows(group, lambda r: (r["epoch"],))
-    epochs = sorted(e for (e,) in by_epoch)
-    for layer in range(num_layers):
-      means = [
-        sum(r["grad_norm"][layer] for r in by_epoch[(e,)]) / len(by_epoch[(e,)])
-        for e in epochs
-      ]
-      name = "output" if layer == num_layers - 1 else f"hidden {layer + 1}"
-      ax.plot(epochs, means, marker=".", label=f"layer {layer + 1} ({name})")
-    ax.set(
-      title=f"{pairing} {list(hidden)}, eta={lr:g}",
-      xlabel="epoch",
-      ylabel="mean gradient norm",
-    )
-    ax.set_yscale("log")
-    plotting.integer_epochs(ax)
-    ax.legend(fontsize=8)
-  return plotting.save_figure(fig, path)
-
-
-FIGURES = (
-  ("test_accuracy", "test accuracy (%)", "accuracy", {"percent": True}),
-  ("test_ece", "test expected calibration error (%)", "ece", {"percent": True}),
-  (
-    "memorised",
-    "mislabelled training examples fitted to their wrong label (%)",
-    "memorised",
-    {"percent": True},
-  ),
-  (
-    "output_error",
-    "mean |dC/dz| at the output",
-    "output_error",
-    {"log_scale": True},
-  ),
-  (
-    "output_slope",
-    "mean output slope da/dz",
-    "saturation",
-    {"log_scale": True},
-  ),
-)
-
-
-def write(
-  result: Result, workdir: str | Path, *, figures: bool = True
-) -> list[Path]:
-  """summary.json, summary.md and (optionally) the figures."""
+def write(result: Result, workdir: str | Path) -> list[Path]:
+  """summary.json, summary.md, the calibration or multi-label files and the
+  figures, all from ``result.summary``."""
   workdir = Path(workdir)
-  # Once: every output below derives from these.
-  summary_rows = summarize(result)
-  chosen = selected_rows(result, summary_rows)
-  cases = stalled_cases(chosen)
+  digest = result.summary
   paths = [
-    results.write_json(workdir / "summary.json", summary_rows),
-    results.atomic_write_text(
-      workdir / "summary.md", summary(result, summary_rows, cases=cases)
-    ),
+    results.write_json(workdir / "summary.json", digest.rows),
+    results.atomic_write_text(workdir / "summary.md", summary(result)),
   ]
   pairings = {p.name: p for p in result.config.pairings}
   paths += calibration_report.write_outputs(
     result.test_probabilities,
     result.scaled,
     result.test_labels,
-    summary_rows,
+    digest.rows,
     pairings,
     workdir,
-    figures=figures,
   )
   if result.test_source_indices is not None:
     paths.append(
@@ -695,83 +528,43 @@ def write(
         result.test_labels,
       )
     )
-  if figures:
-    for metric, ylabel, name, options in FIGURES:
-      if not any(r.get(metric) is not None for r in chosen):
-        continue  # e.g. memorised, without label noise
-      path = workdir / f"{name}.png"
-      paths.append(
-        plot_metric(result, metric, ylabel, path, rows=chosen, **options)
+  for metric, ylabel, name, options in compare_figures.FIGURES:
+    if not any(r.get(metric) is not None for r in digest.chosen):
+      continue  # e.g. memorised, without label noise
+    path = workdir / f"{name}.png"
+    paths.append(
+      compare_figures.plot_metric(
+        result, metric, ylabel, path, rows=digest.chosen, **options
       )
-    paths.append(plot_grad_norms(result, workdir / "grad_norm.png", chosen))
-    if _several_seeds(result):
-      by_setting = records.group_rows(chosen, _group_key)
-      book = {key: book_reference(result.config, *key) for key in by_setting}
-      paths.append(
-        seed_spread.plot_seed_curves(by_setting, book, workdir / "seeds.png")
-      )
-      if cases:
-        paths.append(seed_spread.plot_stalled(cases, workdir / "stalled.png"))
-    if _grid_note(summary_rows):
-      paths.append(
-        plot_lr_tuning(result, summary_rows, workdir / "lr_tuning.png")
-      )
-    selected = [r for r in summary_rows if r["selected"]]
-    if multilabel_report.counts_of(selected):
-      paths.append(
-        multilabel_report.plot_label_counts(
-          selected, pairings, workdir / "label_count.png"
-        )
-      )
-  return paths
-
-
-def plot_lr_tuning(result: Result, rows: Sequence[dict], path: Path) -> Path:
-  """Accuracy against learning rate, per pairing: the tuning curve.
-
-  Validation accuracy (what selects the rate) and test accuracy at the best
-  validation epoch, mean ± std over seeds; the selected rate is circled.
-  """
-  plt = plotting.plt
-  by_name = {p.name: p for p in result.config.pairings}
-  archs = list(dict.fromkeys(r["hidden"] for r in rows))
-  fig, axes = plt.subplots(
-    1, len(archs), figsize=(6 * len(archs), 4.2), squeeze=False
-  )
-  for ax, arch in zip(axes[0], archs, strict=True):
-    for name, group in records.group_rows(
-      [r for r in rows if r["hidden"] == arch], lambda r: (r["pairing"],)
-    ).items():
-      pairing = by_name[name[0]]
-      group = sorted(group, key=lambda r: r["lr"])
-      lrs = [r["lr"] for r in group]
-      test = [r["test_at_best_val_mean"] for r in group]
-      ax.errorbar(
-        lrs,
-        [math.nan if v is None else v for v in test],
-        yerr=[r["test_at_best_val_std"] or 0.0 for r in group],
-        color=pairing.display_color,
-        marker="o",
-        capsize=3,
-        label=pairing.display_label,
-      )
-      for r in group:
-        if r["selected"] and r["test_at_best_val_mean"] is not None:
-          ax.scatter(
-            [r["lr"]],
-            [r["test_at_best_val_mean"]],
-            s=160,
-            facecolors="none",
-            edgecolors=pairing.display_color,
-          )
-    ax.set_xscale("log")
-    ax.set(
-      title=f"hidden {arch}: test accuracy at the best validation epoch",
-      xlabel="learning rate",
-      ylabel="test accuracy (%)",
     )
-    ax.legend(fontsize=8)
-  return plotting.save_figure(fig, path)
+  paths.append(
+    compare_figures.plot_grad_norms(
+      result, workdir / "grad_norm.png", digest.chosen
+    )
+  )
+  if _several_seeds(result):
+    by_setting = records.group_rows(digest.chosen, setting_key)
+    book = {key: book_reference(result.config, *key) for key in by_setting}
+    paths.append(
+      seed_spread.plot_seed_curves(by_setting, book, workdir / "seeds.png")
+    )
+    if digest.cases:
+      paths.append(
+        seed_spread.plot_stalled(digest.cases, workdir / "stalled.png")
+      )
+  if _grid_note(digest.rows):
+    paths.append(
+      compare_figures.plot_lr_tuning(
+        result, digest.rows, workdir / "lr_tuning.png"
+      )
+    )
+  if multilabel_report.counts_of(digest.selected):
+    paths.append(
+      multilabel_report.plot_label_counts(
+        digest.selected, pairings, workdir / "label_count.png"
+      )
+    )
+  return paths
 
 
 def load(workdir: str | Path) -> Result:

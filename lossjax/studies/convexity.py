@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import convexity, plotting, results
+from lossjax import curvature, plotting, progress, results
 from lossjax.losses import loss
 from lossjax.pairings import Pairing
 
@@ -69,7 +69,65 @@ class Config(cfg.Config):
 PRESETS = {}
 
 
-Result = results.ArrayResult
+@dataclasses.dataclass(frozen=True)
+class Curve:
+  """A logistic model with one weight: the cost's second derivative."""
+
+  min_second_derivative: float
+  theta_at_min: float
+  negative_intervals: list[tuple[float, float]]
+  fraction_negative: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Surface:
+  """A logistic model with two weights: the Hessian's smallest eigenvalue
+  over the grid."""
+
+  min_hessian_eigenvalue: float
+  fraction_of_grid_negative: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Multiclass:
+  """K outputs: the smallest Hessian eigenvalue in the logits and in the
+  weights of a linear model, and the fraction of points where it is < 0."""
+
+  min_eigenvalue_in_logits: float
+  fraction_negative_in_logits: float
+  min_eigenvalue_in_weights: float
+  fraction_negative_in_weights: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+  """Each measurement by pairing name (binary pairings only in ``curves``
+  and ``surfaces``); all in ``dtype``."""
+
+  curves: dict[str, Curve]
+  surfaces: dict[str, Surface]
+  multiclass: dict[str, Multiclass]
+  dtype: str = "float64"
+
+  def to_json(self) -> dict:
+    """``summary.json``: ``1d_<pairing>``, ``2d_<pairing>`` and
+    ``multiclass_<pairing>`` entries."""
+    return {
+      "dtype": self.dtype,
+      **{f"1d_{k}": dataclasses.asdict(v) for k, v in self.curves.items()},
+      **{f"2d_{k}": dataclasses.asdict(v) for k, v in self.surfaces.items()},
+      **{
+        f"multiclass_{k}": dataclasses.asdict(v)
+        for k, v in self.multiclass.items()
+      },
+    }
+
+
+@dataclasses.dataclass
+class Result:
+  config: Config
+  summary: Summary
+  arrays: dict
 
 
 def binary_data(config: Config, features: int):
@@ -81,7 +139,9 @@ def binary_data(config: Config, features: int):
   return x, y.astype(jnp.float64)
 
 
-def run(config: Config, *, workdir: Path | None = None, log=print) -> Result:
+def run(
+  config: Config, *, workdir: Path | None = None, log=progress.info
+) -> Result:
   """Computes every curvature in float64."""
   del workdir, log
   with jax.enable_x64(True):
@@ -89,8 +149,8 @@ def run(config: Config, *, workdir: Path | None = None, log=print) -> Result:
   return Result(config, summary, arrays)
 
 
-def _run(config: Config):
-  summary, arrays = {"dtype": "float64"}, {}
+def _run(config: Config) -> tuple[Summary, dict]:
+  curves, surfaces, multiclass, arrays = {}, {}, {}, {}
   x1, y1 = binary_data(config, 1)
   thetas = jnp.linspace(-config.extent, config.extent, config.grid_1d)
   arrays["theta"] = np.asarray(thetas)
@@ -100,31 +160,29 @@ def _run(config: Config):
   points_2d = jnp.stack([w1.ravel(), w2.ravel()], -1)
   arrays["w_axis"] = np.asarray(axis)
   for p in config.binary():
-    cost = lambda t, p=p: convexity.logistic_cost(p, t, x1, y1)  # noqa: E731
+    cost = lambda t, p=p: curvature.logistic_cost(p, t, x1, y1)  # noqa: E731
     arrays[f"cost_1d_{p.name}"] = np.asarray(jax.vmap(cost)(thetas[:, None]))
-    curvature = np.asarray(
-      convexity.min_hessian_eigenvalue(cost, thetas[:, None])
-    )
-    arrays[f"curvature_1d_{p.name}"] = curvature
-    summary[f"1d_{p.name}"] = {
-      "min_second_derivative": float(curvature.min()),
-      "theta_at_min": float(thetas[curvature.argmin()]),
-      "negative_intervals": convexity.negative_intervals(
-        np.asarray(thetas).tolist(), curvature.tolist()
+    second = np.asarray(curvature.min_hessian_eigenvalue(cost, thetas[:, None]))
+    arrays[f"curvature_1d_{p.name}"] = second
+    curves[p.name] = Curve(
+      min_second_derivative=float(second.min()),
+      theta_at_min=float(thetas[second.argmin()]),
+      negative_intervals=curvature.negative_intervals(
+        np.asarray(thetas).tolist(), second.tolist()
       ),
-      "fraction_negative": float((curvature < 0).mean()),
-    }
+      fraction_negative=float((second < 0).mean()),
+    )
   for p in config.binary():
-    cost = lambda t, p=p: convexity.logistic_cost(p, t, x2, y2)  # noqa: E731
+    cost = lambda t, p=p: curvature.logistic_cost(p, t, x2, y2)  # noqa: E731
     arrays[f"cost_2d_{p.name}"] = np.asarray(jax.vmap(cost)(points_2d)).reshape(
       w1.shape
     )
-    smallest = np.asarray(convexity.min_hessian_eigenvalue(cost, points_2d))
+    smallest = np.asarray(curvature.min_hessian_eigenvalue(cost, points_2d))
     arrays[f"min_eig_2d_{p.name}"] = smallest.reshape(w1.shape)
-    summary[f"2d_{p.name}"] = {
-      "min_hessian_eigenvalue": float(smallest.min()),
-      "fraction_of_grid_negative": float((smallest < 0).mean()),
-    }
+    surfaces[p.name] = Surface(
+      min_hessian_eigenvalue=float(smallest.min()),
+      fraction_of_grid_negative=float((smallest < 0).mean()),
+    )
   keys = jax.random.split(jax.random.key(config.seed + 1), 4)
   k, d, m = config.classes, config.features, config.random_points
   logits = 4.0 * jax.random.normal(keys[0], (m, k), jnp.float64)
@@ -133,32 +191,33 @@ def _run(config: Config):
   x_labels = jax.random.randint(keys[3], (config.examples,), 0, k)
   weights = 3.0 * jax.random.normal(keys[0], (m, d, k), jnp.float64)
   for p in config.pairings:  # K outputs: a distribution or K binary units
-    in_logits = convexity.min_hessian_eigenvalue(
+    in_logits = curvature.min_hessian_eigenvalue(
       lambda z, p=p: loss(p, z, labels), logits
     )
-    in_weights = convexity.min_hessian_eigenvalue(
-      lambda w, p=p: convexity.softmax_linear_cost(p, w, x, x_labels), weights
+    in_weights = curvature.min_hessian_eigenvalue(
+      lambda w, p=p: curvature.softmax_linear_cost(p, w, x, x_labels), weights
     )
-    summary[f"multiclass_{p.name}"] = {
-      "min_eigenvalue_in_logits": float(in_logits.min()),
-      "fraction_negative_in_logits": float((in_logits < -1e-12).mean()),
-      "min_eigenvalue_in_weights": float(in_weights.min()),
-      "fraction_negative_in_weights": float((in_weights < -1e-12).mean()),
-    }
-  return summary, arrays
+    multiclass[p.name] = Multiclass(
+      min_eigenvalue_in_logits=float(in_logits.min()),
+      fraction_negative_in_logits=float((in_logits < -1e-12).mean()),
+      min_eigenvalue_in_weights=float(in_weights.min()),
+      fraction_negative_in_weights=float((in_weights < -1e-12).mean()),
+    )
+  return Summary(curves, surfaces, multiclass), arrays
 
 
 def summary(result: Result) -> str:
   lines = ["# Convexity (float64)", ""]
-  for key, value in result.summary.items():
-    if key.startswith("1d_"):
-      lines.append(
-        f"- {key[3:]}: min second derivative {value['min_second_derivative']:.3g}, negative on {value['fraction_negative']:.0%} of theta"
-      )
-    elif key.startswith("multiclass_"):
-      lines.append(
-        f"- {key[11:]}: min Hessian eigenvalue {value['min_eigenvalue_in_logits']:.3g} in the logits, {value['min_eigenvalue_in_weights']:.3g} in the weights"
-      )
+  for name, curve in result.summary.curves.items():
+    lines.append(
+      f"- {name}: min second derivative {curve.min_second_derivative:.3g}, "
+      f"negative on {curve.fraction_negative:.0%} of theta"
+    )
+  for name, m in result.summary.multiclass.items():
+    lines.append(
+      f"- {name}: min Hessian eigenvalue {m.min_eigenvalue_in_logits:.3g} in "
+      f"the logits, {m.min_eigenvalue_in_weights:.3g} in the weights"
+    )
   return "\n".join(lines) + "\n"
 
 
@@ -170,7 +229,7 @@ def plot_1d(result: Result, path: Path) -> Path:
     style = dict(color=p.display_color, label=p.display_label)
     ax_cost.plot(arrays["theta"], arrays[f"cost_1d_{p.name}"], **style)
     ax_curv.plot(arrays["theta"], arrays[f"curvature_1d_{p.name}"], **style)
-    for start, end in result.summary[f"1d_{p.name}"]["negative_intervals"]:
+    for start, end in result.summary.curves[p.name].negative_intervals:
       for ax in (ax_cost, ax_curv):
         ax.axvspan(start, end, color=p.display_color, alpha=0.08)
   ax_curv.axhline(0, color="black", linewidth=0.8)
@@ -222,7 +281,7 @@ def write(result: Result, workdir: str | Path) -> list[Path]:
   paths = results.write_summary(
     workdir,
     result.config,
-    {**result.summary, "settings": result.config.to_json()},
+    {**result.summary.to_json(), "settings": result.config.to_json()},
   )
   if result.config.binary():
     paths.append(plot_1d(result, workdir / "convexity_1d.png"))

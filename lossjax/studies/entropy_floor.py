@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import entropy, plotting, results
+from lossjax import entropy, plotting, progress, results
 from lossjax.losses import loss
 from lossjax.pairings import Pairing, smoothed_nll
 
@@ -60,7 +60,56 @@ class Config(cfg.Config):
 PRESETS = {}
 
 
-Result = results.ArrayResult
+@dataclasses.dataclass(frozen=True)
+class TargetRow:
+  """One pairing's minimum cost for the soft target ``y``: found by gradient
+  descent on the logit and on a grid of outputs, against ``H(y)``."""
+
+  pairing: str
+  y: float
+  binary_entropy: float
+  min_cost_descent: float
+  argmin_a_descent: float
+  min_cost_grid: float
+  argmin_a_grid: float
+  abs_error_descent: float
+
+
+@dataclasses.dataclass(frozen=True)
+class SmoothingRow:
+  """Label smoothing's floor: the entropy of the smoothed one-hot target."""
+
+  pairing: str
+  classes: int
+  entropy_of_smoothed_target: float
+  min_cost_descent: float
+  abs_error_descent: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+  """Every row, and the largest gaps to the entropy floor."""
+
+  label_smoothing: tuple[SmoothingRow, ...]
+  rows: tuple[TargetRow, ...]
+  max_abs_error: float
+  max_argmin_error: float
+
+  def to_json(self) -> dict:
+    """``summary.json``."""
+    return {
+      "label_smoothing": [dataclasses.asdict(r) for r in self.label_smoothing],
+      "rows": [dataclasses.asdict(r) for r in self.rows],
+      "max_abs_error": self.max_abs_error,
+      "max_argmin_error": self.max_argmin_error,
+    }
+
+
+@dataclasses.dataclass
+class Result:
+  config: Config
+  summary: Summary
+  arrays: dict
 
 
 def _grid_costs(pairing: Pairing, a: jax.Array, y: jax.Array) -> jax.Array:
@@ -74,7 +123,9 @@ def _grid_costs(pairing: Pairing, a: jax.Array, y: jax.Array) -> jax.Array:
   return loss(pairing, jnp.broadcast_to(z, targets.shape), targets)
 
 
-def run(config: Config, *, workdir: Path | None = None, log=print) -> Result:
+def run(
+  config: Config, *, workdir: Path | None = None, log=progress.info
+) -> Result:
   """Minimum cost of each pairing for each soft target."""
   del workdir, log
   rows, curves = [], {}
@@ -91,16 +142,16 @@ def run(config: Config, *, workdir: Path | None = None, log=print) -> Result:
       curves[p.name] = np.asarray(grid_costs[:, ::stride])
       for i, target in enumerate(config.targets):
         rows.append(
-          {
-            "pairing": p.name,
-            "y": target,
-            "binary_entropy": float(floor[i]),
-            "min_cost_descent": float(c_min[i]),
-            "argmin_a_descent": float(a_min[i]),
-            "min_cost_grid": float(grid_min[i]),
-            "argmin_a_grid": float(grid_argmin[i]),
-            "abs_error_descent": float(abs(c_min[i] - floor[i])),
-          }
+          TargetRow(
+            pairing=p.name,
+            y=target,
+            binary_entropy=float(floor[i]),
+            min_cost_descent=float(c_min[i]),
+            argmin_a_descent=float(a_min[i]),
+            min_cost_grid=float(grid_min[i]),
+            argmin_a_grid=float(grid_argmin[i]),
+            abs_error_descent=float(abs(c_min[i] - floor[i])),
+          )
         )
     arrays = {
       "a": np.asarray(a_grid[::stride]),
@@ -118,39 +169,39 @@ def run(config: Config, *, workdir: Path | None = None, log=print) -> Result:
         )[0]
       )
       smoothing_rows.append(
-        {
-          "pairing": smoothed_nll(eps).name,
-          "classes": config.classes,
-          "entropy_of_smoothed_target": floor_k,
-          "min_cost_descent": reached,
-          "abs_error_descent": abs(reached - floor_k),
-        }
+        SmoothingRow(
+          pairing=smoothed_nll(eps).name,
+          classes=config.classes,
+          entropy_of_smoothed_target=floor_k,
+          min_cost_descent=reached,
+          abs_error_descent=abs(reached - floor_k),
+        )
       )
-  summary = {
-    "label_smoothing": smoothing_rows,
-    "rows": rows,
-    "max_abs_error": max(r["abs_error_descent"] for r in rows),
-    "max_argmin_error": max(abs(r["argmin_a_descent"] - r["y"]) for r in rows),
-  }
+  summary = Summary(
+    label_smoothing=tuple(smoothing_rows),
+    rows=tuple(rows),
+    max_abs_error=max(r.abs_error_descent for r in rows),
+    max_argmin_error=max(abs(r.argmin_a_descent - r.y) for r in rows),
+  )
   return Result(config, summary, arrays)
 
 
 def summary(result: Result) -> str:
   lines = ["# Minimum cost for soft targets, against H(y)", ""]
   lines += [
-    f"- {r['pairing']}, y={r['y']:g}: min C = {r['min_cost_descent']:.6f} at "
-    f"a = {r['argmin_a_descent']:.6f}; H(y) = {r['binary_entropy']:.6f}"
-    for r in result.summary["rows"]
+    f"- {r.pairing}, y={r.y:g}: min C = {r.min_cost_descent:.6f} at "
+    f"a = {r.argmin_a_descent:.6f}; H(y) = {r.binary_entropy:.6f}"
+    for r in result.summary.rows
   ]
-  if result.summary["label_smoothing"]:
+  if result.summary.label_smoothing:
     lines += [
       "",
       "Label smoothing: the floor is the entropy of the smoothed target.",
     ]
     lines += [
-      f"- {r['pairing']}, K={r['classes']}: min C = {r['min_cost_descent']:.6f}; "
-      f"H(smoothed target) = {r['entropy_of_smoothed_target']:.6f}"
-      for r in result.summary["label_smoothing"]
+      f"- {r.pairing}, K={r.classes}: min C = {r.min_cost_descent:.6f}; "
+      f"H(smoothed target) = {r.entropy_of_smoothed_target:.6f}"
+      for r in result.summary.label_smoothing
     ]
   return "\n".join(lines) + "\n"
 
@@ -184,6 +235,6 @@ def plot(result: Result, path: Path) -> Path:
 
 def write(result: Result, workdir: str | Path) -> list[Path]:
   return [
-    *results.write_summary(workdir, result.config, result.summary),
+    *results.write_summary(workdir, result.config, result.summary.to_json()),
     plot(result, Path(workdir) / "entropy_floor.png"),
   ]

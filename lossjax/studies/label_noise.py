@@ -15,19 +15,17 @@ examples each pairing memorised.
 """
 
 import dataclasses
-import functools
 from pathlib import Path
 
 from lossjax import config as cfg
-from lossjax import label_noise as label_noise_lib
-from lossjax import plotting, records, results
+from lossjax import label_corruption, plotting, progress, records, results
 from lossjax.studies import calibration_report, compare, seed_spread
 
 
 def _check_levels(levels: tuple[float, ...]) -> None:
   cfg.nonempty_unique(levels)
   for level in levels:
-    label_noise_lib.check_fraction(level)
+    label_corruption.check_fraction(level)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -94,13 +92,13 @@ class Result:
   config: Config
   levels: dict[float, compare.Result]
 
-  @functools.cached_property
+  @property
   def selected(self) -> dict[float, list[dict]]:
-    """Per level, the summary rows of the selected rates (summarised once:
-    the Markdown, the JSON, the figure and the report all read these)."""
+    """Per level, the summary rows of the selected rates (each level's
+    ``summary``, computed once: the Markdown, the JSON, the figure, the
+    level's own files and the report all read it)."""
     return {
-      noise: [r for r in compare.summarize(level) if r["selected"]]
-      for noise, level in self.levels.items()
+      noise: level.summary.selected for noise, level in self.levels.items()
     }
 
 
@@ -122,44 +120,51 @@ def _finished(workdir: Path, config: compare.Config) -> compare.Result | None:
 
 
 def run(
-  config: Config, *, workdir: Path | None = None, log=print, dataset=None
+  config: Config,
+  *,
+  workdir: Path | None = None,
+  log=progress.info,
+  dataset=None,
 ) -> Result:
   """Runs (or reads back) one comparison per noise level.
 
-  ``dataset``: an already loaded clean :class:`lossjax.data.Dataset` to use
-  as it is instead of loading ``config.data`` (as in
-  :func:`lossjax.studies.compare.run`); each level corrupts its own copy.
+  ``dataset``: the data already read
+  (:meth:`lossjax.data.DataConfig.load_source`), as in
+  :func:`lossjax.studies.compare.run`; it is read once and each level
+  applies its own label noise to it.
   """
   config = config.replace(data=config.data.resolved())
-  clean = dataset or config.data.load()
+  source = dataset or config.data.load_source()
+  clean = config.data.load(loaded=source)
   if workdir is not None:
     results.write_json(
       Path(workdir) / "config.json",
       {"config": config.to_json(), "data": clean.describe()},
     )
-  levels = {}
+  levels, todo = {}, []
   for noise in config.noise_levels:
-    level_config = config.level(noise)
     sub = None if workdir is None else level_dir(workdir, noise)
-    done = None if sub is None else _finished(sub, level_config)
+    done = None if sub is None else _finished(sub, config.level(noise))
     if done is not None:
       log(f"noise {noise:g}: finished earlier, read from {sub}")
       levels[noise] = done
-      continue
+    else:
+      todo.append(noise)
+  groups = config.level(config.noise_levels[0]).groups()
+  timer = progress.Progress(
+    max(1, len(todo) * sum(group.epochs for group, _ in groups)),
+    starts=max(1, len(todo) * len(groups)),
+  )
+  for noise in todo:
+    level_config = config.level(noise)
+    sub = None if workdir is None else level_dir(workdir, noise)
     log(f"noise {noise:g}: training")
-    data = level_config.data
-    noisy = label_noise_lib.with_label_noise(
-      clean,
-      fraction=noise,
-      kind=data.label_noise_kind,
-      seed=data.label_noise_seed,
-    )
     levels[noise] = compare.run(
-      level_config, workdir=sub, log=log, dataset=noisy
+      level_config, workdir=sub, log=log, dataset=source, timer=timer
     )
     if sub is not None:
       compare.write(levels[noise], sub)
-  return Result(config, levels)
+  return Result(config, {noise: levels[noise] for noise in config.noise_levels})
 
 
 def _cell(a, b, digits=2) -> str:

@@ -11,14 +11,14 @@ above 0.99, tanh beyond +-0.98, relu at 0: dead; see
 """
 
 import dataclasses
+import functools
 import itertools
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from lossjax import classify, plotting, records, results
+from lossjax import classify, plotting, progress, records, results
 from lossjax import config as cfg
 from lossjax.data import DataConfig, check_batch_size
 from lossjax.evals import ClassificationEval
@@ -66,23 +66,47 @@ class Config(cfg.Config):
 PRESETS = {}
 
 
-Result = classify.TrainingResult
+@dataclasses.dataclass
+class Result(classify.TrainingResult):
+  """The saturation study's rows (``metrics.jsonl``) and their summary."""
+
+  @functools.cached_property
+  def summary(self) -> list[dict]:
+    """:func:`summarize` of the rows, computed once (after :func:`run`):
+    summary.json, summary.md, the figures and the report read it."""
+    return summarize(self.rows)
+
+  def at(self, depth: int, activation: str, init: str, pairing: str) -> dict:
+    """The summary row of one (depth, hidden activation, init, pairing)."""
+    for r in self.summary:
+      if (r["depth"], r["hidden_activation"], r["init"], r["pairing"]) == (
+        depth,
+        activation,
+        init,
+        pairing,
+      ):
+        return r
+    raise KeyError(
+      f"no saturation run of depth {depth}, {activation}, {init}, {pairing}"
+    )
 
 
 def run(
-  config: Config, *, workdir: Path | None = None, log=print, dataset=None
+  config: Config,
+  *,
+  workdir: Path | None = None,
+  log=progress.info,
+  dataset=None,
 ) -> Result:
   """Trains every (depth, init, pairing, rate); streams metrics.jsonl.
 
-  ``dataset``: an already loaded :class:`lossjax.data.Dataset` to use instead
-  of loading ``config.data`` (its training split is cut to
-  ``config.data.train_size``).
+  ``dataset``: the data already read
+  (:meth:`lossjax.data.DataConfig.load_source`), e.g. once for several
+  studies; ``config.data``'s sizes, label noise and multi-label composition
+  are applied to it as to data loaded here.
   """
   config = config.replace(data=config.data.resolved())  # what ran
-  if dataset is None:
-    dataset = config.data.load()
-  else:
-    dataset = dataset.with_train_size(config.data.train_size)
+  dataset = config.data.load(loaded=dataset)
   check_batch_size(config.batch_size, len(dataset.train))
   log(dataset.describe())
   device_data = classify.DeviceData.from_dataset(dataset)
@@ -90,9 +114,15 @@ def run(
   if workdir is not None:  # first, so an interrupted run says what it was
     result.write_config(workdir)
   with records.JsonlWriter.maybe(workdir, "metrics.jsonl") as out:
-    for depth, activation, init, pairing in itertools.product(
-      config.depths, config.hidden_activations, config.inits, config.pairings
-    ):
+    settings = list(
+      itertools.product(
+        config.depths, config.hidden_activations, config.inits, config.pairings
+      )
+    )
+    timer = progress.Progress(
+      len(settings) * config.epochs, starts=len(settings)
+    )
+    for depth, activation, init, pairing in settings:
       group = classify.GroupConfig(
         pairing=pairing,
         hidden=(config.width,) * depth,
@@ -107,7 +137,7 @@ def run(
         for lr in cfg.lrs_for(config.lrs, pairing)
         for s in config.seeds
       ]
-      start = time.perf_counter()
+      timer.start()
       evaluate = ClassificationEval(
         pairing, layer_stats=True, hidden_activation=activation
       )
@@ -132,13 +162,13 @@ def run(
         f"depth {depth} {activation} {init:>6} {pairing.name}: test acc "
         f"{100 * last['test_accuracy']:.1f}%, saturated (last hidden) "
         f"{100 * last['saturated'][-1]:.0f}%, |dC/db| first/last hidden "
-        f"{_ratio(new[0])}  ({time.perf_counter() - start:.1f}s)"
+        f"{_ratio(new[0])}  ({timer.done(config.epochs).text()})"
       )
   return result
 
 
 def summary(result: Result) -> str:
-  return WRITEUP + summary_table(summarize(result.rows))
+  return WRITEUP + summary_table(result.summary)
 
 
 def summary_table(summary_rows: Sequence[dict]) -> str:
@@ -334,14 +364,12 @@ def _plot_ratio_panel(ax, summary, colors: dict[str, str]) -> None:
 def write(result: "Result", workdir: str | Path) -> list[Path]:
   workdir = Path(workdir)
   rows, config = result.rows, result.config
-  summary = summarize(rows)
-  table = summary_table(summary)
   paths = [
     result.write_config(workdir),
-    results.write_json(workdir / "summary.json", summary),
-    results.atomic_write_text(workdir / "summary.md", WRITEUP + table),
+    results.write_json(workdir / "summary.json", result.summary),
+    results.atomic_write_text(workdir / "summary.md", summary(result)),
     plot_grad_ratio(
-      summary,
+      result.summary,
       workdir / "grad_ratio.png",
       {p.name: p.display_color for p in config.pairings},
     ),

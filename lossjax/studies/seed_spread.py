@@ -321,7 +321,8 @@ def plot_seed_curves(by_setting, book, path):
       low = min(min(finals), reference or 100) - 3
       ax.set_ylim(max(low, 0), 100)
     plotting.integer_epochs(ax)
-    ax.legend(fontsize=7, loc="lower right")
+    if ax.get_legend_handles_labels()[0]:  # a stalled seed or the book's line
+      ax.legend(fontsize=7, loc="lower right")
   for ax in list(axes.flat)[len(settings) :]:
     ax.set_visible(False)
   return plotting.save_figure(fig, path)

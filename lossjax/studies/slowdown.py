@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import plotting, results
+from lossjax import plotting, progress, results
 from lossjax.evals import NeuronEval
 from lossjax.losses import activation_slope
 from lossjax.neuron import (
@@ -53,6 +53,12 @@ class Config(cfg.Config):
     ((0.0, 0.0), (2.0, 2.0)),
     "Starting points: each entry v means w=b=v; 'w:b' sets them separately.",
     parse=cfg._list(_parse_init),
+    format=lambda inits: ",".join(
+      cfg.number_text(w)
+      if w == b
+      else f"{cfg.number_text(w)}:{cfg.number_text(b)}"
+      for w, b in inits
+    ),
     check=lambda v: (
       cfg.nonempty_unique(v),
       [cfg.each(cfg.finite)(i) for i in v],
@@ -98,6 +104,17 @@ class Result:
   config: Config
   records: list[dict]
   curves: list[dict]
+
+  def record(
+    self, pairing: str, w0: float, update_rule: str = UPDATE_GRADIENT
+  ) -> dict:
+    """The record of one pairing from ``w = w0`` (the first rate)."""
+    found = records_by(
+      self.records, pairing=pairing, w0=w0, update_rule=update_rule
+    )
+    if not found:
+      raise KeyError(f"no {pairing} run from w = {w0:g} ({update_rule})")
+    return found[0]
 
 
 def epochs_to_halve(outputs: np.ndarray, y: float) -> int | None:
@@ -160,7 +177,9 @@ def _train(config: Config, pairing: Pairing, rule: str):
   return records, curves
 
 
-def run(config: Config, *, workdir: Path | None = None, log=print) -> Result:
+def run(
+  config: Config, *, workdir: Path | None = None, log=progress.info
+) -> Result:
   """Trains every configuration (``workdir`` unused: nothing to stream)."""
   del workdir, log
   groups = [(p, UPDATE_GRADIENT) for p in config.pairings]

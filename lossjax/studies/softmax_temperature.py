@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import plotting, results
+from lossjax import plotting, progress, results
 from lossjax.pairings import Pairing
 
 SHOWN_SCALES = (0.1, 1.0, 10.0, 1e6)
@@ -39,6 +39,9 @@ class Config(cfg.Config):
     ((1.0, 2.0, 0.5, 1.9), (1.0, 3.0, 3.0, -1.0)),
     "Logit vectors, each with values joined by ':', e.g. 1:2:0.5,1:3:3:-1.",
     parse=cfg._list(_parse_logits),
+    format=lambda vectors: ",".join(
+      ":".join(map(cfg.number_text, v)) for v in vectors
+    ),
     check=_check_logits,
   )
   min_scale: float = cfg.field(0.1, "Smallest c.", check=cfg.positive)
@@ -65,7 +68,65 @@ class Config(cfg.Config):
 PRESETS = {}
 
 
-Result = results.ArrayResult
+@dataclasses.dataclass(frozen=True)
+class Case:
+  """One logit vector ``z`` under one pairing: ``activation(c z)`` against
+  its ``c -> inf`` limit.
+
+  Attributes:
+    logits: ``z``.
+    limit: the limit (the one-hot argmax, its mass shared among ties).
+    all_finite: whether every activation was finite, at every scale.
+    distance_at: the L1 distance to the limit at each of ``SHOWN_SCALES``.
+    probs_at_max_scale: the activation at the largest scale.
+    first_scale_within_1e_3: the first scale whose distance is below 1e-3
+      (``None``: none).
+  """
+
+  logits: tuple[float, ...]
+  limit: tuple[float, ...]
+  all_finite: bool
+  distance_at: dict[float, float]
+  probs_at_max_scale: tuple[float, ...]
+  first_scale_within_1e_3: float | None
+
+  def to_json(self) -> dict:
+    return {
+      "logits": list(self.logits),
+      "limit": list(self.limit),
+      "all_finite": self.all_finite,
+      "distance_at": {f"{c:g}": d for c, d in self.distance_at.items()},
+      "probs_at_max_scale": list(self.probs_at_max_scale),
+      "first_scale_within_1e-3": self.first_scale_within_1e_3,
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+  """Every case: ``cases[pairing name][case name]`` (see :meth:`Config.cases`).
+
+  ``scales``: the smallest and the largest scale.
+  """
+
+  scales: tuple[float, float]
+  cases: dict[str, dict[str, Case]]
+
+  def to_json(self) -> dict:
+    """``summary.json``."""
+    return {
+      "scales": list(self.scales),
+      "pairings": {
+        name: {"cases": {case: c.to_json() for case, c in cases.items()}}
+        for name, cases in self.cases.items()
+      },
+    }
+
+
+@dataclasses.dataclass
+class Result:
+  config: Config
+  summary: Summary
+  arrays: dict
 
 
 def limit(pairing: Pairing, z: np.ndarray) -> np.ndarray:
@@ -76,14 +137,16 @@ def limit(pairing: Pairing, z: np.ndarray) -> np.ndarray:
   return winners / winners.sum()
 
 
-def run(config: Config, *, workdir: Path | None = None, log=print) -> Result:
+def run(
+  config: Config, *, workdir: Path | None = None, log=progress.info
+) -> Result:
   """Distances to the limit for every scale, pairing and logit vector."""
   del workdir, log
   scales = np.logspace(
     np.log10(config.min_scale), np.log10(config.max_scale), config.points
   )
   scales = np.unique(np.concatenate([scales, SHOWN_SCALES]))
-  summary = {"scales": [config.min_scale, config.max_scale], "pairings": {}}
+  all_cases: dict[str, dict[str, Case]] = {}
   arrays = {"scales": scales, "pairings": {}}
   for p in config.pairings:
     batched = jax.jit(
@@ -96,32 +159,33 @@ def run(config: Config, *, workdir: Path | None = None, log=print) -> Result:
       target = limit(p, z)
       distance = np.abs(a - target).sum(axis=-1)  # L1 (total variation x 2)
       case_arrays[name] = {"probs": a, "distance": distance, "logits": z}
-      cases[name] = {
-        "logits": [float(f"{v:g}") for v in z],
-        "limit": target.tolist(),
-        "all_finite": bool(np.isfinite(a).all()),
-        "distance_at": {
-          f"{c:g}": float(distance[scales == c][0]) for c in SHOWN_SCALES
+      cases[name] = Case(
+        logits=tuple(float(f"{v:g}") for v in z),
+        limit=tuple(target.tolist()),
+        all_finite=bool(np.isfinite(a).all()),
+        distance_at={
+          float(c): float(distance[scales == c][0]) for c in SHOWN_SCALES
         },
-        "probs_at_max_scale": a[-1].tolist(),
-        "first_scale_within_1e-3": (
+        probs_at_max_scale=tuple(a[-1].tolist()),
+        first_scale_within_1e_3=(
           float(scales[np.argmax(distance < 1e-3)])
           if (distance < 1e-3).any()
           else None
         ),
-      }
-    summary["pairings"][p.name] = {"cases": cases}
+      )
+    all_cases[p.name] = cases
     arrays["pairings"][p.name] = case_arrays
+  summary = Summary((config.min_scale, config.max_scale), all_cases)
   return Result(config, summary, arrays)
 
 
 def summary(result: Result) -> str:
   lines = ["# activation(c z) against its c -> inf limit", ""]
-  for name, entry in result.summary["pairings"].items():
-    for case, values in entry["cases"].items():
+  for name, cases in result.summary.cases.items():
+    for case, values in cases.items():
       lines.append(
-        f"- {name}, {case}: distance at c = {values['distance_at']}; finite: "
-        f"{values['all_finite']}"
+        f"- {name}, {case}: distance at c = "
+        f"{values.to_json()['distance_at']}; finite: {values.all_finite}"
       )
   return "\n".join(lines) + "\n"
 
@@ -171,6 +235,6 @@ def plot(result: Result, path: Path) -> Path:
 
 def write(result: Result, workdir: str | Path) -> list[Path]:
   return [
-    *results.write_summary(workdir, result.config, result.summary),
+    *results.write_summary(workdir, result.config, result.summary.to_json()),
     plot(result, Path(workdir) / "softmax_temperature.png"),
   ]

@@ -1,6 +1,6 @@
 """Sweeps: pairings x init scales x learning rates x seeds, resumable.
 
-The study front of :mod:`lossjax.sweep` (which trains the grid in vmapped,
+The study front of :mod:`lossjax.sharded_sweep` (which trains the grid in vmapped,
 sharded, resumable chunks): its config, presets, and the writers of
 ``metrics.jsonl``, ``summary.csv``, ``heatmap.png`` (a metric over init scale
 x learning rate, per pairing) and ``curves.png`` (median cost per epoch).
@@ -12,13 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import plotting, results
-from lossjax.sweep import (
+from lossjax import plotting, progress, results
+from lossjax.sharded_sweep import (
   SweepResult,
   SweepSpec,
   metric_rows,
   run_sweep,
-  summary_rows,
 )
 
 HEATMAP_METRICS = ("epochs_to_target", "final_cost", "final_accuracy")
@@ -30,7 +29,7 @@ class Config(SweepSpec):
     "epochs_to_target",
     "What heatmap.png shows per (init scale, lr): epochs to --target_cost, "
     "the final cost, or (mlp) the final validation accuracy.",
-    check=cfg.one_of(HEATMAP_METRICS),
+    choices=HEATMAP_METRICS,
   )
 
   def validate(self):
@@ -73,7 +72,7 @@ def run(
   config: Config,
   *,
   workdir: Path | None = None,
-  log=print,
+  log=progress.info,
   overwrite: bool = False,
 ) -> SweepResult:
   """Trains what ``workdir`` does not hold yet (a workdir is required)."""
@@ -122,9 +121,6 @@ def _median_grid(rows, pairing, scales, lrs, key):
       if len(values) * 2 > len(cell):
         grid[i, j] = float(np.median(values))
   return grid, diverged
-
-
-HEATMAP_METRICS = ("epochs_to_target", "final_cost", "final_accuracy")
 
 
 def plot_heatmaps(
@@ -235,7 +231,8 @@ def plot_curves(result: SweepResult, path: Path) -> Path:
   for ax in axes[-1]:
     ax.set_xlabel("epoch")
   handles, labels = axes[0][-1].get_legend_handles_labels()
-  fig.tight_layout(rect=(0, 0, 0.93, 1))
+  # One layout, kept by save_figure: room on the right for the legend.
+  fig.set_layout_engine("tight", rect=(0, 0, 0.93, 1))
   fig.legend(
     handles,
     labels,
@@ -251,7 +248,7 @@ def write(result: SweepResult, workdir: str | Path) -> list[Path]:
   """metrics.jsonl, summary.csv and the figures (process 0 only)."""
   workdir = Path(workdir)
   heatmap_metric = result.spec.heatmap_metric
-  rows = summary_rows(result)
+  rows = result.summary
   jsonl = "".join(results.json_line(r) for r in metric_rows(result))
   return [
     results.atomic_write_text(workdir / "metrics.jsonl", jsonl),

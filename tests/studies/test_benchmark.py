@@ -8,6 +8,7 @@ from pathlib import Path
 
 from absl.testing import absltest
 
+from lossjax import config as cfg
 from lossjax.studies import benchmark
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -45,8 +46,10 @@ class BenchmarkTest(absltest.TestCase):
         self.assertLess(d[key], 1e-5)
       self.assertGreater(d["generic_vs_float64"], 0)  # float32 is not exact
     tmp = Path(self.enter_context(tempfile.TemporaryDirectory()))
-    (path,) = benchmark.write(record, tmp)
+    config_path, path = benchmark.write(record, tmp)
     saved = json.loads(path.read_text())
+    # config.json repeats the run (issue 20: the benchmark wrote none).
+    self.assertEqual(cfg.load_json(benchmark.Config, config_path), config)
     self.assertEqual(saved["table"], benchmark.summary(record))
     self.assertIn("| (c) lossjax generic, 4 models | 4 |", saved["table"])
     self.assertIn("| sigmoid_bce, 4 models | ", saved["table"])

@@ -3,7 +3,9 @@
 import json
 import tempfile
 from pathlib import Path
+from unittest import mock
 
+import jax
 import numpy as np
 from absl.testing import absltest
 
@@ -57,7 +59,7 @@ class CompareTest(absltest.TestCase):
     self.assertTrue(all(row["seeds"] == 2 for row in summary))
     loaded = compare.load(workdir)
     self.assertEqual(loaded.config, config)
-    self.assertEqual(compare.summarize(loaded), compare.summarize(result))
+    self.assertEqual(loaded.summary, result.summary)
 
   def test_calibration_and_label_noise_outputs(self):
     config = compare.Config(
@@ -122,7 +124,7 @@ class CompareTest(absltest.TestCase):
     self.assertIn("40% of training and validation labels corrupted", text)
     # --report_only rebuilds the same summary from the files.
     loaded = compare.load(workdir)
-    self.assertEqual(compare.summarize(loaded), compare.summarize(result))
+    self.assertEqual(loaded.summary, result.summary)
     self.assertIn(
       "reliability.png", {p.name for p in compare.write(loaded, workdir)}
     )
@@ -173,10 +175,135 @@ class CompareTest(absltest.TestCase):
     self.assertIn("## Exclusive or independent classes?", text)
     self.assertIn("exact-set % (3 labels)", text)
     loaded = compare.load(workdir)
-    self.assertEqual(compare.summarize(loaded), compare.summarize(result))
+    self.assertEqual(loaded.summary, result.summary)
     self.assertIn(
       "label_count.png", {p.name for p in compare.write(loaded, workdir)}
     )
+
+  def test_summarised_once_for_every_writer(self):
+    # Issue 20: a comparison summarised itself once per group and 2 more
+    # times at the end (write, summary and the per-group writes).
+    config = compare.Config(
+      data=toy_source(self.tmp),
+      pairings=("sigmoid_mse", "softmax_nll"),
+      hidden=((8,),),
+      lrs=(0.1, 0.5),
+      epochs=1,
+      seeds=(0, 1),
+    )
+    calls = []
+    real = compare.summarize
+    with mock.patch.object(
+      compare, "summarize", side_effect=lambda r: calls.append(1) or real(r)
+    ):
+      workdir = self.tmp / "once"
+      result = compare.run(config, workdir=workdir, log=lambda *_: None)
+      self.assertEqual(calls, [])  # training summarises nothing
+      paths = compare.write(result, workdir)
+      compare.summary(result)
+    self.assertLen(calls, 1)
+    self.assertIn(workdir / "lr_tuning.png", paths)
+
+  def test_a_kill_keeps_every_finished_runs_probabilities(self):
+    # Without the per-group summaries, what a killed run finished is still
+    # on disk: metrics.jsonl, temperature.jsonl and the probabilities.
+    config = compare.Config(
+      data=toy_source(self.tmp),
+      pairings=("sigmoid_mse", "softmax_nll"),
+      hidden=((8,),),
+      epochs=1,
+    )
+    workdir = self.tmp / "killed"
+    real = compare.classify.train_group
+    groups = []
+
+    def second_group_dies(group, runs, data):
+      groups.append(group)
+      if len(groups) == 2:
+        raise KeyboardInterrupt
+      yield from real(group, runs, data)
+
+    with (
+      mock.patch.object(
+        compare.classify, "train_group", side_effect=second_group_dies
+      ),
+      self.assertRaises(KeyboardInterrupt),
+    ):
+      compare.run(config, workdir=workdir, log=lambda *_: None)
+    loaded = compare.load(workdir)
+    self.assertEqual({r["pairing"] for r in loaded.rows}, {"sigmoid_mse"})
+    self.assertEqual(
+      {key[0] for key in loaded.test_probabilities}, {"sigmoid_mse"}
+    )
+    names = {p.name for p in compare.write(loaded, workdir)}
+    self.assertIn("reliability.png", names)
+
+  def test_non_finite_gradient_norms_are_drawn_as_gaps(self):
+    # Issue 20: adam at lr 1e38 records null gradient norms, which crashed
+    # plot_grad_norms with a TypeError.
+    config = compare.Config(
+      data=toy_source(self.tmp),
+      pairings=("sigmoid_mse",),
+      lrs=(1e38,),
+      optimizer="adam",
+      hidden=((8,),),
+      epochs=1,
+    )
+    workdir = self.tmp / "adam"
+    result = compare.run(config, workdir=workdir, log=lambda *_: None)
+    last = result.rows[-1]
+    self.assertIsNone(last["grad_norm"][0])
+    paths = compare.write(result, workdir)
+    self.assertIn(workdir / "grad_norm.png", paths)
+    self.assertIn("(diverged 1/1)", compare.summary(result))
+
+  def test_progress_lines_show_validation_and_time_left(self):
+    config = compare.Config(
+      data=toy_source(self.tmp),
+      pairings=("softmax_nll",),
+      hidden=((8,),),
+      epochs=2,
+    )
+    lines = []
+    jax.clear_caches()  # so that this run compiles its programs
+    compare.run(config, log=lines.append)
+    epochs = [line for line in lines if "] epoch " in line]
+    self.assertLen(epochs, 3)
+    for line in epochs:
+      self.assertIn("val acc", line)
+      self.assertNotIn("test acc", line)
+      self.assertRegex(line, r"about \d+s left\)$")
+    self.assertIn("compile", epochs[1])  # the first training epoch compiles
+    self.assertNotIn("compile", epochs[2])  # the second reuses the program
+
+  def test_a_given_dataset_gets_the_configs_sizes(self):
+    # Issue 20: compare.run used a given dataset as it was, saturation.run
+    # cut its training split; now both apply config.data to the data read.
+    from lossjax.studies import saturation
+
+    source = toy_source(self.tmp).load_source()
+    data_config = toy_source(self.tmp, train_size=100, eval_size=30)
+    compared = compare.run(
+      compare.Config(
+        data=data_config, pairings=("softmax_nll",), hidden=((8,),), epochs=1
+      ),
+      log=lambda *_: None,
+      dataset=source,
+    )
+    saturated = saturation.run(
+      saturation.Config(
+        data=data_config,
+        depths=(1,),
+        hidden_activations=("sigmoid",),
+        inits=("glorot",),
+        pairings=("softmax_nll",),
+        epochs=1,
+      ),
+      log=lambda *_: None,
+      dataset=source,
+    )
+    for result in (compared, saturated):
+      self.assertIn("100 train, 30 validation, 30 test", result.description)
 
   def test_a_diverged_run_is_data(self):
     config = compare.Config(

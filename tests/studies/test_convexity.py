@@ -19,21 +19,24 @@ class ConvexityStudyTest(absltest.TestCase):
 
   def test_quadratic_non_convex_cross_entropy_convex(self):
     s = self.result.summary
-    self.assertLess(s["1d_sigmoid_mse"]["min_second_derivative"], -0.01)
-    self.assertGreater(s["1d_sigmoid_bce"]["min_second_derivative"], 0.0)
-    self.assertGreater(s["1d_sigmoid_mse"]["fraction_negative"], 0.5)
-    self.assertEqual(s["1d_sigmoid_bce"]["fraction_negative"], 0.0)
+    self.assertLess(s.curves["sigmoid_mse"].min_second_derivative, -0.01)
+    self.assertGreater(s.curves["sigmoid_bce"].min_second_derivative, 0.0)
+    self.assertGreater(s.curves["sigmoid_mse"].fraction_negative, 0.5)
+    self.assertEqual(s.curves["sigmoid_bce"].fraction_negative, 0.0)
     self.assertGreater(
-      s["multiclass_softmax_nll"]["min_eigenvalue_in_logits"], -1e-12
+      s.multiclass["softmax_nll"].min_eigenvalue_in_logits, -1e-12
     )
-    self.assertLess(
-      s["multiclass_softmax_mse"]["min_eigenvalue_in_logits"], -0.01
-    )
+    self.assertLess(s.multiclass["softmax_mse"].min_eigenvalue_in_logits, -0.01)
     # The square loss on linear outputs: its Hessian in the logits is I.
     self.assertAlmostEqual(
-      s["multiclass_identity_mse"]["min_eigenvalue_in_logits"], 1.0, places=12
+      s.multiclass["identity_mse"].min_eigenvalue_in_logits, 1.0, places=12
     )
-    self.assertEqual(s["1d_identity_mse"]["fraction_negative"], 0.0)
+    self.assertEqual(s.curves["identity_mse"].fraction_negative, 0.0)
+    # summary.json keeps its keys: 1d_, 2d_ and multiclass_ per pairing.
+    self.assertEqual(
+      s.to_json()["1d_sigmoid_mse"]["fraction_negative"],
+      s.curves["sigmoid_mse"].fraction_negative,
+    )
 
   def test_pairings_split_by_kind_and_outputs(self):
     result = convexity.run(
@@ -41,9 +44,9 @@ class ConvexityStudyTest(absltest.TestCase):
         pairings=(USER + "sigmoid_focal", USER + "softmax_poly1"), **SMALL
       )
     )
-    self.assertIn("1d_sigmoid_focal", result.summary)
-    self.assertIn("multiclass_softmax_poly1", result.summary)
-    self.assertNotIn("1d_softmax_poly1", result.summary)
+    self.assertIn("sigmoid_focal", result.summary.curves)
+    self.assertIn("softmax_poly1", result.summary.multiclass)
+    self.assertNotIn("softmax_poly1", result.summary.curves)
     tmp = Path(self.enter_context(tempfile.TemporaryDirectory()))
     names = {p.name for p in convexity.write(result, tmp)}
     self.assertTrue({"summary.json", "convexity_1d.png"} <= names, names)

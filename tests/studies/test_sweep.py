@@ -2,10 +2,14 @@
 
 import csv
 import tempfile
+import warnings
 from pathlib import Path
+from unittest import mock
 
 from absl.testing import absltest
 
+from lossjax import config as cfg
+from lossjax import plotting
 from lossjax.studies import sweep
 
 
@@ -29,6 +33,36 @@ class SweepStudyTest(absltest.TestCase):
     )
     self.assertLen(rows, 2 * 2)
     self.assertTrue({"heatmap.png", "curves.png"} <= {p.name for p in paths})
+    # Issue 20: the sweep's config.json repeats it (--config=<it>); its
+    # sweep.json (with the fingerprint) was refused by --config.
+    self.assertEqual(cfg.load_json(sweep.Config, tmp / "config.json"), config)
+    again = sweep.run(
+      cfg.load_json(sweep.Config, tmp / "config.json"),
+      workdir=tmp,
+      log=lambda *_: None,
+    )
+    self.assertEqual(again.chunks_trained, 0)  # the same sweep: all reused
+
+  def test_each_figure_is_laid_out_once(self):
+    # Issue 20: plot_curves ran tight_layout and save_figure ran it again,
+    # which made matplotlib warn on every sweep.
+    tmp = Path(self.enter_context(tempfile.TemporaryDirectory()))
+    config = sweep.Config(
+      task="neuron", init_scales=(0.0, 2.0), lrs=(0.5, 1.0), epochs=10
+    )
+    result = sweep.run(config, workdir=tmp, log=lambda *_: None)
+    real = plotting.plt.Figure.tight_layout
+    with (
+      mock.patch.object(
+        plotting.plt.Figure, "tight_layout", autospec=True, side_effect=real
+      ) as tight,
+      warnings.catch_warnings(),
+    ):
+      warnings.simplefilter("error")  # any layout warning fails the test
+      sweep.plot_curves(result, tmp / "curves.png")
+      sweep.plot_heatmaps(result, result.summary, tmp / "heatmap.png")
+    self.assertEqual(tight.call_count, 0)  # each has its own layout engine
+    self.assertTrue((tmp / "curves.png").is_file())
 
   def test_a_workdir_is_required_and_metrics_fit_the_task(self):
     with self.assertRaisesRegex(ValueError, "give one"):

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from absl.testing import absltest
 
-from lossjax import data, sweep
+from lossjax import data
+from lossjax import sharded_sweep as sweep
 from lossjax.studies import sweep as sweep_study
 from tests import datasets
 
@@ -185,7 +186,7 @@ class SweepTest(absltest.TestCase):
       log=lambda _: None,
     )
     left = {p.name for p in workdir.iterdir()}
-    self.assertEqual(left, {"sweep.json", "chunks"})
+    self.assertEqual(left, {"config.json", "sweep.json", "chunks"})
     saved = json.loads((workdir / "sweep.json").read_text())
     self.assertEqual(saved["lrs"], [0.5])
 
@@ -247,6 +248,27 @@ class SweepTest(absltest.TestCase):
     )
     with self.assertRaisesRegex(ValueError, "hidden_activation: Unknown"):
       mlp_spec(self.data_dir, hidden_activation="swish")
+
+  def test_data_options_that_are_off_leave_the_fingerprint(self):
+    # Sweeps recorded before label noise and multi-label data existed stay
+    # resumable: an option that is off does not change the data, so it
+    # does not change the fingerprint; one that is on does.
+    data_dir = self.data_dir
+
+    def fingerprint(**data_changes):
+      base = dict(
+        dataset="toy", data_dir=str(data_dir), validation_size=50, eval_size=50
+      )
+      return mlp_spec(data_dir, data={**base, **data_changes}).fingerprint()
+
+    plain = fingerprint()
+    self.assertEqual(fingerprint(label_noise_seed=5, multilabel_seed=3), plain)
+    self.assertEqual(fingerprint(label_noise_kind="pair"), plain)
+    self.assertNotEqual(fingerprint(label_noise=0.2), plain)
+    self.assertNotEqual(fingerprint(multilabel=2), plain)
+    self.assertNotEqual(
+      fingerprint(multilabel=2, multilabel_seed=1), fingerprint(multilabel=2)
+    )
 
   def test_bad_specs(self):
     with self.assertRaisesRegex(ValueError, "needs a binary pairing"):

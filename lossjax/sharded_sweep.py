@@ -29,7 +29,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from lossjax import config as cfg
-from lossjax import results
+from lossjax import progress, results
 from lossjax.data import DataConfig, check_batch_size
 from lossjax.evals import NeuronEval, ValidationEval
 from lossjax.init import init_mlp
@@ -50,7 +50,7 @@ class SweepSpec(cfg.Config):
     "neuron",
     "neuron: the seed's single neuron (--x, --y); mlp: an MLP classifier on "
     "the data flags.",
-    check=cfg.one_of(TASKS),
+    choices=tuple(TASKS),
   )
   pairings: tuple[Pairing, ...] = cfg.pairings_field(
     ("sigmoid_mse", "sigmoid_bce"), "The neuron task needs binary pairings."
@@ -90,7 +90,7 @@ class SweepSpec(cfg.Config):
     check=cfg.at_least(1),
   )
   optimizer: str = cfg.field(
-    "sgd", "Optax optimiser.", check=cfg.one_of(OPTIMIZERS)
+    "sgd", "Optax optimiser.", choices=tuple(OPTIMIZERS)
   )
   x: float = cfg.field(1.0, "neuron: the input.", check=cfg.finite)
   y: float = cfg.field(0.0, "neuron: the target, in [0, 1].", check=cfg.finite)
@@ -99,6 +99,7 @@ class SweepSpec(cfg.Config):
     (30,),
     "mlp: hidden sizes joined by 'x', e.g. 100x30.",
     parse=cfg._parse_architecture,
+    format=cfg.architecture_text,
     check=cfg.each(cfg.at_least(1)),
   )
   init: str = cfg.init_field()
@@ -126,9 +127,19 @@ class SweepSpec(cfg.Config):
     else:
       for name in ("x", "y"):
         fields.pop(name)
-    if self.task == "mlp" and fields["data"]["data_dir"] is not None:
-      # The directory, not its spelling (path/ or ./path).
-      fields["data"]["data_dir"] = os.path.realpath(fields["data"]["data_dir"])
+    if self.task == "mlp":
+      data = fields["data"]
+      if data["data_dir"] is not None:
+        # The directory, not its spelling (path/ or ./path).
+        data["data_dir"] = os.path.realpath(data["data_dir"])
+      # Data options that are off do not change the data; leaving them out
+      # keeps the fingerprints of sweeps recorded before the options existed.
+      if not data.get("label_noise"):
+        for name in ("label_noise", "label_noise_kind", "label_noise_seed"):
+          data.pop(name, None)
+      if data.get("multilabel") is None:
+        for name in ("multilabel", "multilabel_seed"):
+          data.pop(name, None)
     text = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -403,9 +414,26 @@ class SweepResult:
   chunks_trained: int
   chunks_skipped: int
 
+  @functools.cached_property
+  def summary(self) -> list[dict]:
+    """:func:`summary_rows`, computed once for every writer and the report."""
+    return summary_rows(self)
+
+  def epochs_to_target(
+    self, pairing: str, init_scale: float, lr: float
+  ) -> list[int | None]:
+    """Epochs until the cost fell below the target, per seed (``None``:
+    never), of one (pairing, init scale, rate)."""
+    return [
+      r["epochs_to_target"]
+      for r in self.summary
+      if (r["pairing"], r["init_scale"], r["lr"]) == (pairing, init_scale, lr)
+    ]
+
 
 # What a sweep writes into its workdir; --overwrite moves all of it aside.
 SWEEP_OUTPUTS = (
+  "config.json",
   "sweep.json",
   "chunks",
   "metrics.jsonl",
@@ -454,7 +482,10 @@ def prepare_workdir(workdir: Path, spec: SweepSpec, *, overwrite: bool) -> None:
 
 
 def record_sweep(workdir: Path, spec: SweepSpec) -> None:
-  """Writes ``sweep.json`` (with the first result, not before)."""
+  """Writes ``sweep.json`` (the grid and its fingerprint, which a rerun
+  compares) and ``config.json`` (the config, which ``--config`` repeats),
+  with the first result, not before."""
+  results.write_json(workdir / "config.json", {"config": spec.to_json()})
   results.write_json(
     workdir / "sweep.json",
     {"fingerprint": spec.fingerprint(), **spec.to_json()},
@@ -466,7 +497,7 @@ def run_sweep(
   workdir: str | Path,
   *,
   overwrite: bool = False,
-  log: Callable[[str], None] = print,
+  log: Callable[[str], None] = progress.info,
   problem: Problem | None = None,
 ) -> SweepResult:
   """Trains every configuration not already in ``workdir``; returns them all.
@@ -529,6 +560,8 @@ def run_sweep(
     )
   arrays = {}
   if is_main:
+    if not trained:  # every chunk reused: a record from before config.json
+      record_sweep(workdir, spec)
     for pairing in spec.pairings:
       parts = [
         a for (p, _, _), a in zip(plan, loaded, strict=True) if p == pairing

@@ -112,9 +112,14 @@ def with_label_noise(dataset, *, fraction: float, kind: str, seed: int):
     dataset,
     **corrupted,
     clean_train_labels=dataset.train.labels,
-    notes=(
-      *dataset.notes,
-      f"{100 * fraction:g}% of training and validation labels corrupted "
-      f"({kind}, seed {seed}); test labels clean",
-    ),
+    notes=(*dataset.notes, describe_noise(fraction, kind, seed)),
+  )
+
+
+def describe_noise(fraction: float, kind: str, seed: int) -> str:
+  """What :func:`with_label_noise` did, in words (the data description's
+  note and the summaries' label line)."""
+  return (
+    f"{100 * fraction:g}% of training and validation labels corrupted "
+    f"({kind}, seed {seed}); test labels clean"
   )

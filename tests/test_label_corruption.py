@@ -10,7 +10,8 @@ import numpy as np
 from absl.testing import absltest, parameterized
 
 import lossjax
-from lossjax import data, label_noise
+from lossjax import data
+from lossjax import label_corruption as label_noise
 from lossjax.classify import DeviceData
 from lossjax.evals import ClassificationEval
 from tests import datasets
@@ -92,6 +93,30 @@ class DatasetNoiseTest(absltest.TestCase):
     # The noise is fixed by its own seed, not by the run's.
     again = self.config(label_noise=0.4, label_noise_seed=7).load()
     np.testing.assert_array_equal(again.train.labels, noisy.train.labels)
+
+  def test_loaded_data_gets_the_configs_options(self):
+    # Issue 20: one meaning for a study's dataset=: the data as read, to
+    # which every config applies its own sizes, noise and composition.
+    source = self.config().load_source()
+    self.assertLen(source.train, 300)
+    for changes in (
+      dict(train_size=120, eval_size=40),
+      dict(label_noise=0.4, label_noise_seed=3, train_size=200),
+      dict(multilabel=2, eval_size=60),
+    ):
+      with self.subTest(str(changes)):
+        config = self.config(**changes)
+        direct, derived = config.load(), config.load(loaded=source)
+        self.assertEqual(derived.describe(), direct.describe())
+        for split in ("train", "validation", "test"):
+          np.testing.assert_array_equal(
+            getattr(derived, split).images, getattr(direct, split).images
+          )
+          np.testing.assert_array_equal(
+            getattr(derived, split).labels, getattr(direct, split).labels
+          )
+    with self.assertRaisesRegex(ValueError, "the config names 'other'"):
+      data.DataConfig(dataset="other").load(loaded=source)
 
   def test_the_config_rejects_bad_noise(self):
     with self.assertRaisesRegex(ValueError, r"label_noise: .*\[0, 1\)"):

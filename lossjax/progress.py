@@ -1,0 +1,129 @@
+"""What a run tells its user while it trains: absl log lines, process 0 only.
+
+:func:`info` is every study's default ``log``. :class:`Progress` times a
+run's epochs and says how long is left: the time XLA spends compiling is
+measured by JAX itself (its ``/jax/core/compile/*`` duration events, through
+:mod:`jax.monitoring`) and shown apart from the training time, so the first
+epoch of a program does not pass for a slow epoch and the estimate of the
+time left is not thrown by it.
+"""
+
+import dataclasses
+import math
+import time
+
+import jax
+from absl import logging
+
+# JAX's own measurements of a compilation: lowering to MLIR and XLA's
+# compile. (Tracing is left out: a jit traced inside another's trace would
+# count twice.)
+COMPILE_EVENTS = frozenset(
+  {
+    "/jax/core/compile/jaxpr_to_mlir_module_duration",
+    "/jax/core/compile/backend_compile_duration",
+  }
+)
+_compile_seconds = 0.0
+
+
+def _record(event: str, duration: float, **_) -> None:
+  global _compile_seconds
+  if event in COMPILE_EVENTS:
+    _compile_seconds += duration
+
+
+jax.monitoring.register_event_duration_secs_listener(_record)
+
+
+def compile_seconds() -> float:
+  """Seconds this process has spent compiling, so far."""
+  return _compile_seconds
+
+
+def info(message: str) -> None:
+  """Logs ``message`` at INFO through absl, on process 0 only (a
+  multi-process run would otherwise print everything once per process)."""
+  if jax.process_index() == 0:
+    logging.info("%s", message)
+
+
+def duration_text(seconds: float) -> str:
+  """``42s``, ``3m05s`` or ``1h02m``."""
+  if not math.isfinite(seconds):
+    return "?"
+  seconds = max(0, round(seconds))
+  if seconds < 60:
+    return f"{seconds}s"
+  if seconds < 3600:
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+  return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+  """The timing of one finished unit of work (e.g. an epoch).
+
+  Attributes:
+    train_seconds: wall time of the step, less compilation.
+    compile_seconds: compilation during the step.
+    left_seconds: the estimated time left for the whole run.
+  """
+
+  train_seconds: float
+  compile_seconds: float
+  left_seconds: float
+
+  def text(self) -> str:
+    compiled = (
+      f", compile {self.compile_seconds:.1f}s"
+      if self.compile_seconds >= 0.05
+      else ""
+    )
+    return (
+      f"{self.train_seconds:.1f}s{compiled}; about "
+      f"{duration_text(self.left_seconds)} left"
+    )
+
+
+class Progress:
+  """Times the ``total`` units of work (epochs) of a whole run.
+
+  Call :meth:`start` when a unit begins (e.g. a group about to train, so
+  that its set-up counts) and :meth:`done` when ``units`` of work finish.
+  The time left is the mean training time per unit so far times the units
+  left, plus the mean compile time per :meth:`start` so far times the
+  starts left (``starts``: how many the run has in all).
+  """
+
+  def __init__(self, total: int, *, starts: int = 1):
+    if total < 1 or starts < 1:
+      raise ValueError(
+        f"need total >= 1 and starts >= 1, got {total}, {starts}"
+      )
+    self.total, self.starts = total, starts
+    self.finished, self.started = 0, 0
+    self.train_seconds, self.compiled = 0.0, 0.0
+    self._clock, self._compile = time.perf_counter(), compile_seconds()
+
+  def start(self) -> None:
+    """A new program starts (it will compile): restarts the clocks."""
+    self.started += 1
+    self._clock, self._compile = time.perf_counter(), compile_seconds()
+
+  def done(self, units: int = 1) -> Step:
+    """``units`` of work finished since the last call (or :meth:`start`)."""
+    now, compiled = time.perf_counter(), compile_seconds()
+    compile_part = compiled - self._compile
+    train_part = max(0.0, now - self._clock - compile_part)
+    self._clock, self._compile = now, compiled
+    self.finished += units
+    self.train_seconds += train_part
+    self.compiled += compile_part
+    left_units = max(0, self.total - self.finished)
+    per_unit = self.train_seconds / max(self.finished, 1)
+    per_start = self.compiled / max(self.started, 1)
+    left = (
+      left_units * per_unit + max(0, self.starts - self.started) * per_start
+    )
+    return Step(train_part, compile_part, left)

@@ -1,0 +1,224 @@
+"""The comparison's figures: curves of the selected rates, per-layer
+gradient norms and the learning-rate tuning curve.
+
+Each takes a :class:`lossjax.studies.compare.Result` and the per-epoch or
+summary rows to draw (from ``result.summary``, computed once).
+"""
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from lossjax import plotting, records
+
+
+def setting_key(row: dict) -> tuple:
+  """``(pairing, hidden sizes, lr)``: one setting, whose seeds are averaged."""
+  return (row["pairing"], tuple(row["hidden"]), row["lr"])
+
+
+def _finite(value) -> bool:
+  return value is not None and math.isfinite(value)
+
+
+def _curve(rows, metric):
+  """Epochs, mean, min and max over seeds of ``metric``."""
+  by_epoch = records.group_rows(
+    (r for r in rows if r.get(metric) is not None), lambda r: (r["epoch"],)
+  )
+  epochs = sorted(e for (e,) in by_epoch)
+  values = [[r[metric] for r in by_epoch[(e,)]] for e in epochs]
+  return (
+    epochs,
+    [sum(v) / len(v) for v in values],
+    [min(v) for v in values],
+    [max(v) for v in values],
+  )
+
+
+def plot_metric(
+  result,
+  metric,
+  ylabel,
+  path,
+  *,
+  log_scale=False,
+  percent=False,
+  rows: Sequence[dict] | None = None,
+):
+  """One panel per architecture, one line (mean, min-max band) per pairing.
+
+  ``rows``: the per-epoch rows to draw (default: the selected rates').
+  """
+  plt = plotting.plt
+  by_name = {p.name: p for p in result.config.pairings}
+  rows = result.summary.chosen if rows is None else rows
+  archs = list(dict.fromkeys(tuple(r["hidden"]) for r in rows))
+  fig, axes = plt.subplots(
+    1, len(archs), figsize=(5.5 * len(archs), 4), squeeze=False
+  )
+  for ax, arch in zip(axes[0], archs, strict=True):
+    arch_rows = [r for r in rows if tuple(r["hidden"]) == arch]
+    for (name, _, lr), group in records.group_rows(
+      arch_rows, setting_key
+    ).items():
+      epochs, mean, low, high = _curve(group, metric)
+      if not epochs:
+        continue
+      scale = 100 if percent else 1
+      color = by_name[name].display_color
+      ax.plot(
+        epochs,
+        [scale * v for v in mean],
+        color=color,
+        label=f"{by_name[name].display_label}, eta={lr:g}",
+      )
+      ax.fill_between(
+        epochs,
+        [scale * v for v in low],
+        [scale * v for v in high],
+        color=color,
+        alpha=0.2,
+      )
+    ax.set(title=f"hidden {list(arch)}", xlabel="epoch", ylabel=ylabel)
+    if log_scale:
+      ax.set_yscale("log")
+    ax.legend(fontsize=8)
+  return plotting.save_figure(fig, path)
+
+
+def plot_grad_norms(result, path, rows: Sequence[dict] | None = None):
+  """Per-layer gradient norm versus epoch: a panel per pairing and architecture.
+
+  ``rows``: the per-epoch rows to draw (default: the selected rates').
+  """
+  plt = plotting.plt
+  rows = result.summary.chosen if rows is None else rows
+  groups = records.group_rows(
+    (r for r in rows if r["grad_norm"] is not None),
+    setting_key,
+  )
+  fig, axes = plt.subplots(
+    1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False, sharey=True
+  )
+  for ax, ((pairing, hidden, lr), group) in zip(
+    axes[0], groups.items(), strict=True
+  ):
+    num_layers = len(group[0]["grad_norm"])
+    by_epoch = records.group_rows(group, lambda r: (r["epoch"],))
+    epochs = sorted(e for (e,) in by_epoch)
+    # A diverged run records its non-finite norms as null: its epochs are
+    # drawn as gaps (NaN), and the title says from when.
+    broken = [
+      e
+      for e in epochs
+      if any(not _finite(v) for r in by_epoch[(e,)] for v in r["grad_norm"])
+    ]
+    drawn = False
+    for layer in range(num_layers):
+      means = [
+        float(
+          np.mean(
+            [
+              math.nan
+              if r["grad_norm"][layer] is None
+              else r["grad_norm"][layer]
+              for r in by_epoch[(e,)]
+            ]
+          )
+        )
+        for e in epochs
+      ]
+      drawn |= any(math.isfinite(m) and m > 0 for m in means)
+      name = "output" if layer == num_layers - 1 else f"hidden {layer + 1}"
+      ax.plot(epochs, means, marker=".", label=f"layer {layer + 1} ({name})")
+    ax.set(
+      title=f"{pairing} {list(hidden)}, eta={lr:g}"
+      + (f"\nnon-finite from epoch {broken[0]}" if broken else ""),
+      xlabel="epoch",
+      ylabel="mean gradient norm",
+    )
+    if drawn:  # a log axis needs a positive value to draw
+      ax.set_yscale("log")
+    else:
+      ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
+      ax.text(
+        0.5, 0.5, "no finite gradient norm", ha="center", transform=ax.transAxes
+      )
+    plotting.integer_epochs(ax)
+    ax.legend(fontsize=8)
+  return plotting.save_figure(fig, path)
+
+
+FIGURES = (
+  ("test_accuracy", "test accuracy (%)", "accuracy", {"percent": True}),
+  ("test_ece", "test expected calibration error (%)", "ece", {"percent": True}),
+  (
+    "memorised",
+    "mislabelled training examples fitted to their wrong label (%)",
+    "memorised",
+    {"percent": True},
+  ),
+  (
+    "output_error",
+    "mean |dC/dz| at the output",
+    "output_error",
+    {"log_scale": True},
+  ),
+  (
+    "output_slope",
+    "mean output slope da/dz",
+    "saturation",
+    {"log_scale": True},
+  ),
+)
+
+
+def plot_lr_tuning(result, rows: Sequence[dict], path: Path) -> Path:
+  """Accuracy against learning rate, per pairing: the tuning curve.
+
+  Validation accuracy (what selects the rate) and test accuracy at the best
+  validation epoch, mean ± std over seeds; the selected rate is circled.
+  """
+  plt = plotting.plt
+  by_name = {p.name: p for p in result.config.pairings}
+  archs = list(dict.fromkeys(r["hidden"] for r in rows))
+  fig, axes = plt.subplots(
+    1, len(archs), figsize=(6 * len(archs), 4.2), squeeze=False
+  )
+  for ax, arch in zip(axes[0], archs, strict=True):
+    for name, group in records.group_rows(
+      [r for r in rows if r["hidden"] == arch], lambda r: (r["pairing"],)
+    ).items():
+      pairing = by_name[name[0]]
+      group = sorted(group, key=lambda r: r["lr"])
+      lrs = [r["lr"] for r in group]
+      test = [r["test_at_best_val_mean"] for r in group]
+      ax.errorbar(
+        lrs,
+        [math.nan if v is None else v for v in test],
+        yerr=[r["test_at_best_val_std"] or 0.0 for r in group],
+        color=pairing.display_color,
+        marker="o",
+        capsize=3,
+        label=pairing.display_label,
+      )
+      for r in group:
+        if r["selected"] and r["test_at_best_val_mean"] is not None:
+          ax.scatter(
+            [r["lr"]],
+            [r["test_at_best_val_mean"]],
+            s=160,
+            facecolors="none",
+            edgecolors=pairing.display_color,
+          )
+    ax.set_xscale("log")
+    ax.set(
+      title=f"hidden {arch}: test accuracy at the best validation epoch",
+      xlabel="learning rate",
+      ylabel="test accuracy (%)",
+    )
+    ax.legend(fontsize=8)
+  return plotting.save_figure(fig, path)

@@ -1,0 +1,414 @@
+"""The sections of report.md: one function per question, each built from
+the typed results of the studies that answer it (see
+:mod:`lossjax.studies.report`, which runs them)."""
+
+import dataclasses
+
+import lossjax
+from lossjax import results
+from lossjax.sharded_sweep import SweepResult
+from lossjax.studies import (
+  calibration_report,
+  compare,
+  convexity,
+  entropy_floor,
+  label_noise,
+  multilabel_report,
+  saturation,
+  slowdown,
+  softmax_temperature,
+)
+
+# Section 10: relu hidden layers under each kind of output, at rates the
+# README's --preset=relu study selected on validation (the sigmoid
+# network's default rates are too large for relu layers).
+RELU_LRS = (
+  ("sigmoid_mse", 0.3),
+  ("sigmoid_bce", 0.05),
+  ("softmax_nll", 0.05),
+  ("identity_mse", 0.01),
+)
+# Section 12: the label-noise level the report trains beside clean labels.
+REPORT_NOISE = 0.4
+# Section 13: digits side by side per multi-label example.
+MULTILABEL_SLOTS = 3
+
+
+def _fmt(value, digits=3) -> str:
+  return results.format_value(value, digits)
+
+
+def _bold_list(values) -> str:
+  return ", ".join("never" if v is None else f"**{v}**" for v in values)
+
+
+@dataclasses.dataclass(frozen=True)
+class BackpropCheck:
+  """Largest differences to ``jax.grad`` (float64) over depths and pairings."""
+
+  max_abs_backprop_vs_grad: float
+  max_abs_delta_vs_grad: float
+
+
+def gradients_section(mnist: compare.Result) -> str:
+  """Section 1: the output error of each pairing on data (seed 000)."""
+  c = mnist.config
+  rows = mnist.summary.rows
+  # The pairings with the smallest and the largest initial output error.
+  ranked = sorted(rows, key=lambda r: r["output_error_epoch0"])
+  mse, nll = ranked[0], ranked[-1]
+  return f"""## 1. Does softmax + cross-entropy really give different gradients? (seed 000)
+
+Yes. On {mnist.description} (using {c.data.train_size or "all"} training
+examples), a [784, 30, 10] network with {c.hidden_activation} hidden units
+and N(0, 1) initialisation starts
+with a mean output error |dC/dz| as small as **{_fmt(mse["output_error_epoch0"])}**
+({mse["pairing"]}) and as large as **{_fmt(nll["output_error_epoch0"])}**
+({nll["pairing"]}), {_fmt(nll["output_error_epoch0"] / mse["output_error_epoch0"])}x
+larger: a quadratic cost multiplies a - y by the output's slope. After
+{c.epochs} epochs the test accuracy is {_fmt(mse["final_test_mean"])}% ±
+{_fmt(mse["final_test_std"], 2)} ({mse["pairing"]}, eta {mse["lr"]:g}) against
+{_fmt(nll["final_test_mean"])}% ± {_fmt(nll["final_test_std"], 2)} ({nll["pairing"]},
+eta {nll["lr"]:g}), over {len(c.seeds)} seeds.
+
+![output error](mnist/output_error.png)
+![accuracy](mnist/accuracy.png)
+
+{compare.summary_table(rows)}
+"""
+
+
+def slowdown_section(neuron: slowdown.Result, book: slowdown.Result) -> str:
+  """Section 2: the single neuron (seed 001, §1-2)."""
+
+  def halve(pairing, w0):
+    return neuron.record(pairing, w0)["epochs_to_halve"]
+
+  ratio = halve("sigmoid_mse", 2.0) / halve("sigmoid_mse", 0.0)
+  correct_ce = book.record("sigmoid_bce", 2.0)
+  return f"""## 2. Why does the sigmoid neuron with quadratic cost learn slowly? (seed 001, §1-2)
+
+The single neuron (x = 1, y = 0, eta = 0.15) halves its error in
+**{halve("sigmoid_mse", 0.0)}** epochs from w = b = 0 but **{halve("sigmoid_mse", 2.0)}**
+from w = b = 2 with the quadratic cost
+({_fmt(ratio)}x slower, sigma'(4) =
+{_fmt(float(lossjax.sigmoid_prime(4.0)))}); with cross-entropy it needs
+**{halve("sigmoid_bce", 0.0)}** and **{halve("sigmoid_bce", 2.0)}**. With the book's
+cross-entropy rate eta = 0.005 the true gradient leaves the output at
+{_fmt(correct_ce["final_output"])} after 300 epochs from w = b = 2: the book's
+fast curve needs its widget's dC/da rule.
+
+![slowdown](slowdown/slowdown.png)
+"""
+
+
+def backprop_section(checks: BackpropCheck) -> str:
+  """Section 3: BP1-BP4 and the closed-form output errors against jax.grad."""
+  return f"""## 3. Are BP1-BP4 and dC/dz = a - y right? (seed 001, BP1-BP4)
+
+In float64, over networks of depth 1 to 4 and all four pairings, the largest
+difference between the hand-written backpropagation and `jax.grad` was
+**{checks.max_abs_backprop_vs_grad:.2e}**, and between the closed-form output
+errors (a - y, (a - y) sigma'(z), J^T (a - y)) and `jax.grad` of the cost
+**{checks.max_abs_delta_vs_grad:.2e}**.
+"""
+
+
+def entropy_section(entropy: entropy_floor.Summary) -> str:
+  """Section 4: the entropy floor of the cross-entropy for soft targets."""
+  minima = ", ".join(
+    f"C_min = {r.min_cost_descent:.6f} for y = {r.y:g}"
+    for r in entropy.rows[:3]
+  )
+  return f"""## 4. Why can the cross-entropy not reach 0 for soft targets? (seed 001, minimum)
+
+For y in (0, 1) the cost -[y ln a + (1-y) ln(1-a)] is minimised at a = y, where
+it equals the binary entropy H(y) > 0. Minimising numerically (gradient descent
+on the logit) gives {minima}
+...; the largest gap to H(y) is **{entropy.max_abs_error:.1e}** and
+the largest |argmin a - y| is **{entropy.max_argmin_error:.1e}**.
+
+![entropy floor](entropy_floor/entropy_floor.png)
+"""
+
+
+def temperature_section(temperature: softmax_temperature.Summary) -> str:
+  """Section 5: softmax as a smooth argmax."""
+  cases = temperature.cases["softmax_nll"]
+  distinct, tied = cases["distinct"], cases["tied"]
+  return f"""## 5. Where does the name softmax come from? (seed 001, §3)
+
+softmax(c z) approaches the argmax indicator as c grows: for z =
+{[round(v, 4) for v in distinct.logits]} the L1 distance to one-hot is
+**{_fmt(distinct.distance_at[1.0])}** at c = 1, **{_fmt(distinct.distance_at[10.0])}**
+at c = 10 and **{_fmt(distinct.distance_at[1e6])}** at c = 10^6. With a tie
+(z = {[round(v, 4) for v in tied.logits]}) the mass splits: {[round(p, 4) for p in tied.probs_at_max_scale]}
+at c = 10^6. Every value stayed finite in float32: **{distinct.all_finite and tied.all_finite}**.
+
+![softmax temperature](softmax_temperature/softmax_temperature.png)
+"""
+
+
+def saturation_section(result: saturation.Result) -> str:
+  """Section 6: the slowdown in deeper sigmoid networks (Glorot & Bengio)."""
+  config = result.config
+  deepest = max(config.depths)
+  deep_large = result.at(deepest, "sigmoid", "large", "sigmoid_mse")
+  deep_glorot = result.at(deepest, "sigmoid", "glorot", "softmax_nll")
+  others = "; ".join(
+    f"{a}: **{_fmt(row['epoch1_first_over_last'])}**"
+    f" (dead or saturated units in the last hidden layer at the end: "
+    f"{_fmt(row['final_saturated_last_hidden'])})"
+    for a in config.hidden_activations
+    if a != "sigmoid"
+    for row in [result.at(deepest, a, "large", "sigmoid_mse")]
+  )
+  return f"""## 6. Does the slowdown compound in deeper sigmoid networks? (seed 001, §1; Glorot & Bengio 2010)
+
+With {deepest} hidden layers and N(0, 1) initialisation, the first hidden layer
+learns slower than the last: the ratio of their |dC/db| in epoch 1 is
+**{_fmt(deep_large["epoch1_first_over_last"])}** (quadratic cost); with Glorot
+initialisation and softmax outputs it is {_fmt(deep_glorot["epoch1_first_over_last"])}.
+The last hidden layer's saturated fraction (< 0.01 or > 0.99) goes from
+{_fmt(deep_large["initial_saturated_last_hidden"])} to
+{_fmt(deep_large["final_saturated_last_hidden"])} under N(0, 1) + quadratic, and its
+mean activation under Glorot + softmax ends at {_fmt(deep_glorot["final_mean_last_hidden"])}.
+The cross-entropies cancel sigma' at the output only; BP2 multiplies by the
+hidden activation's slope in every layer below. With other hidden
+activations (N(0, 1) initialisation, quadratic cost) the same ratio is
+{others or "not measured"}.
+
+![per-layer statistics](saturation/layers_depth{deepest}_sigmoid.png)
+![gradient ratio](saturation/grad_ratio.png)
+"""
+
+
+def sweep_section(result: SweepResult) -> str:
+  """Section 7: epochs to the target over the initial saturation."""
+  spec = result.spec
+
+  def epochs(pairing):
+    # One seed: each cell's only value.
+    return _bold_list(
+      [result.epochs_to_target(pairing, s, 0.15)[0] for s in spec.init_scales]
+    )
+
+  return f"""## 7. How does the slowdown grow with the initial saturation? (sweep)
+
+Epochs until the neuron's cost falls below {spec.target_cost} at eta = 0.15, from
+w = b = 0, 1, 2, 3: quadratic {epochs("sigmoid_mse")},
+cross-entropy {epochs("sigmoid_bce")}
+(never: not within {spec.epochs} epochs).
+
+![sweep](sweep/heatmap.png)
+"""
+
+
+def convexity_section(convex: convexity.Summary) -> str:
+  """Section 8: log-loss against squared error on probabilities (seed 002)."""
+  c1, c2 = convex.curves["sigmoid_mse"], convex.curves["sigmoid_bce"]
+  m1, m2 = convex.multiclass["softmax_nll"], convex.multiclass["softmax_mse"]
+  intervals = ", ".join(f"[{a:.2f}, {b:.2f}]" for a, b in c1.negative_intervals)
+  return f"""## 8. Why log-loss rather than squared error on probabilities? (seed 002)
+
+For a logistic model a = sigma(theta x), the quadratic cost's second derivative
+(jax.hessian, float64) reaches **{c1.min_second_derivative:.3g}** and is negative
+on {c1.fraction_negative:.0%} of theta in [-10, 10]
+({intervals}); the
+cross-entropy's minimum is **{c2.min_second_derivative:.3g}** (never negative).
+With two weights, {convex.surfaces["sigmoid_mse"].fraction_of_grid_negative:.0%} of the
+grid is non-convex for the quadratic cost and
+{convex.surfaces["sigmoid_bce"].fraction_of_grid_negative:.0%} for cross-entropy.
+Multiclass: the smallest Hessian eigenvalue of softmax + log-likelihood is
+{m1.min_eigenvalue_in_logits:.1e} in the logits and
+{m1.min_eigenvalue_in_weights:.1e} in the weights of a linear model (zero up to
+round-off), against {m2.min_eigenvalue_in_logits:.3g} and
+{m2.min_eigenvalue_in_weights:.3g} for softmax + quadratic.
+
+![1-D](convexity/convexity_1d.png)
+![2-D](convexity/convexity_2d.png)
+"""
+
+
+def student_section(
+  student: compare.Result,
+  neuron: slowdown.Result,
+  neuron_linear: slowdown.Result,
+  convex: convexity.Summary,
+) -> str:
+  """Section 9: the square loss on linear outputs (Hui & Belkin 2021)."""
+  c = student.config
+  selected = student.summary.selected
+  by_pairing = student.summary.by_pairing()
+  linear = by_pairing.get("identity_mse")
+  identity = convex.multiclass.get("identity_mse")
+  best = max(selected, key=lambda r: r["test_at_best_val_mean"] or 0.0)
+  return f"""## 9. Is the student right? Square loss on linear outputs (seed 000; Hui & Belkin 2021)
+
+Partly. With a *sigmoid* output the quadratic cost's error is (a - y) sigma'(z);
+with a *linear* output a = z the square loss 1/2 |z - y|^2 has error z - y,
+exactly the form of cross-entropy's a - y. The slowdown belongs to the
+squashing function in front of the square loss. The single neuron from
+w = b = 2 halves its error in **{neuron_linear.record("identity_mse", 2.0)["epochs_to_halve"]}** epochs with
+identity_mse (sigmoid + quadratic: **{neuron.record("sigmoid_mse", 2.0)["epochs_to_halve"]}**), and the square
+loss's Hessian in the logits is the identity (smallest eigenvalue
+**{_fmt(None if identity is None else identity.min_eigenvalue_in_logits)}**): convex, like the
+log-likelihood.
+
+On the data of section 1 (normalised initialisation, [784, 30, 10],
+{c.epochs} epochs, {len(c.seeds)} seeds), each pairing
+trained at each rate of its grid and the rate with the best validation accuracy
+was kept. Test accuracy at the best validation epoch: square loss on linear
+outputs **{_fmt(None if linear is None else linear["test_at_best_val_mean"])}%**
+(eta {"-" if linear is None else f"{linear['lr']:g}"}), softmax + log-likelihood
+**{_fmt(by_pairing.get("softmax_nll", {}).get("test_at_best_val_mean"))}%**, sigmoid
++ quadratic **{_fmt(by_pairing.get("sigmoid_mse", {}).get("test_at_best_val_mean"))}%**;
+best: {best["pairing"]}. The README's 30-epoch study on full MNIST
+(`--preset=square_loss`), with 5-rate grids and three seeds, is the fuller
+answer.
+
+![tuning curves](student/lr_tuning.png)
+
+{compare.summary_table(selected)}
+"""
+
+
+def relu_section(relu: dict[str, compare.Result]) -> str:
+  """Section 10: relu hidden layers (BP2), by initialisation."""
+  c = relu["large"].config
+
+  def line(init):
+    rows = relu[init].summary.by_pairing()
+    return ", ".join(
+      f"{name} **{_fmt(rows[name]['final_test_mean'])}**% (output error "
+      f"{_fmt(rows[name]['output_error_epoch0'])} -> "
+      f"{_fmt(rows[name]['output_error_epoch1'])})"
+      for name, _ in RELU_LRS
+    )
+
+  return f"""## 10. Does the pairing still matter when the hidden layers do not saturate? (BP2)
+
+The cross-entropies cancel sigma'(z) in BP1 only; BP2 multiplies by the
+hidden activation's slope in every layer below, which a relu does not shrink
+(slope 1 where the unit is active). With relu hidden layers ([784, 30, 10],
+rates {", ".join(f"{n} {r:g}" for n, r in RELU_LRS)}, {c.epochs} epochs,
+{len(c.seeds)} seeds), test accuracy after training and the mean
+output error |dC/dz| at epochs 0 -> 1:
+
+- N(0, 1) initialisation (large logits): {line("large")}.
+- Normalised initialisation: {line("normalized")}.
+
+The README's 10-epoch study on full MNIST (`--preset=relu`, rates selected on
+validation) is the fuller answer.
+
+![relu, N(0, 1)](relu_large/accuracy.png)
+![relu, normalised](relu_normalized/accuracy.png)
+"""
+
+
+def calibration_sections(result: label_noise.Result) -> list[str]:
+  """Sections 11 and 12 from the label-noise study's selected rows."""
+  selected = result.selected
+  clean = {r["pairing"]: r for r in selected[0.0]}
+  noisy = {r["pairing"]: r for r in selected[REPORT_NOISE]}
+  c = result.config
+
+  def ece(r, scaled=False):
+    key = (
+      "test_ece_scaled_at_best_val_mean"
+      if scaled
+      else ("test_ece_at_best_val_mean")
+    )
+    return None if r[key] is None else 100 * r[key]
+
+  ranked = sorted(clean.values(), key=lambda r: ece(r) or 0.0)
+  after = sorted(clean.values(), key=lambda r: ece(r, True) or 0.0)
+  listing = ", ".join(
+    f"{r['pairing']} **{_fmt(ece(r), 2)}**% (T = {_fmt(r['temperature_at_best_val_mean'], 2)})"
+    for r in ranked
+  )
+  robust = max(noisy.values(), key=lambda r: r["final_test_mean"] or 0.0)
+  memorising = max(
+    noisy.values(), key=lambda r: r["final_memorised_mean"] or 0.0
+  )
+  noise_lines = "\n".join(
+    f"- {name}: **{_fmt(r['test_at_best_val_mean'])}**% at the best "
+    f"validation epoch, **{_fmt(r['final_test_mean'])}**% at the last "
+    f"(clean labels: {_fmt(clean[name]['final_test_mean'])}%); "
+    f"memorised **{_fmt(100 * (r['final_memorised_mean'] or 0.0), 2)}**% of "
+    "the mislabelled examples"
+    for name, r in noisy.items()
+  )
+  return [
+    f"""## 11. Are the outputs probabilities? (seed 001, softmax; Guo et al. 2017)
+
+Each pairing's class probabilities (the softmax; sigmoid or linear outputs
+clipped to [0, 1] and normalised), on the test set at the epoch with the best
+validation accuracy ({c.epochs} epochs, {len(c.seeds)} seeds, [784, 30, 10],
+normalised initialisation). Expected calibration error, lowest first:
+{listing}. After temperature scaling (T fitted on validation) the lowest is
+{after[0]["pairing"]} at **{_fmt(ece(after[0], True), 2)}**% and the highest
+{after[-1]["pairing"]} at **{_fmt(ece(after[-1], True), 2)}**%.
+The README's 30-epoch study on full MNIST is the fuller answer.
+
+![reliability](label_noise/noise_0/reliability.png)
+
+{calibration_report.calibration_table(list(clean.values()))}
+""",
+    f"""## 12. What if labels are wrong? (Ghosh et al. 2017; Zhang & Sabuncu 2018)
+
+With {100 * REPORT_NOISE:g}% of the training and validation labels replaced
+by another class (test labels clean), test accuracy:
+
+{noise_lines}
+
+Best at the last epoch: {robust["pairing"]}; most memorised:
+{memorising["pairing"]}.
+
+![noise](label_noise/noise.png)
+""",
+  ]
+
+
+def multilabel_section(rows: list[dict], single_label: compare.Result) -> str:
+  """Section 13: ``rows``, the multi-label comparison's selected rows;
+  ``single_label``, the same pairings' comparison on single-label data."""
+  single = single_label.summary.by_pairing()
+
+  def pct(r, key):
+    value = r.get(key)
+    return _fmt(None if value is None else 100 * value, 3)
+
+  lines = "\n".join(
+    f"- {r['pairing']}: exact-set **{pct(r, 'test_exact_set_accuracy_at_best_val_mean')}**%"
+    f" (1 / 2 / 3 labels: "
+    + " / ".join(
+      pct(r, f"test_exact_set_accuracy_{c}_labels_at_best_val_mean")
+      for c in (1, 2, 3)
+    )
+    + f"), threshold {_fmt(r['threshold_at_best_val_mean'], 2)}, mean AP "
+    f"{_fmt(r['test_average_precision_at_best_val_mean'])}; single-label "
+    f"accuracy {_fmt((single.get(r['pairing']) or {}).get('test_at_best_val_mean'))}%"
+    for r in rows
+  )
+  best = max(
+    rows, key=lambda r: r["test_exact_set_accuracy_at_best_val_mean"] or 0.0
+  )
+  return f"""## 13. Exclusive or independent classes? (seed 001's guideline; seed 002)
+
+Softmax is for mutually exclusive classes, sigmoid + cross-entropy for
+inputs that carry several labels. On multi-label data (1 to
+{MULTILABEL_SLOTS} digits side by side, the target the set of their classes,
+each pairing's threshold chosen on validation), test exact-set accuracy at
+the best validation epoch, against the same pairing's accuracy on the
+single-label data of section 11:
+
+{lines}
+
+Best on multi-label data: {best["pairing"]}. The README's 30-epoch study on
+full MNIST (`--preset=multilabel`) is the fuller answer.
+
+![accuracy by number of labels](multilabel/label_count.png)
+
+{multilabel_report.table(rows)}
+"""

@@ -1,0 +1,67 @@
+"""The code base stays tidy: one name per module, one definition per name,
+no dead code (issue 20 found a shared module name, a constant defined
+twice and a function nothing called)."""
+
+import ast
+import re
+from pathlib import Path
+
+from absl.testing import absltest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def library_files() -> list[Path]:
+  return sorted((REPO / "lossjax").rglob("*.py"))
+
+
+class CodebaseTest(absltest.TestCase):
+  def test_module_names_are_unique(self):
+    # lossjax/sweep.py and lossjax/studies/sweep.py were easy to confuse.
+    seen: dict[str, Path] = {}
+    for path in library_files():
+      if path.name == "__init__.py":
+        continue
+      self.assertNotIn(path.stem, seen, f"{path} and {seen.get(path.stem)}")
+      seen[path.stem] = path
+
+  def test_no_module_binds_a_top_level_name_twice(self):
+    for path in library_files():
+      names = []
+      for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign):
+          names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(
+          node.target, ast.Name
+        ):
+          names.append(node.target.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+          names.append(node.name)
+      twice = sorted({n for n in names if names.count(n) > 1})
+      self.assertEqual(twice, [], path)
+
+  def test_every_function_and_class_is_used(self):
+    # A definition is used when its name appears anywhere else: in the
+    # library, a script, a test or the README. Decorated definitions are
+    # registered by their decorator (e.g. a custom_jvp rule).
+    sources = [
+      *library_files(),
+      *(REPO / "experiments").glob("*.py"),
+      *(REPO / "tests").rglob("*.py"),
+      REPO / "README.md",
+    ]
+    text = "\n".join(p.read_text() for p in sources)
+    unused = []
+    for path in library_files():
+      for node in ast.parse(path.read_text()).body:
+        if (
+          isinstance(node, (ast.FunctionDef, ast.ClassDef))
+          and not node.decorator_list
+          and len(re.findall(rf"\b{node.name}\b", text)) < 2
+        ):
+          unused.append(f"{path.relative_to(REPO)}: {node.name}")
+    self.assertEqual(unused, [])
+
+
+if __name__ == "__main__":
+  absltest.main()
