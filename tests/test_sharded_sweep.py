@@ -290,7 +290,7 @@ class SweepTest(absltest.TestCase):
       "--chunk_size=3",
       env={"XLA_FLAGS": "--xla_force_host_platform_device_count=4"},
     )
-    self.assertIn("on 4 device(s)", proc.stdout)
+    self.assertIn("on 4 device(s)", proc.stderr)  # absl's log
     sharded = read_metrics(workdir / "metrics.jsonl")
     self.assertLen(sharded, 2 * 8 * 4)
     for row in sweep.metric_rows(unsharded):
@@ -331,7 +331,11 @@ class SweepTest(absltest.TestCase):
     outputs = [p.communicate(timeout=300) for p in procs]
     for proc, (_, err) in zip(procs, outputs, strict=True):
       self.assertEqual(proc.returncode, 0, err[-3000:])
-    self.assertIn("2 process(es)", outputs[0][0])
+    # Process 0 logs and writes; process 1 neither logs nor prints.
+    self.assertIn("2 process(es)", outputs[0][1])
+    self.assertIn("wrote ", outputs[0][0])
+    self.assertNotIn("process(es)", outputs[1][1])
+    self.assertNotIn("wrote ", outputs[1][0])  # (Gloo prints its own line)
     single = sweep.run_sweep(
       mlp_spec(self.data_dir), self.tmp / "one", log=lambda _: None
     )
@@ -377,7 +381,7 @@ class SweepTest(absltest.TestCase):
         self.assertEqual(f["cost"].shape, (1, 7))
     self.assertFalse((workdir / "metrics.jsonl").exists())
     resumed = self.cli(*flags, f"--workdir={workdir}")
-    self.assertRegex(resumed.stdout, rf"{len(finished)} chunks already done")
+    self.assertRegex(resumed.stderr, rf"{len(finished)} chunks already done")
     self.assertEqual(
       (workdir / "summary.csv").read_text(),
       (reference / "summary.csv").read_text(),
