@@ -620,7 +620,8 @@ def define_flags(
   cls: type[Config],
   presets: Mapping[str, Mapping[str, Any]] | None = None,
   *,
-  workdir_help: str = "Directory for the results (created; required).",
+  workdir_help: str = "Directory for the results (required; created with "
+  "the first file a run writes).",
   flag_values: flags.FlagValues = flags.FLAGS,
   module_name: str | None = None,
 ) -> None:

@@ -371,6 +371,7 @@ class CliTest(absltest.TestCase):
         with self.subTest(f"{study} --{path[-1]}"):
           self.assertRegex(text, rf"\n\s+--(\[no\])?{path[-1]}:")
 
+  @pytest.mark.slow  # the in-process test is tests/studies/test_compare.py
   def test_a_diverging_run_draws_every_figure_and_exits_0(self):
     # Issue 20: non-finite gradient norms crashed plot_grad_norms.
     workdir = Path(tempfile.mkdtemp(dir=self.tmp))

@@ -185,7 +185,7 @@ class CompareTest(absltest.TestCase):
     # times at the end (write, summary and the per-group writes).
     config = compare.Config(
       data=toy_source(self.tmp),
-      pairings=("sigmoid_mse", "softmax_nll"),
+      pairings=("softmax_nll",),
       hidden=((8,),),
       lrs=(0.1, 0.5),
       epochs=1,

@@ -1,5 +1,6 @@
 """Each report section is one function of the studies' typed results."""
 
+import dataclasses
 import re
 
 from absl.testing import absltest
@@ -35,16 +36,47 @@ class SectionsTest(absltest.TestCase):
     self.assertAlmostEqual(quoted[2], distinct.distance_at[1e6], delta=0.005)
     self.assertIn("**True**", text)
 
-  def test_entropy_and_convexity_sections(self):
-    entropy = entropy_floor.run(entropy_floor.Config(grid=101)).summary
+  def test_entropy_section(self):
+    entropy = entropy_floor.run(
+      entropy_floor.Config(targets=(0.25, 0.5), smoothing=(), grid=101)
+    ).summary
     text = report_sections.entropy_section(entropy)
     self.assertIn(f"**{entropy.max_abs_error:.1e}**", text)
-    convex = convexity.run(
-      convexity.Config(grid_1d=41, grid_2d=5, random_points=3)
-    ).summary
+    self.assertIn("for y = 0.25", text)
+
+  def test_convexity_section_from_a_summary(self):
+    # The section reads the typed summary: fields, not nested string keys.
+    curve = convexity.Curve(
+      min_second_derivative=-0.125,
+      theta_at_min=2.0,
+      negative_intervals=[(1.5, 4.0)],
+      fraction_negative=0.25,
+    )
+    convex = convexity.Summary(
+      curves={
+        "sigmoid_mse": curve,
+        "sigmoid_bce": dataclasses.replace(
+          curve, min_second_derivative=0.01, negative_intervals=[]
+        ),
+      },
+      surfaces={
+        "sigmoid_mse": convexity.Surface(-0.5, 0.4),
+        "sigmoid_bce": convexity.Surface(0.0, 0.0),
+      },
+      multiclass={
+        "softmax_nll": convexity.Multiclass(-1e-17, 0.0, -2e-17, 0.0),
+        "softmax_mse": convexity.Multiclass(-0.05, 0.3, -0.02, 0.2),
+      },
+    )
     text = report_sections.convexity_section(convex)
-    mse = convex.curves["sigmoid_mse"].min_second_derivative
-    self.assertIn(f"**{mse:.3g}**", text)
+    self.assertIn("reaches **-0.125** and is negative\non 25% of theta", text)
+    self.assertIn("([1.50, 4.00])", text)
+    self.assertIn("With two weights, 40% of the", text)
+    self.assertIn("against -0.05 and\n-0.02 for softmax + quadratic", text)
+    self.assertEqual(
+      convex.to_json()["multiclass_softmax_mse"]["fraction_negative_in_logits"],
+      0.3,
+    )
 
   def test_slowdown_section_reads_the_records(self):
     neuron = slowdown.run(slowdown.Config())
