@@ -21,8 +21,6 @@ Examples:
   python -m experiments.mnist --report_only --workdir=out/fmnist
 """
 
-import time
-
 from absl import flags
 
 from lossjax import cli
@@ -39,7 +37,7 @@ flags.DEFINE_bool(
 def main(argv):
   if not flags.FLAGS.report_only:
     return cli.main(compare)(argv)
-  start = time.time() - 1  # file systems that keep whole seconds
+  start = cli.run_clock()
   try:
     workdir = cli.checked_workdir(flags.FLAGS.workdir)
     result = compare.load(workdir)

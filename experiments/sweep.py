@@ -16,8 +16,6 @@ Examples:
       --num_processes=2 --process_id=0
 """
 
-import time
-
 import jax
 from absl import flags
 
@@ -44,7 +42,7 @@ flags.DEFINE_integer("process_id", 0, "This process's index.", lower_bound=0)
 def main(argv):
   if len(argv) > 1:
     cli.fail(f"unexpected arguments: {' '.join(argv[1:])}")
-  start = time.time() - 1  # file systems that keep whole seconds
+  start = cli.run_clock()
   try:
     config = cfg.config_from_flags(sweep.Config, sweep.PRESETS)
     workdir = cli.checked_workdir(FLAGS.workdir)

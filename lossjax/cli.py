@@ -55,6 +55,12 @@ def checked_workdir(text: str | None) -> Path:
   return path
 
 
+def run_clock() -> float:
+  """The start of a run for :func:`wrote_line`: ``time.time()``, a second
+  early, for file systems that keep whole seconds."""
+  return time.time() - 1
+
+
 def written_since(workdir: Path, start: float) -> list[str]:
   """What a run wrote into ``workdir`` since ``start`` (a ``time.time()``):
   each file at the top level, and each folder as ``name/ (k files)``."""
@@ -109,7 +115,7 @@ def main(study: types.ModuleType) -> Callable[[Sequence[str]], None]:
         f"unexpected arguments: {' '.join(argv[1:])} (every input is a "
         "flag; see --help)."
       )
-    start = time.time() - 1  # file systems that keep whole seconds
+    start = run_clock()
     try:
       config = config_lib.config_from_flags(
         study.Config, getattr(study, "PRESETS", None)

@@ -171,6 +171,12 @@ def _coerce(annotation: Any, value: Any) -> Any:
   return value
 
 
+def _coerce_field(f: dataclasses.Field, annotation: Any, value: Any) -> Any:
+  """``value`` as field ``f`` holds it: its own ``coerce``, else by type."""
+  coerce = f.metadata.get("coerce")
+  return coerce(value) if coerce else _coerce(annotation, value)
+
+
 # ---------------------------------------------------------------------------
 # Checks shared by the fields.
 
@@ -459,8 +465,7 @@ class Config:
       if isinstance(value, Mapping) and _is_config(hints[f.name]):
         value = hints[f.name](**value)  # reports its own field names
       try:
-        coerce = f.metadata.get("coerce")
-        value = coerce(value) if coerce else _coerce(hints[f.name], value)
+        value = _coerce_field(f, hints[f.name], value)
         check = f.metadata.get("check")
         if check is not None and value is not None:
           check(value)
@@ -600,16 +605,18 @@ def _define_field_flag(
   """
   common = {"flag_values": flag_values, "module_name": module_name}
   help_text = f.metadata["help"]
-  if f.metadata.get("choices"):
+  kind = _typed_flag_kind(f, annotation)
+  if kind == "enum":
     flags.DEFINE_enum(
       name, default, list(f.metadata["choices"]), help_text, **common
     )
-  elif annotation is bool:
-    flags.DEFINE_bool(name, default, help_text, **common)
-  elif annotation is int and not f.metadata.get("parse"):
-    flags.DEFINE_integer(name, default, help_text, **common)
-  elif annotation is float and not f.metadata.get("parse"):
-    flags.DEFINE_float(name, default, help_text, **common)
+  elif kind is not None:
+    define = {
+      bool: flags.DEFINE_bool,
+      int: flags.DEFINE_integer,
+      float: flags.DEFINE_float,
+    }[kind]
+    define(name, default, help_text, **common)
   else:
     flags.DEFINE_string(
       name, field_text(f, annotation, default), help_text, **common
@@ -689,16 +696,16 @@ def describe_preset(cls: type[Config], values: Mapping[str, Any]) -> str:
   )
 
 
-def _coerce_field(f: dataclasses.Field, annotation: Any, value: Any) -> Any:
-  coerce = f.metadata.get("coerce")
-  return coerce(value) if coerce else _coerce(annotation, value)
-
-
-def _is_typed_flag(f: dataclasses.Field, annotation: Any) -> bool:
-  """Whether absl parses the flag (see :func:`_define_field_flag`)."""
-  return bool(f.metadata.get("choices")) or (
-    annotation in (bool, int, float) and not f.metadata.get("parse")
-  )
+def _typed_flag_kind(f: dataclasses.Field, annotation: Any) -> Any:
+  """Which absl flag type parses field ``f``: ``"enum"``, ``bool``, ``int``
+  or ``float``; ``None`` for a string flag that the field's parser reads.
+  The one decision :func:`_define_field_flag` and :func:`config_from_flags`
+  both follow."""
+  if f.metadata.get("choices"):
+    return "enum"
+  if annotation in (bool, int, float) and not f.metadata.get("parse"):
+    return annotation
+  return None
 
 
 def config_from_flags(
@@ -741,7 +748,7 @@ def config_from_flags(
     flag = flag_values[name]
     if not flag.present:
       continue
-    if _is_typed_flag(f, annotation):
+    if _typed_flag_kind(f, annotation) is not None:
       put(path, flag.value)
       continue
     parse = f.metadata.get("parse") or _parser_for(annotation)

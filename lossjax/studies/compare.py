@@ -225,10 +225,7 @@ def run(
     ) as scaled_out,
   ):
     groups = config.groups()
-    if timer is None:
-      timer = progress.Progress(
-        sum(group.epochs for group, _ in groups), starts=len(groups)
-      )
+    timer = timer or epoch_timer(config)
     for group, runs in groups:
       label = f"{group.pairing.name} hidden={list(group.hidden)}"
       timer.start()
@@ -271,6 +268,16 @@ def run(
           calibration_report.selected_temperatures(result.scaled),
         )
   return result
+
+
+def epoch_timer(config: Config, repeats: int = 1) -> progress.Progress:
+  """A :class:`lossjax.progress.Progress` over every epoch of ``repeats``
+  comparisons like ``config`` (one compile per group each)."""
+  groups = config.groups()
+  return progress.Progress(
+    max(1, repeats * sum(group.epochs for group, _ in groups)),
+    starts=max(1, repeats * len(groups)),
+  )
 
 
 def progress_line(

@@ -150,10 +150,9 @@ def run(
       levels[noise] = done
     else:
       todo.append(noise)
-  groups = config.level(config.noise_levels[0]).groups()
-  timer = progress.Progress(
-    max(1, len(todo) * sum(group.epochs for group, _ in groups)),
-    starts=max(1, len(todo) * len(groups)),
+  # Every level trains the same groups: one timer over the levels to train.
+  timer = compare.epoch_timer(
+    config.level(config.noise_levels[0]), repeats=len(todo)
   )
   for noise in todo:
     level_config = config.level(noise)
