@@ -34,19 +34,15 @@ flags.DEFINE_bool(
 )
 
 
-def main(argv):
-  if not flags.FLAGS.report_only:
-    return cli.main(compare)(argv)
-  start = cli.run_clock()
-  try:
-    workdir = cli.checked_workdir(flags.FLAGS.workdir)
-    result = compare.load(workdir)
-  except ValueError as e:
-    cli.fail(str(e))
-  compare.write(result, workdir)
-  print(cli.wrote_line(workdir, start))
+def run(config: compare.Config, workdir):
+  """Trains, or with --report_only reads the earlier run in --workdir."""
+  if flags.FLAGS.report_only:
+    return compare.load(workdir)
+  return compare.run(config, workdir=workdir)
 
 
 if __name__ == "__main__":
   cli.define(compare)
-  cli.start(main)
+  cli.start(
+    cli.main(compare, run=run, trains=lambda: not flags.FLAGS.report_only)
+  )

@@ -20,8 +20,6 @@ import jax
 from absl import flags
 
 from lossjax import cli
-from lossjax import config as cfg
-from lossjax.data import DataError
 from lossjax.studies import sweep
 
 FLAGS = flags.FLAGS
@@ -39,33 +37,21 @@ flags.DEFINE_integer("num_processes", 1, "Number of processes.", lower_bound=1)
 flags.DEFINE_integer("process_id", 0, "This process's index.", lower_bound=0)
 
 
-def main(argv):
-  if len(argv) > 1:
-    cli.fail(f"unexpected arguments: {' '.join(argv[1:])}")
-  start = cli.run_clock()
-  try:
-    config = cfg.config_from_flags(sweep.Config, sweep.PRESETS)
-    workdir = cli.checked_workdir(FLAGS.workdir)
-    if FLAGS.num_processes > 1:
-      if (
-        not FLAGS.coordinator_address or FLAGS.process_id >= FLAGS.num_processes
-      ):
-        raise ValueError(
-          "--num_processes > 1 needs --coordinator_address=host:port and a --process_id below --num_processes."
-        )
-      jax.config.update("jax_cpu_collectives_implementation", "gloo")
-      jax.distributed.initialize(
-        FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id
+def run(config: sweep.Config, workdir):
+  """Joins the other processes (if any), then runs the sweep."""
+  if FLAGS.num_processes > 1:
+    if not FLAGS.coordinator_address or FLAGS.process_id >= FLAGS.num_processes:
+      raise ValueError(
+        "--num_processes > 1 needs --coordinator_address=host:port and a "
+        "--process_id below --num_processes."
       )
-    result = sweep.run(config, workdir=workdir, overwrite=FLAGS.overwrite)
-  except (ValueError, DataError) as e:
-    cli.fail(str(e))
-  if jax.process_index() == 0:
-    sweep.write(result, workdir)
-    print(sweep.summary(result))
-    print(cli.wrote_line(workdir, start))
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(
+      FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id
+    )
+  return sweep.run(config, workdir=workdir, overwrite=FLAGS.overwrite)
 
 
 if __name__ == "__main__":
   cli.define(sweep)
-  cli.start(main)
+  cli.start(cli.main(sweep, run=run))

@@ -1,15 +1,16 @@
 """Training MLP classifiers on image data, several configurations at once.
 
-A *group* is one pairing and one architecture; its configurations (seeds,
-learning rates, init scales) share shapes, so they train as one ``vmap`` in
-one compiled program. :func:`train_group` runs it one epoch per call of that
+A *group* is one architecture and one or more pairings; its configurations
+(pairings, seeds, learning rates, init scales) share shapes, so they train
+as one ``vmap`` in one compiled program, and those of one seed share a
+mini-batch order (the windowed loop). :func:`train_group` runs it one epoch per call of that
 program and yields the metrics after each epoch, so callers can print
 progress and save results as they come.
 """
 
 import dataclasses
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -17,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lossjax import progress
 from lossjax.data import Dataset
 from lossjax.evals import ClassificationEval, MultiLabelEval
 from lossjax.hidden import resolve_hidden_activation
@@ -26,7 +28,7 @@ from lossjax.multilabel import training_targets
 from lossjax.pairings import Pairing, resolve_pairing
 from lossjax.results import json_safe, write_json
 from lossjax.train import train_epochs_many
-from lossjax.train_state import Optimizer, TrainState, init_opt_states
+from lossjax.train_state import EvalFn, Optimizer, TrainState, init_opt_states
 
 
 @dataclasses.dataclass
@@ -91,11 +93,17 @@ class DeviceData:
 
 @dataclasses.dataclass(frozen=True)
 class GroupConfig:
-  """One pairing and architecture, and the settings its runs share.
+  """The pairings and architecture of a group, and the settings its runs share.
+
+  Every run of a group trains in one compiled program: runs that share a
+  seed share a mini-batch order, so a seed's pairings and rates together
+  take the windowed loop (:func:`lossjax.train_epochs_many`, a tuple of
+  pairings chosen by index).
 
   Attributes:
-    pairing: a pairing (name, import string or :class:`lossjax.Pairing`).
-    hidden: hidden layer sizes (sigmoid units), e.g. ``(30,)``.
+    pairings: the group's pairings (names, import strings or
+      :class:`lossjax.Pairing` values); each run names one of them.
+    hidden: hidden layer sizes, e.g. ``(30,)``.
     init: initialiser name (:data:`lossjax.INITIALIZERS`).
     batch_size: mini-batch size.
     epochs: passes over the training data.
@@ -107,7 +115,7 @@ class GroupConfig:
       :data:`lossjax.HIDDEN_ACTIVATIONS` or an import string).
   """
 
-  pairing: Pairing
+  pairings: tuple[Pairing, ...]
   hidden: tuple[int, ...]
   init: str = "large"
   batch_size: int = 10
@@ -118,7 +126,17 @@ class GroupConfig:
   hidden_activation: str = "sigmoid"
 
   def __post_init__(self):
-    object.__setattr__(self, "pairing", resolve_pairing(self.pairing))
+    pairings = self.pairings
+    if isinstance(pairings, (str, Pairing)):
+      pairings = (pairings,)
+    pairings = tuple(resolve_pairing(p) for p in pairings)
+    if not pairings:
+      raise ValueError("a group needs at least one pairing.")
+    if len({p.name for p in pairings}) != len(pairings):
+      raise ValueError(
+        f"a group's pairings must differ: {[p.name for p in pairings]}."
+      )
+    object.__setattr__(self, "pairings", pairings)
     resolve_hidden_activation(self.hidden_activation)  # fails early
     if self.init not in INITIALIZERS:
       raise ValueError(
@@ -132,27 +150,58 @@ class GroupConfig:
     if self.l2 < 0:
       raise ValueError(f"l2 must be >= 0, got {self.l2}.")
 
+  def pairing_index(self, run: "RunConfig") -> int:
+    """The position of ``run``'s pairing in :attr:`pairings`."""
+    if run.pairing is None:
+      if len(self.pairings) == 1:
+        return 0
+      raise ValueError(
+        f"run {run} names no pairing, and the group has several: "
+        f"{[p.name for p in self.pairings]}."
+      )
+    names = [p.name for p in self.pairings]
+    name = resolve_pairing(run.pairing).name
+    if name not in names:
+      raise ValueError(f"run {run}: pairing {name!r} is not one of {names}.")
+    return names.index(name)
+
+  def pairing_of(self, run: "RunConfig") -> Pairing:
+    """``run``'s pairing (the group's only one when the run names none)."""
+    return self.pairings[self.pairing_index(run)]
+
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-  """What differs between the runs of a group."""
+  """What differs between the runs of a group.
+
+  ``pairing``: one of the group's pairings (a name or value); ``None`` for
+  a group of one pairing.
+  """
 
   seed: int
   lr: float
   init_scale: float = 1.0
+  pairing: Pairing | str | None = None
 
 
 def init_group(
   config: GroupConfig, runs: Sequence[RunConfig], data: DeviceData
 ) -> tuple[list[int], Params]:
-  """Layer sizes and stacked initial parameters, one row per run."""
+  """Layer sizes and stacked initial parameters, one row per run.
+
+  A run's initial parameters depend on its seed and scale only, so the
+  same seed starts every pairing and rate from the same network. They
+  have the inputs' floating type (float32 for the datasets; float64 in the
+  exactness tests).
+  """
   sizes = [data.num_inputs, *config.hidden, data.num_classes]
+  dtype = data.train[0].dtype
   keys = jnp.stack([jax.random.key(r.seed) for r in runs])
-  scales = jnp.array([r.init_scale for r in runs], jnp.float32)
+  scales = jnp.array([r.init_scale for r in runs], dtype)
   init_keys = jax.vmap(lambda k: jax.random.fold_in(k, 0))(keys)
-  params = jax.vmap(lambda k, s: init_mlp(config.init, k, sizes, scale=s))(
-    init_keys, scales
-  )
+  params = jax.vmap(
+    lambda k, s: init_mlp(config.init, k, sizes, scale=s, dtype=dtype)
+  )(init_keys, scales)
   return sizes, params
 
 
@@ -165,68 +214,118 @@ class GroupEpoch(NamedTuple):
   params: Params
 
 
+Evaluator = Callable[[Pairing], EvalFn]
+"""Makes a pairing's ``eval_fn`` (e.g. a :class:`lossjax.evals.ClassificationEval`
+with the pairing's other settings bound by ``functools.partial``)."""
+
+
+def default_evaluator(
+  config: GroupConfig, data: DeviceData
+) -> Callable[[Pairing], EvalFn]:
+  """:class:`lossjax.evals.ClassificationEval`, or
+  :class:`lossjax.evals.MultiLabelEval` for multi-hot targets, with the
+  group's hidden activation."""
+  kind = MultiLabelEval if data.multilabel else ClassificationEval
+  return functools.partial(kind, hidden_activation=config.hidden_activation)
+
+
 def train_group(
   config: GroupConfig,
   runs: Sequence[RunConfig],
   data: DeviceData,
   *,
-  eval_fn=None,
+  evaluator: Evaluator | None = None,
 ) -> Iterator[GroupEpoch]:
   """Trains every run of a group together; yields results epoch by epoch.
 
   The first yield is epoch 0 (before training). Each yield's ``rows`` has
   one dict per run: ``epoch``, ``train_cost`` (mean mini-batch cost over the
   epoch), ``grad_norm`` (per layer, mean over the epoch's steps), and the
-  entries of ``eval_fn`` (default :class:`lossjax.evals.ClassificationEval`,
-  or :class:`lossjax.evals.MultiLabelEval` for multi-hot targets, which
-  ``"multiclass"`` pairings train on normalised:
-  :func:`lossjax.multilabel.training_targets`).
+  entries of the run's pairing's evaluator (``evaluator(pairing)``; default
+  :func:`default_evaluator`). Multi-hot targets train every pairing of
+  kind ``"multiclass"`` on normalised targets
+  (:func:`lossjax.multilabel.training_targets`), so a group of multi-label
+  data holds pairings of one target normalisation.
+
+  Training runs as one program; the evaluation after each epoch is one
+  program per pairing over that pairing's runs, outside the training loop,
+  so the loop compiles once for all pairings whatever they measure.
   """
   if not runs:
     raise ValueError("a group needs at least one run.")
-  sizes, params = init_group(config, runs, data)
-  n_train = data.train[0].shape[0]
-  optimizer = Optimizer(config.optimizer, weight_decay=config.l2 / n_train)
-  default_eval = MultiLabelEval if data.multilabel else ClassificationEval
-  evaluate = eval_fn or default_eval(
-    config.pairing, hidden_activation=config.hidden_activation
-  )
+  index = np.array([config.pairing_index(r) for r in runs])
   train = data.train
   if data.multilabel:  # softmax pairings train on the normalised set
-    train = (train[0], training_targets(config.pairing.kind, train[1]))
-  initial = _evaluate_many(evaluate, params, data.eval)
-  yield GroupEpoch(_rows(0, initial, len(runs), from_history=False), params)
+    kinds = {config.pairings[k].kind for k in set(index.tolist())}
+    if "multiclass" in kinds and len(kinds) > 1:
+      raise ValueError(
+        "on multi-label data a group's pairings must share their training "
+        "targets: train 'multiclass' pairings (normalised targets) and the "
+        "others in separate groups."
+      )
+    train = (train[0], training_targets(kinds.pop(), train[1]))
+  _, params = init_group(config, runs, data)
+  dtype = data.train[0].dtype
+  n_train = data.train[0].shape[0]
+  optimizer = Optimizer(config.optimizer, weight_decay=config.l2 / n_train)
+  make_eval = evaluator or default_evaluator(config, data)
+  members = {
+    k: np.flatnonzero(index == k) for k in dict.fromkeys(index.tolist())
+  }
+  evaluators = {k: make_eval(config.pairings[k]) for k in members}
+
+  def evaluate(params) -> list[dict]:
+    """Every run's evaluation metrics, in run order (host values)."""
+    parts = {
+      k: _evaluate_many(
+        evaluators[k], jax.tree.map(lambda v, i=i: v[i], params), data.eval
+      )
+      for k, i in members.items()
+    }
+    parts = jax.device_get(parts)
+    per_run: list[dict] = [{} for _ in runs]
+    for k, i in members.items():
+      for j, run in enumerate(i):
+        per_run[run] = {name: values[j] for name, values in parts[k].items()}
+    return per_run
+
+  with progress.phase("evaluate"):
+    initial = _rows(0, None, evaluate(params))
+  yield GroupEpoch(initial, params)
   grid = order_grid(runs)
   shuffle_keys = jnp.stack(
     [jax.random.fold_in(jax.random.key(runs[i].seed), 1) for i in grid[:, 0]]
   )
-  lrs = jnp.array([[runs[i].lr for i in row] for row in grid], jnp.float32)
+  lrs = jnp.array([[runs[i].lr for i in row] for row in grid], dtype)
   params = jax.tree.map(lambda v: v[grid], params)
   opt_state = init_opt_states(params, lrs, optimizer=optimizer)
   states = TrainState(params, opt_state, shuffle_keys)
   run_order = np.argsort(grid.reshape(-1))
+  several = len(config.pairings) > 1
+  pairing_index = jnp.asarray(index[grid]) if several else None
   for epoch in range(1, config.epochs + 1):
-    states, history = train_epochs_many(
-      states,
-      train,
-      data.eval,
-      pairing=config.pairing,
-      epochs=1,
-      batch_size=config.batch_size,
-      optimizer=optimizer,
-      eval_fn=evaluate,
-      window=config.window,
-      hidden_activation=config.hidden_activation,
-    )
-    history = jax.tree.map(
-      lambda v: v.reshape(-1, *v.shape[2:])[run_order], history
-    )
-    in_run_order = jax.tree.map(
-      lambda v: v.reshape(-1, *v.shape[2:])[run_order], states.params
-    )
-    yield GroupEpoch(
-      _rows(epoch, history, len(runs), from_history=True), in_run_order
-    )
+    with progress.phase("train"):
+      states, history = train_epochs_many(
+        states,
+        train,
+        None,
+        pairing_index,
+        pairing=config.pairings if several else config.pairings[0],
+        epochs=1,
+        batch_size=config.batch_size,
+        optimizer=optimizer,
+        window=config.window,
+        hidden_activation=config.hidden_activation,
+      )
+      in_run_order = jax.tree.map(
+        lambda v: v.reshape(-1, *v.shape[2:])[run_order], states.params
+      )
+      trained = jax.device_get(
+        jax.tree.map(lambda v: v.reshape(-1, *v.shape[2:])[run_order], history)
+      )
+    with progress.phase("evaluate"):
+      rows = _rows(epoch, trained, evaluate(in_run_order))
+    yield GroupEpoch(rows, in_run_order)
 
 
 def order_grid(runs: Sequence[RunConfig]) -> np.ndarray:
@@ -250,22 +349,22 @@ def _evaluate_many(evaluate, params, data):
   return jax.vmap(evaluate, in_axes=(0, None))(params, data)
 
 
-def _rows(epoch, metrics, num_runs, *, from_history) -> list[dict]:
-  metrics = jax.device_get(metrics)
+def _rows(epoch, trained, evaluated: Sequence[dict]) -> list[dict]:
+  """One row per run: the epoch's training record (``trained``: the loop's
+  history, one epoch; ``None`` before training) and the run's evaluation."""
   rows = []
-  for i in range(num_runs):
+  for i, metrics in enumerate(evaluated):
     row = {
       "epoch": epoch,
       "train_cost": None,
       "grad_norm": None,
       "bias_grad_norm": None,
     }
-    for name, values in metrics.items():
-      value = np.asarray(values[i])
-      if from_history:
-        value = value[0]  # the one epoch of this call
-      if name == "cost":
-        name = "train_cost"
-      row[name] = value.tolist()
+    if trained is not None:
+      row["train_cost"] = np.asarray(trained["cost"][i][0]).tolist()
+      for name in ("grad_norm", "bias_grad_norm"):
+        row[name] = np.asarray(trained[name][i][0]).tolist()
+    for name, value in metrics.items():
+      row[name] = np.asarray(value).tolist()
     rows.append(json_safe(row))
   return rows

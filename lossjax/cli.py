@@ -14,11 +14,13 @@ import time
 import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import jax
 from absl import app, flags
 
 from lossjax import config as config_lib
+from lossjax import progress, results
 from lossjax.data import DataError
 
 
@@ -90,6 +92,18 @@ def wrote_line(workdir: Path, start: float) -> str:
   return f"wrote {', '.join(names) or 'nothing'} in {workdir}"
 
 
+TIMING_FILE = "timing.json"
+
+
+def write_timing(workdir: Path, total: float) -> dict[str, float]:
+  """``timing.json``: where the run's ``total`` seconds went
+  (:func:`lossjax.progress.phase_seconds`), also logged as one line."""
+  seconds = progress.phase_seconds(total)
+  progress.info(progress.phases_text(seconds))
+  results.write_json(workdir / TIMING_FILE, seconds)
+  return seconds
+
+
 def define(study: types.ModuleType) -> None:
   """Defines the study's flags (call under ``if __name__ == "__main__"``).
 
@@ -106,8 +120,23 @@ def fail(message: str) -> None:
   sys.exit(2)
 
 
-def main(study: types.ModuleType) -> Callable[[Sequence[str]], None]:
-  """The ``main(argv)`` for ``absl.app.run`` that runs ``study``."""
+def main(
+  study: types.ModuleType,
+  *,
+  run: Callable[[Any, Path], Any] | None = None,
+  trains: Callable[[], bool] = lambda: True,
+) -> Callable[[Sequence[str]], None]:
+  """The ``main(argv)`` for ``absl.app.run`` that runs ``study``.
+
+  ``run(config, workdir) -> result`` replaces ``study.run(config,
+  workdir=workdir)`` for a script that adds flags of its own (the sweep's
+  processes, the comparison's ``--report_only``); a ``ValueError`` it raises
+  is a usage error like any other. Process 0 writes the outputs,
+  ``timing.json`` (:func:`write_timing`; only when ``trains()``, so that
+  redrawing a finished run keeps the record of its training) and the
+  summary.
+  """
+  run = run or (lambda config, workdir: study.run(config, workdir=workdir))
 
   def run_main(argv: Sequence[str]) -> None:
     if len(argv) > 1:
@@ -116,18 +145,24 @@ def main(study: types.ModuleType) -> Callable[[Sequence[str]], None]:
         "flag; see --help)."
       )
     start = run_clock()
+    clock = time.perf_counter()
+    progress.reset_phases()
     try:
       config = config_lib.config_from_flags(
         study.Config, getattr(study, "PRESETS", None)
       )
       workdir = checked_workdir(flags.FLAGS.workdir)
-      result = study.run(config, workdir=workdir)
+      result = run(config, workdir)
     except (ValueError, DataError) as e:
       fail(str(e))
-    study.write(result, workdir)
-    if jax.process_index() == 0:
-      print(study.summary(result))
-      print(wrote_line(workdir, start))
+    if jax.process_index() != 0:
+      return
+    with progress.phase("write"):
+      study.write(result, workdir)
+    if trains():
+      write_timing(workdir, time.perf_counter() - clock)
+    print(study.summary(result))
+    print(wrote_line(workdir, start))
 
   return run_main
 

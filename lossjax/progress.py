@@ -8,9 +8,11 @@ epoch of a program does not pass for a slow epoch and the estimate of the
 time left is not thrown by it.
 """
 
+import contextlib
 import dataclasses
 import math
 import time
+from collections.abc import Iterator
 
 import jax
 from absl import logging
@@ -39,6 +41,60 @@ jax.monitoring.register_event_duration_secs_listener(_record)
 def compile_seconds() -> float:
   """Seconds this process has spent compiling, so far."""
   return _compile_seconds
+
+
+# Where a run's wall time goes (see :func:`phase`), since the last reset.
+PHASES = ("train", "evaluate", "compile", "write")
+_phase_seconds = dict.fromkeys(PHASES, 0.0)
+
+
+def reset_phases() -> None:
+  """Starts a new account of :func:`phase_seconds` (a run's start)."""
+  for name in PHASES:
+    _phase_seconds[name] = 0.0
+
+
+@contextlib.contextmanager
+def phase(name: str) -> Iterator[None]:
+  """Counts the wall time of the ``with`` block as ``name`` (one of
+  :data:`PHASES`), less the compilation inside it, which counts as
+  ``"compile"``. The block must wait for its results (``device_get``), or
+  JAX's asynchronous dispatch moves the time into whatever waits next.
+  Phases do not nest."""
+  if name not in PHASES:
+    raise ValueError(f"unknown phase {name!r}; choose from {PHASES}.")
+  clock, compiled = time.perf_counter(), compile_seconds()
+  try:
+    yield
+  finally:
+    compile_part = compile_seconds() - compiled
+    wall = time.perf_counter() - clock
+    _phase_seconds["compile"] += compile_part
+    _phase_seconds[name] += max(0.0, wall - compile_part)
+
+
+def phase_seconds(total: float) -> dict[str, float]:
+  """The account since :func:`reset_phases` of a run that took ``total``
+  seconds: ``total_seconds``, one ``<phase>_seconds`` per phase, and
+  ``other_seconds`` for the rest (loading data, host-side bookkeeping)."""
+  spent = {f"{name}_seconds": round(_phase_seconds[name], 3) for name in PHASES}
+  other = total - sum(_phase_seconds.values())
+  return {
+    "total_seconds": round(total, 3),
+    **spent,
+    "other_seconds": round(max(0.0, other), 3),
+  }
+
+
+def phases_text(seconds: dict[str, float]) -> str:
+  """One log line of :func:`phase_seconds`."""
+
+  def text(value: float) -> str:
+    return f"{value:.1f}s" if value < 60 else duration_text(value)
+
+  parts = [f"{name} {text(seconds[f'{name}_seconds'])}" for name in PHASES]
+  parts.append(f"other {text(seconds['other_seconds'])}")
+  return f"time {text(seconds['total_seconds'])}: " + ", ".join(parts)
 
 
 def info(message: str) -> None:

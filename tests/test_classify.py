@@ -12,6 +12,7 @@ from absl.testing import absltest, parameterized
 import lossjax
 from lossjax import classify, data
 from tests import datasets
+from tests.x64 import X64TestCase
 
 
 def toy_dataset(n_train=40, n_test=20, seed=0) -> data.Dataset:
@@ -34,7 +35,7 @@ class TrainGroupTest(parameterized.TestCase):
     dataset = toy_dataset()
     device = classify.DeviceData.from_dataset(dataset)
     config = classify.GroupConfig(
-      pairing=pairing, hidden=(5,), init="normalized", batch_size=40, epochs=1
+      pairings=pairing, hidden=(5,), init="normalized", batch_size=40, epochs=1
     )
     runs = [classify.RunConfig(seed=3, lr=0.8)]
     _, params = classify.init_group(config, runs, device)
@@ -68,7 +69,7 @@ class TrainGroupTest(parameterized.TestCase):
   def test_seeds_together_equal_seeds_alone(self):
     device = classify.DeviceData.from_dataset(toy_dataset())
     config = classify.GroupConfig(
-      pairing="softmax_nll", hidden=(6, 5), batch_size=8, epochs=3
+      pairings="softmax_nll", hidden=(6, 5), batch_size=8, epochs=3
     )
     # Two rates per seed, listed rate-major: the loop trains them as a
     # (seed, rate) grid, and must hand back rows and params in this order.
@@ -96,6 +97,36 @@ class TrainGroupTest(parameterized.TestCase):
           atol=1e-6,
         )
 
+  def test_a_run_names_a_pairing_of_its_group(self):
+    config = classify.GroupConfig(
+      pairings=("sigmoid_mse", "softmax_nll"), hidden=(3,)
+    )
+    self.assertEqual(
+      config.pairing_of(classify.RunConfig(0, 0.1, pairing="softmax_nll")).name,
+      "softmax_nll",
+    )
+    with self.assertRaisesRegex(ValueError, "names no pairing"):
+      config.pairing_index(classify.RunConfig(0, 0.1))
+    with self.assertRaisesRegex(ValueError, "'sigmoid_bce' is not one of"):
+      config.pairing_index(classify.RunConfig(0, 0.1, pairing="sigmoid_bce"))
+    with self.assertRaisesRegex(ValueError, "must differ"):
+      classify.GroupConfig(pairings=("sigmoid_mse", "sigmoid_mse"), hidden=(3,))
+
+  def test_multilabel_groups_share_their_training_targets(self):
+    dataset = toy_dataset()
+    multi_hot = np.eye(4, dtype=np.float32)[dataset.train.labels]
+    device = classify.DeviceData.from_dataset(
+      dataclasses.replace(
+        dataset, train=data.Split(dataset.train.images, multi_hot)
+      )
+    )
+    config = classify.GroupConfig(
+      pairings=("sigmoid_bce", "softmax_nll"), hidden=(3,)
+    )
+    runs = [classify.RunConfig(0, 0.1, pairing=p) for p in config.pairings]
+    with self.assertRaisesRegex(ValueError, "share their training targets"):
+      next(classify.train_group(config, runs, device))
+
   def test_output_slope(self):
     z = jnp.array([[0.0, 4.0], [-4.0, 0.0]])
     chex.assert_trees_all_close(
@@ -112,12 +143,57 @@ class TrainGroupTest(parameterized.TestCase):
 
   def test_bad_configs(self):
     with self.assertRaisesRegex(ValueError, "Unknown pairing"):
-      classify.GroupConfig(pairing="relu_mse", hidden=(3,))
+      classify.GroupConfig(pairings="relu_mse", hidden=(3,))
     with self.assertRaisesRegex(ValueError, "hidden sizes"):
-      classify.GroupConfig(pairing="softmax_nll", hidden=(0,))
-    config = classify.GroupConfig(pairing="softmax_nll", hidden=(3,))
+      classify.GroupConfig(pairings="softmax_nll", hidden=(0,))
+    config = classify.GroupConfig(pairings="softmax_nll", hidden=(3,))
     with self.assertRaisesRegex(ValueError, "at least one run"):
       next(classify.train_group(config, [], None))
+
+
+class PairingsTogetherTest(X64TestCase):
+  def test_pairings_together_equal_pairings_alone(self):
+    # Issue 25: a seed's pairings and rates train as one group (the windowed
+    # loop, a tuple of pairings chosen by index); every run's rows and
+    # parameters are those of its pairing trained alone, to round-off in
+    # float64.
+    device = classify.DeviceData.from_dataset(toy_dataset())
+    device = dataclasses.replace(
+      device,
+      train=(device.train[0].astype(jnp.float64), device.train[1]),
+      eval={
+        split: (x.astype(jnp.float64), y)
+        for split, (x, y) in device.eval.items()
+      },
+    )
+    pairings = ("sigmoid_mse", "softmax_nll", "identity_mse")
+    config = classify.GroupConfig(
+      pairings=pairings, hidden=(6,), batch_size=8, epochs=2
+    )
+    runs = [
+      classify.RunConfig(seed=s, lr=lr, pairing=p)
+      for p in pairings
+      for lr in (0.1, 0.5)
+      for s in (0, 1)
+    ]
+    together = list(classify.train_group(config, runs, device))
+    for pairing in pairings:
+      alone_config = dataclasses.replace(config, pairings=(pairing,))
+      own = [i for i, r in enumerate(runs) if r.pairing == pairing]
+      alone = list(
+        classify.train_group(alone_config, [runs[i] for i in own], device)
+      )
+      for epoch_together, epoch_alone in zip(together, alone, strict=True):
+        for j, i in enumerate(own):
+          chex.assert_trees_all_close(
+            epoch_together.rows[i], epoch_alone.rows[j], rtol=1e-10
+          )
+          chex.assert_trees_all_close(
+            jax.tree.map(lambda v, i=i: v[i], epoch_together.params),
+            jax.tree.map(lambda v, j=j: v[j], epoch_alone.params),
+            rtol=1e-10,
+            atol=1e-12,
+          )
 
 
 def optax_norm(tree):
@@ -135,7 +211,7 @@ class RealDataLearnsTest(absltest.TestCase):
     device = classify.DeviceData.from_dataset(dataset)
     for pairing, lr in (("softmax_nll", 0.5), ("sigmoid_bce", 0.5)):
       config = classify.GroupConfig(
-        pairing=pairing,
+        pairings=pairing,
         hidden=(30,),
         init="normalized",
         batch_size=10,
@@ -152,7 +228,7 @@ class RealDataLearnsTest(absltest.TestCase):
       "mnist", data_dir=directory, train_size=8000, eval_size=2000
     )
     config = dataclasses.replace(
-      classify.GroupConfig(pairing="softmax_nll", hidden=(30,)), epochs=2
+      classify.GroupConfig(pairings="softmax_nll", hidden=(30,)), epochs=2
     )
     *_, last = classify.train_group(
       config,

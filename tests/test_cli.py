@@ -1,17 +1,15 @@
 """The command-line front: every CLI runs, and every bad input is one error.
 
-The bad-input table runs each experiment once per input, in subprocesses
-(two at a time), and asserts what a user must see: exit status 2, exactly
-one ``error:`` line, no traceback, and nothing written to the workdir.
+The bad-input table runs each experiment once per input, in this process
+(:mod:`tests.cli_runner`: the script runs as ``__main__``, as ``python -m``
+runs it), and asserts what a user must see: exit status 2, exactly one
+``error:`` line, no traceback, and nothing written to the workdir.
 """
 
-import concurrent.futures
 import importlib
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -21,23 +19,15 @@ from absl.testing import absltest
 
 from lossjax import cli, studies
 from lossjax import config as cfg
-from tests import datasets
+from tests import cli_runner, datasets
 
 REPO = Path(__file__).resolve().parents[1]
 # The experiment scripts: one per study, mnist.py for studies/compare.py.
 STUDIES = tuple("mnist" if s == "compare" else s for s in studies.STUDIES)
 
 
-def run_cli(study: str, args: list[str], timeout: float = 300):
-  return subprocess.run(
-    [sys.executable, "-m", f"experiments.{study}", *args],
-    cwd=REPO,
-    capture_output=True,
-    text=True,
-    check=False,
-    timeout=timeout,
-    env={**os.environ, "JAX_PLATFORMS": "cpu"},
-  )
+def run_cli(study: str, args: list[str]) -> cli_runner.Completed:
+  return cli_runner.run_script(study, args)
 
 
 def defined_flags(study: str) -> set[str]:
@@ -226,12 +216,11 @@ class CliTest(absltest.TestCase):
       workdir = Path(tempfile.mkdtemp(dir=self.tmp)) / "w"
       if not any(f.startswith("--workdir") for f in flags):
         flags = [f"--workdir={workdir}", *flags]
-      return case, workdir, run_cli(study, flags, timeout=120)
+      return case, workdir, run_cli(study, flags)
 
     studies = sorted({study for study, _ in cases})
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-      outcomes = list(pool.map(attempt, cases))
-      helps = dict(zip(studies, pool.map(defined_flags, studies), strict=True))
+    outcomes = [attempt(case) for case in cases]
+    helps = {study: defined_flags(study) for study in studies}
     failures = []
     for (study, flags), workdir, proc in outcomes:
       errors = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
@@ -361,8 +350,7 @@ class CliTest(absltest.TestCase):
     def helped(study):
       return study, run_cli(study, ["--help"]).stdout
 
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-      texts = dict(pool.map(helped, STUDIES))
+    texts = dict(map(helped, STUDIES))
     for study, text in texts.items():
       module = importlib.import_module(
         "lossjax.studies." + ("compare" if study == "mnist" else study)
@@ -405,8 +393,7 @@ class CliTest(absltest.TestCase):
       workdir = Path(tempfile.mkdtemp(dir=self.tmp))
       return study, workdir, run_cli(study, [f"--workdir={workdir}", *flags])
 
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-      outcomes = list(pool.map(attempt, STUDIES))
+    outcomes = [attempt(study) for study in STUDIES]
     for study, workdir, proc in outcomes:
       with self.subTest(study):
         self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])

@@ -288,7 +288,10 @@ class SweepTest(absltest.TestCase):
       *mlp_flags(self.data_dir),
       f"--workdir={workdir}",
       "--chunk_size=3",
-      env={"XLA_FLAGS": "--xla_force_host_platform_device_count=4"},
+      env={
+        "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")
+        + " --xla_force_host_platform_device_count=4"
+      },
     )
     self.assertIn("on 4 device(s)", proc.stderr)  # absl's log
     sharded = read_metrics(workdir / "metrics.jsonl")

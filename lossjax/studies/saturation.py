@@ -114,17 +114,16 @@ def run(
   if workdir is not None:  # first, so an interrupted run says what it was
     result.write_config(workdir)
   with records.JsonlWriter.maybe(workdir, "metrics.jsonl") as out:
+    # Every pairing of a (depth, activation, init) trains in one program.
     settings = list(
-      itertools.product(
-        config.depths, config.hidden_activations, config.inits, config.pairings
-      )
+      itertools.product(config.depths, config.hidden_activations, config.inits)
     )
     timer = progress.Progress(
       len(settings) * config.epochs, starts=len(settings)
     )
-    for depth, activation, init, pairing in settings:
+    for depth, activation, init in settings:
       group = classify.GroupConfig(
-        pairing=pairing,
+        pairings=config.pairings,
         hidden=(config.width,) * depth,
         init=init,
         batch_size=config.batch_size,
@@ -133,23 +132,24 @@ def run(
         hidden_activation=activation,
       )
       runs = [
-        classify.RunConfig(seed=s, lr=lr)
+        classify.RunConfig(seed=s, lr=lr, pairing=pairing)
+        for pairing in config.pairings
         for lr in cfg.lrs_for(config.lrs, pairing)
         for s in config.seeds
       ]
       timer.start()
-      evaluate = ClassificationEval(
-        pairing, layer_stats=True, hidden_activation=activation
+      evaluator = functools.partial(
+        ClassificationEval, layer_stats=True, hidden_activation=activation
       )
       for epoch in classify.train_group(
-        group, runs, device_data, eval_fn=evaluate
+        group, runs, device_data, evaluator=evaluator
       ):
         new = [
           {
             "depth": depth,
             "hidden_activation": activation,
             "init": init,
-            "pairing": pairing.name,
+            "pairing": group.pairing_of(run).name,
             "seed": run.seed,
             **row,
           }
@@ -157,13 +157,15 @@ def run(
         ]
         out.write(new)
         result.rows += new
-      last = new[0]
-      log(
-        f"depth {depth} {activation} {init:>6} {pairing.name}: test acc "
-        f"{100 * last['test_accuracy']:.1f}%, saturated (last hidden) "
-        f"{100 * last['saturated'][-1]:.0f}%, |dC/db| first/last hidden "
-        f"{_ratio(new[0])}  ({timer.done(config.epochs).text()})"
-      )
+      step = timer.done(config.epochs)
+      for pairing in config.pairings:
+        last = next(r for r in new if r["pairing"] == pairing.name)
+        log(
+          f"depth {depth} {activation} {init:>6} {pairing.name}: test acc "
+          f"{100 * last['test_accuracy']:.1f}%, saturated (last hidden) "
+          f"{100 * last['saturated'][-1]:.0f}%, |dC/db| first/last hidden "
+          f"{_ratio(last)}  ({step.text()})"
+        )
   return result
 
 

@@ -35,16 +35,37 @@ class SelectedEpochs:
   """Each run's validation and test probabilities at its best validation
   epoch and at the last (one group; see the module docstring)."""
 
-  def __init__(self, group: classify.GroupConfig, data: classify.DeviceData):
+  def __init__(
+    self,
+    group: classify.GroupConfig,
+    runs: Sequence[classify.RunConfig],
+    data: classify.DeviceData,
+  ):
     self.group = group
     self.val = data.eval["validation"]
     self.test = data.eval["test"]
     self.best_accuracy: dict[int, float] = {}
     self.kept: dict[str, dict[int, tuple]] = {"selected": {}, "last": {}}
+    index = np.array([group.pairing_index(r) for r in runs])
+    self.members = {
+      k: np.flatnonzero(index == k) for k in dict.fromkeys(index.tolist())
+    }
 
-  def _probabilities(self, params, x) -> np.ndarray:
-    g = self.group
-    return np.asarray(_probabilities(g.pairing, g.hidden_activation, params, x))
+  def _probabilities(self, params, x, wanted) -> dict[int, np.ndarray]:
+    """The class probabilities on ``x`` of the runs ``wanted``, computed for
+    every run of each pairing concerned (one compiled shape per pairing)."""
+    out = {}
+    for k, members in self.members.items():
+      if not set(members.tolist()) & wanted:
+        continue
+      subset = jax.tree.map(lambda v, m=members: v[m], params)
+      values = np.asarray(
+        _probabilities(
+          self.group.pairings[k], self.group.hidden_activation, subset, x
+        )
+      )
+      out.update(zip(members.tolist(), values, strict=True))
+    return out
 
   def update(self, rows: Sequence[dict], params) -> None:
     epoch = rows[0]["epoch"]
@@ -59,8 +80,9 @@ class SelectedEpochs:
     last = epoch == self.group.epochs
     if not improved and not last:
       return
-    val = self._probabilities(params, self.val[0])
-    test = self._probabilities(params, self.test[0])
+    wanted = set(range(len(rows))) if last else set(improved)
+    val = self._probabilities(params, self.val[0], wanted)
+    test = self._probabilities(params, self.test[0], wanted)
     for i in improved:
       self.best_accuracy[i] = rows[i]["val_accuracy"]
       self.kept["selected"][i] = (epoch, val[i], test[i])
@@ -116,7 +138,7 @@ class NoTracker:
 
 def run_key(group: classify.GroupConfig, run: classify.RunConfig) -> dict:
   return {
-    "pairing": group.pairing.name,
+    "pairing": group.pairing_of(run).name,
     "hidden": list(group.hidden),
     "lr": run.lr,
     "seed": run.seed,

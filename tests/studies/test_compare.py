@@ -206,11 +206,13 @@ class CompareTest(absltest.TestCase):
 
   def test_a_kill_keeps_every_finished_runs_probabilities(self):
     # Without the per-group summaries, what a killed run finished is still
-    # on disk: metrics.jsonl, temperature.jsonl and the probabilities.
+    # on disk: metrics.jsonl, temperature.jsonl and the probabilities. (A
+    # group is an architecture, with every pairing: the kill comes in the
+    # second architecture's.)
     config = compare.Config(
       data=toy_source(self.tmp),
       pairings=("sigmoid_mse", "softmax_nll"),
-      hidden=((8,),),
+      hidden=((8,), (5,)),
       epochs=1,
     )
     workdir = self.tmp / "killed"
@@ -231,9 +233,13 @@ class CompareTest(absltest.TestCase):
     ):
       compare.run(config, workdir=workdir, log=lambda *_: None)
     loaded = compare.load(workdir)
-    self.assertEqual({r["pairing"] for r in loaded.rows}, {"sigmoid_mse"})
+    self.assertEqual({tuple(r["hidden"]) for r in loaded.rows}, {(8,)})
     self.assertEqual(
-      {key[0] for key in loaded.test_probabilities}, {"sigmoid_mse"}
+      {r["pairing"] for r in loaded.rows}, {"sigmoid_mse", "softmax_nll"}
+    )
+    self.assertEqual(
+      {key[:2] for key in loaded.test_probabilities},
+      {("sigmoid_mse", (8,)), ("softmax_nll", (8,))},
     )
     names = {p.name for p in compare.write(loaded, workdir)}
     self.assertIn("reliability.png", names)
