@@ -23,7 +23,7 @@ from lossjax.data import Dataset
 from lossjax.evals import ClassificationEval, MultiLabelEval
 from lossjax.hidden import resolve_hidden_activation
 from lossjax.init import INITIALIZERS, init_mlp
-from lossjax.mlp import Params
+from lossjax.mlp import Params, mlp_logits
 from lossjax.multilabel import training_targets
 from lossjax.pairings import Pairing, resolve_pairing
 from lossjax.results import json_safe, write_json
@@ -205,13 +205,37 @@ def init_group(
   return sizes, params
 
 
+@dataclasses.dataclass(frozen=True)
+class ClassProbabilities:
+  """Every run's class probabilities on some evaluation splits, on the
+  device, one array ``(runs of the pairing, n, classes)`` per pairing and
+  split (what :func:`train_group` computes with ``probabilities=``)."""
+
+  members: dict[int, np.ndarray]  # pairing position -> its runs
+  values: dict[int, dict[str, jax.Array]]
+
+  def of(self, split: str, runs: set[int]) -> dict[int, np.ndarray]:
+    """The probabilities on ``split`` of each run in ``runs`` (host arrays;
+    only the pairings concerned are copied from the device)."""
+    out = {}
+    for k, members in self.members.items():
+      if runs & set(members.tolist()):
+        array = np.asarray(self.values[k][split])
+        out.update(
+          (run, array[j]) for j, run in enumerate(members) if run in runs
+        )
+    return out
+
+
 class GroupEpoch(NamedTuple):
-  """One epoch of a group: ``rows`` (one metrics dict per run) and
-  ``params`` (every run's parameters after the epoch, stacked in run
-  order)."""
+  """One epoch of a group: ``rows`` (one metrics dict per run), ``params``
+  (every run's parameters after the epoch, stacked in run order) and
+  ``probabilities`` (:class:`ClassProbabilities`, or ``None`` unless
+  asked for)."""
 
   rows: list[dict]
   params: Params
+  probabilities: ClassProbabilities | None = None
 
 
 Evaluator = Callable[[Pairing], EvalFn]
@@ -235,6 +259,7 @@ def train_group(
   data: DeviceData,
   *,
   evaluator: Evaluator | None = None,
+  probabilities: Sequence[str] = (),
 ) -> Iterator[GroupEpoch]:
   """Trains every run of a group together; yields results epoch by epoch.
 
@@ -246,6 +271,11 @@ def train_group(
   kind ``"multiclass"`` on normalised targets
   (:func:`lossjax.multilabel.training_targets`), so a group of multi-label
   data holds pairings of one target normalisation.
+
+  ``probabilities``: splits of ``data.eval`` on which each yield carries
+  every run's class probabilities
+  (:meth:`lossjax.Pairing.class_probabilities`, :class:`ClassProbabilities`),
+  computed in the evaluation's program from the same forward pass.
 
   Training runs as one program; the evaluation after each epoch is one
   program per pairing over that pairing's runs, outside the training loop,
@@ -273,25 +303,39 @@ def train_group(
     k: np.flatnonzero(index == k) for k in dict.fromkeys(index.tolist())
   }
   evaluators = {k: make_eval(config.pairings[k]) for k in members}
+  kept = {
+    k: _Probabilities(
+      config.pairings[k], config.hidden_activation, tuple(probabilities)
+    )
+    for k in members
+  }
 
-  def evaluate(params) -> list[dict]:
-    """Every run's evaluation metrics, in run order (host values)."""
+  def evaluate(params) -> tuple[list[dict], ClassProbabilities | None]:
+    """Every run's evaluation metrics, in run order (host values), and the
+    class probabilities asked for (device values)."""
     parts = {
       k: _evaluate_many(
-        evaluators[k], jax.tree.map(lambda v, i=i: v[i], params), data.eval
+        evaluators[k],
+        kept[k],
+        jax.tree.map(lambda v, i=i: v[i], params),
+        data.eval,
       )
       for k, i in members.items()
     }
-    parts = jax.device_get(parts)
+    metrics = jax.device_get({k: part[0] for k, part in parts.items()})
     per_run: list[dict] = [{} for _ in runs]
     for k, i in members.items():
       for j, run in enumerate(i):
-        per_run[run] = {name: values[j] for name, values in parts[k].items()}
-    return per_run
+        per_run[run] = {name: v[j] for name, v in metrics[k].items()}
+    values = {k: part[1] for k, part in parts.items()}
+    return per_run, (
+      ClassProbabilities(members, values) if probabilities else None
+    )
 
   with progress.phase("evaluate"):
-    initial = _rows(0, None, evaluate(params))
-  yield GroupEpoch(initial, params)
+    evaluated, kept_now = evaluate(params)
+    initial = _rows(0, None, evaluated)
+  yield GroupEpoch(initial, params, kept_now)
   grid = order_grid(runs)
   shuffle_keys = jnp.stack(
     [jax.random.fold_in(jax.random.key(runs[i].seed), 1) for i in grid[:, 0]]
@@ -324,8 +368,9 @@ def train_group(
         jax.tree.map(lambda v: v.reshape(-1, *v.shape[2:])[run_order], history)
       )
     with progress.phase("evaluate"):
-      rows = _rows(epoch, trained, evaluate(in_run_order))
-    yield GroupEpoch(rows, in_run_order)
+      evaluated, kept_now = evaluate(in_run_order)
+      rows = _rows(epoch, trained, evaluated)
+    yield GroupEpoch(rows, in_run_order, kept_now)
 
 
 def order_grid(runs: Sequence[RunConfig]) -> np.ndarray:
@@ -344,9 +389,31 @@ def order_grid(runs: Sequence[RunConfig]) -> np.ndarray:
   return np.arange(len(runs))[:, None]
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _evaluate_many(evaluate, params, data):
-  return jax.vmap(evaluate, in_axes=(0, None))(params, data)
+@dataclasses.dataclass(frozen=True)
+class _Probabilities:
+  """A run's class probabilities on ``splits`` (a value: the evaluation
+  program is compiled once per setting)."""
+
+  pairing: Pairing
+  hidden_activation: str
+  splits: tuple[str, ...]
+
+  def __call__(self, params: Params, data) -> dict[str, jax.Array]:
+    return {
+      split: self.pairing.class_probabilities(
+        mlp_logits(params, data[split][0], activation=self.hidden_activation)
+      )
+      for split in self.splits
+    }
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _evaluate_many(evaluate, probabilities, params, data):
+  # One program for both: XLA computes their common forward pass once.
+  def one(p):
+    return evaluate(p, data), probabilities(p, data)
+
+  return jax.vmap(one)(params)
 
 
 def _rows(epoch, trained, evaluated: Sequence[dict]) -> list[dict]:

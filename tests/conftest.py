@@ -11,8 +11,10 @@ from pathlib import Path
 # inherited by the subprocesses the tests start. A test that must reproduce
 # committed float32 results bit for bit runs the study in a subprocess with
 # the flags as they were (``DEFAULT_XLA_FLAGS``), as a user's command runs.
-DEFAULT_XLA_FLAGS = os.environ.get("XLA_FLAGS", "")
-os.environ["LOSSJAX_TEST_DEFAULT_XLA_FLAGS"] = DEFAULT_XLA_FLAGS
+# (pytest-xdist's workers inherit both variables from the main process.)
+DEFAULT_XLA_FLAGS = os.environ.setdefault(
+  "LOSSJAX_TEST_DEFAULT_XLA_FLAGS", os.environ.get("XLA_FLAGS", "")
+)
 if "xla_backend_optimization_level" not in DEFAULT_XLA_FLAGS:
   os.environ["XLA_FLAGS"] = (
     DEFAULT_XLA_FLAGS + " --xla_backend_optimization_level=0"

@@ -97,6 +97,33 @@ class TrainGroupTest(parameterized.TestCase):
           atol=1e-6,
         )
 
+  def test_probabilities_are_those_of_the_yielded_parameters(self):
+    # Computed in the evaluation's program (one forward pass for both).
+    device = classify.DeviceData.from_dataset(toy_dataset())
+    config = classify.GroupConfig(
+      pairings=("sigmoid_mse", "softmax_nll"), hidden=(5,), epochs=1
+    )
+    runs = [
+      classify.RunConfig(seed=s, lr=0.5, pairing=p)
+      for p in config.pairings
+      for s in (0, 1)
+    ]
+    for epoch in classify.train_group(
+      config, runs, device, probabilities=("test",)
+    ):
+      got = epoch.probabilities.of("test", {1, 2})
+      self.assertEqual(sorted(got), [1, 2])
+      for i in (1, 2):
+        params = jax.tree.map(lambda v, i=i: v[i], epoch.params)
+        pairing = config.pairing_of(runs[i])
+        expected = pairing.class_probabilities(
+          lossjax.mlp_logits(params, device.eval["test"][0])
+        )
+        chex.assert_trees_all_close(got[i], expected, rtol=1e-5, atol=1e-7)
+    self.assertIsNone(
+      next(classify.train_group(config, runs, device)).probabilities
+    )
+
   def test_a_run_names_a_pairing_of_its_group(self):
     config = classify.GroupConfig(
       pairings=("sigmoid_mse", "softmax_nll"), hidden=(3,)

@@ -255,9 +255,12 @@ def run(
       tracker = (
         selected_epochs.NoTracker()
         if data.multilabel
-        else selected_epochs.SelectedEpochs(group, runs, data)
+        else selected_epochs.SelectedEpochs(group, data)
       )
-      for epoch in classify.train_group(group, runs, data):
+      splits = () if data.multilabel else selected_epochs.SPLITS
+      for epoch in classify.train_group(
+        group, runs, data, probabilities=splits
+      ):
         rows = [
           {
             "pairing": group.pairing_of(run).name,
@@ -273,7 +276,7 @@ def run(
         out.write(rows)
         result.rows += rows
         with progress.phase("evaluate"):
-          tracker.update(rows, epoch.params)
+          tracker.update(epoch)
         step = timer.done(1 if rows[0]["epoch"] > 0 else 0)
         log(progress_line(label, rows, group.epochs, step))
       with progress.phase("evaluate"):

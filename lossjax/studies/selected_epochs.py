@@ -9,67 +9,33 @@ fits each run's temperature on validation at both
 ``temperature.jsonl`` and the arrays of ``test_probabilities.npz``.
 """
 
-import functools
 import math
 from collections.abc import Sequence
 
-import jax
-import numpy as np
-
 from lossjax import calibration, classify, results
-from lossjax.mlp import mlp_logits
 
-
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _probabilities(pairing, hidden_activation, params, x):
-  """Every run's class probabilities on ``x``: ``(runs, n, classes)``."""
-
-  def one(p):
-    logits = mlp_logits(p, x, activation=hidden_activation)
-    return pairing.class_probabilities(logits)
-
-  return jax.vmap(one)(params)
+# The splits whose probabilities the comparison keeps (train_group's
+# ``probabilities=``).
+SPLITS = ("validation", "test")
 
 
 class SelectedEpochs:
   """Each run's validation and test probabilities at its best validation
-  epoch and at the last (one group; see the module docstring)."""
+  epoch and at the last (one group; see the module docstring). Feed it each
+  epoch of :func:`lossjax.classify.train_group` run with
+  ``probabilities=SPLITS``."""
 
-  def __init__(
-    self,
-    group: classify.GroupConfig,
-    runs: Sequence[classify.RunConfig],
-    data: classify.DeviceData,
-  ):
+  def __init__(self, group: classify.GroupConfig, data: classify.DeviceData):
     self.group = group
     self.val = data.eval["validation"]
     self.test = data.eval["test"]
     self.best_accuracy: dict[int, float] = {}
     self.kept: dict[str, dict[int, tuple]] = {"selected": {}, "last": {}}
-    index = np.array([group.pairing_index(r) for r in runs])
-    self.members = {
-      k: np.flatnonzero(index == k) for k in dict.fromkeys(index.tolist())
-    }
 
-  def _probabilities(self, params, x, wanted) -> dict[int, np.ndarray]:
-    """The class probabilities on ``x`` of the runs ``wanted``, computed for
-    every run of each pairing concerned (one compiled shape per pairing)."""
-    out = {}
-    for k, members in self.members.items():
-      if not set(members.tolist()) & wanted:
-        continue
-      subset = jax.tree.map(lambda v, m=members: v[m], params)
-      values = np.asarray(
-        _probabilities(
-          self.group.pairings[k], self.group.hidden_activation, subset, x
-        )
-      )
-      out.update(zip(members.tolist(), values, strict=True))
-    return out
-
-  def update(self, rows: Sequence[dict], params) -> None:
-    epoch = rows[0]["epoch"]
-    if epoch == 0:
+  def update(self, epoch: classify.GroupEpoch) -> None:
+    rows = epoch.rows
+    number = rows[0]["epoch"]
+    if number == 0:
       return
     improved = [
       i
@@ -77,18 +43,18 @@ class SelectedEpochs:
       if r["val_accuracy"] is not None
       and r["val_accuracy"] > self.best_accuracy.get(i, -math.inf)
     ]
-    last = epoch == self.group.epochs
+    last = number == self.group.epochs
     if not improved and not last:
       return
     wanted = set(range(len(rows))) if last else set(improved)
-    val = self._probabilities(params, self.val[0], wanted)
-    test = self._probabilities(params, self.test[0], wanted)
+    val = epoch.probabilities.of("validation", wanted)
+    test = epoch.probabilities.of("test", wanted)
     for i in improved:
       self.best_accuracy[i] = rows[i]["val_accuracy"]
-      self.kept["selected"][i] = (epoch, val[i], test[i])
+      self.kept["selected"][i] = (number, val[i], test[i])
     if last:
       self.kept["last"] = {
-        i: (epoch, val[i], test[i]) for i in range(len(rows))
+        i: (number, val[i], test[i]) for i in range(len(rows))
       }
 
   def scaled_rows(self, runs: Sequence[classify.RunConfig]) -> list[dict]:
@@ -124,8 +90,8 @@ class SelectedEpochs:
 class NoTracker:
   """:class:`SelectedEpochs` for data without class labels (multi-label)."""
 
-  def update(self, rows, params) -> None:
-    del rows, params
+  def update(self, epoch) -> None:
+    del epoch
 
   def scaled_rows(self, runs) -> list[dict]:
     del runs

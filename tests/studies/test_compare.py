@@ -219,11 +219,11 @@ class CompareTest(absltest.TestCase):
     real = compare.classify.train_group
     groups = []
 
-    def second_group_dies(group, runs, data):
+    def second_group_dies(group, runs, data, **options):
       groups.append(group)
       if len(groups) == 2:
         raise KeyboardInterrupt
-      yield from real(group, runs, data)
+      yield from real(group, runs, data, **options)
 
     with (
       mock.patch.object(
