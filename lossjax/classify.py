@@ -253,6 +253,98 @@ def default_evaluator(
   return functools.partial(kind, hidden_activation=config.hidden_activation)
 
 
+@dataclasses.dataclass(frozen=True)
+class GroupLoop:
+  """A group's training program, one epoch per :meth:`epoch` call: what
+  :func:`train_group` runs, and what the benchmark times alone.
+
+  Attributes:
+    states: the initial :class:`TrainState`, stacked as a grid ``(orders,
+      runs per order)`` (:func:`order_grid`).
+    train: the training data as the group's pairings train on it.
+    pairing_index: each run's pairing position (grid-shaped), or ``None``
+      for a group of one pairing.
+    options: the loop's static settings (:func:`lossjax.train_epochs_many`).
+    grid: the run indices of :attr:`states`, ``(orders, runs per order)``.
+  """
+
+  states: TrainState
+  train: tuple[jax.Array, jax.Array]
+  pairing_index: jax.Array | None
+  options: dict
+  grid: np.ndarray
+  index: np.ndarray
+
+  def epoch(self, states: TrainState) -> tuple[TrainState, dict]:
+    """One epoch of every run (the loop alone, no evaluation)."""
+    return train_epochs_many(
+      states, self.train, None, self.pairing_index, epochs=1, **self.options
+    )
+
+  def in_run_order(self, tree):
+    """Grid-shaped leaves ``(orders, per order, ...)`` as ``(runs, ...)``."""
+    order = np.argsort(self.grid.reshape(-1))
+    return jax.tree.map(lambda v: v.reshape(-1, *v.shape[2:])[order], tree)
+
+  def members(self) -> dict[int, np.ndarray]:
+    """Pairing position -> its runs (indices in run order)."""
+    return {
+      k: np.flatnonzero(self.index == k)
+      for k in dict.fromkeys(self.index.tolist())
+    }
+
+
+def group_loop(
+  config: GroupConfig, runs: Sequence[RunConfig], data: DeviceData
+) -> tuple[Params, GroupLoop]:
+  """The runs' initial parameters (in run order) and the group's loop.
+
+  Runs with the same seed share the mini-batch order (``fold_in(seed, 1)``)
+  and start from the same network (``fold_in(seed, 0)``), whatever their
+  pairing and rate.
+  """
+  if not runs:
+    raise ValueError("a group needs at least one run.")
+  index = np.array([config.pairing_index(r) for r in runs])
+  train = data.train
+  if data.multilabel:  # softmax pairings train on the normalised set
+    kinds = {config.pairings[k].kind for k in set(index.tolist())}
+    if "multiclass" in kinds and len(kinds) > 1:
+      raise ValueError(
+        "on multi-label data a group's pairings must share their training "
+        "targets: train 'multiclass' pairings (normalised targets) and the "
+        "others in separate groups."
+      )
+    train = (train[0], training_targets(kinds.pop(), train[1]))
+  _, params = init_group(config, runs, data)
+  n_train = data.train[0].shape[0]
+  optimizer = Optimizer(config.optimizer, weight_decay=config.l2 / n_train)
+  grid = order_grid(runs)
+  shuffle_keys = jnp.stack(
+    [jax.random.fold_in(jax.random.key(runs[i].seed), 1) for i in grid[:, 0]]
+  )
+  dtype = data.train[0].dtype
+  lrs = jnp.array([[runs[i].lr for i in row] for row in grid], dtype)
+  stacked = jax.tree.map(lambda v: v[grid], params)
+  opt_state = init_opt_states(stacked, lrs, optimizer=optimizer)
+  several = len(config.pairings) > 1
+  loop = GroupLoop(
+    states=TrainState(stacked, opt_state, shuffle_keys),
+    train=train,
+    pairing_index=jnp.asarray(index[grid]) if several else None,
+    options=dict(
+      pairing=config.pairings if several else config.pairings[0],
+      batch_size=config.batch_size,
+      optimizer=optimizer,
+      window=config.window,
+      hidden_activation=config.hidden_activation,
+    ),
+    grid=grid,
+    index=index,
+  )
+  return params, loop
+
+
 def train_group(
   config: GroupConfig,
   runs: Sequence[RunConfig],
@@ -281,27 +373,9 @@ def train_group(
   program per pairing over that pairing's runs, outside the training loop,
   so the loop compiles once for all pairings whatever they measure.
   """
-  if not runs:
-    raise ValueError("a group needs at least one run.")
-  index = np.array([config.pairing_index(r) for r in runs])
-  train = data.train
-  if data.multilabel:  # softmax pairings train on the normalised set
-    kinds = {config.pairings[k].kind for k in set(index.tolist())}
-    if "multiclass" in kinds and len(kinds) > 1:
-      raise ValueError(
-        "on multi-label data a group's pairings must share their training "
-        "targets: train 'multiclass' pairings (normalised targets) and the "
-        "others in separate groups."
-      )
-    train = (train[0], training_targets(kinds.pop(), train[1]))
-  _, params = init_group(config, runs, data)
-  dtype = data.train[0].dtype
-  n_train = data.train[0].shape[0]
-  optimizer = Optimizer(config.optimizer, weight_decay=config.l2 / n_train)
+  params, loop = group_loop(config, runs, data)
   make_eval = evaluator or default_evaluator(config, data)
-  members = {
-    k: np.flatnonzero(index == k) for k in dict.fromkeys(index.tolist())
-  }
+  members = loop.members()
   evaluators = {k: make_eval(config.pairings[k]) for k in members}
   kept = {
     k: _Probabilities(
@@ -336,37 +410,12 @@ def train_group(
     evaluated, kept_now = evaluate(params)
     initial = _rows(0, None, evaluated)
   yield GroupEpoch(initial, params, kept_now)
-  grid = order_grid(runs)
-  shuffle_keys = jnp.stack(
-    [jax.random.fold_in(jax.random.key(runs[i].seed), 1) for i in grid[:, 0]]
-  )
-  lrs = jnp.array([[runs[i].lr for i in row] for row in grid], dtype)
-  params = jax.tree.map(lambda v: v[grid], params)
-  opt_state = init_opt_states(params, lrs, optimizer=optimizer)
-  states = TrainState(params, opt_state, shuffle_keys)
-  run_order = np.argsort(grid.reshape(-1))
-  several = len(config.pairings) > 1
-  pairing_index = jnp.asarray(index[grid]) if several else None
+  states = loop.states
   for epoch in range(1, config.epochs + 1):
     with progress.phase("train"):
-      states, history = train_epochs_many(
-        states,
-        train,
-        None,
-        pairing_index,
-        pairing=config.pairings if several else config.pairings[0],
-        epochs=1,
-        batch_size=config.batch_size,
-        optimizer=optimizer,
-        window=config.window,
-        hidden_activation=config.hidden_activation,
-      )
-      in_run_order = jax.tree.map(
-        lambda v: v.reshape(-1, *v.shape[2:])[run_order], states.params
-      )
-      trained = jax.device_get(
-        jax.tree.map(lambda v: v.reshape(-1, *v.shape[2:])[run_order], history)
-      )
+      states, history = loop.epoch(states)
+      in_run_order = loop.in_run_order(states.params)
+      trained = jax.device_get(loop.in_run_order(history))
     with progress.phase("evaluate"):
       evaluated, kept_now = evaluate(in_run_order)
       rows = _rows(epoch, trained, evaluated)

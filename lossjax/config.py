@@ -212,6 +212,11 @@ def one_of(choices: tuple[str, ...]) -> Callable[[str], None]:
 def nonempty_unique(values: tuple, *, key=lambda v: v) -> None:
   if not values:
     raise ValueError("is empty: give at least one")
+  unique(values, key=key)
+
+
+def unique(values: tuple, *, key=lambda v: v) -> None:
+  """No value twice (an empty list is fine)."""
   seen = [key(v) for v in values]
   duplicates = sorted({str(k) for k in seen if seen.count(k) > 1})
   if duplicates:

@@ -167,7 +167,13 @@ class CliTest(absltest.TestCase):
         ["--data_dir=/nonexistent/dir"],
         [f"--data_dir={self.test_only}", "--dataset=toy"],
       ],
-      "benchmark": [["--models=0"], ["--models=-1"], ["--examples=0"]],
+      "benchmark": [
+        ["--models=0"],
+        ["--models=-1"],
+        ["--examples=0"],
+        ["--studies=nope"],
+        ["--study_epochs=0"],
+      ],
       "report": [
         ["--size=nope"],
         ["--data_dir=/nonexistent/dir"],
@@ -303,6 +309,7 @@ class CliTest(absltest.TestCase):
           "--numpy_examples=20",
           "--models=1,2",
           "--torch=false",
+          "--studies=",
         ],
         "benchmark.json",
       ),

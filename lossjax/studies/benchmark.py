@@ -29,6 +29,7 @@ from lossjax import progress, results
 from lossjax.init import init_mlp
 from lossjax.pairings import Pairing
 from lossjax.reference_numpy import NumpyNetwork
+from lossjax.studies import study_speed
 from lossjax.train import choose_window, fit_many
 
 # network2.py's CrossEntropyCost with sigmoid outputs: the rows without a tag.
@@ -66,6 +67,16 @@ class Config(cfg.Config):
   )
   torch_models: int = cfg.field(
     32, "K of the torch.func.vmap row.", check=cfg.at_least(1)
+  )
+  studies: tuple[str, ...] = cfg.field(
+    study_speed.STUDY_NAMES,
+    "Study shapes timed beside their training loop alone, on synthetic "
+    f"MNIST-shaped data ({', '.join(study_speed.STUDY_NAMES)}; none: "
+    "--studies=).",
+    check=cfg.all_of(cfg.unique, cfg.each(cfg.one_of(study_speed.STUDY_NAMES))),
+  )
+  study_epochs: int = cfg.field(
+    2, "Epochs of each study row.", check=cfg.at_least(1)
   )
 
 
@@ -378,6 +389,15 @@ def run(
     )
     for r in rows
   ]
+  study_rows = []
+  if config.studies:
+    source = study_speed.synthetic_mnist(num_train=max(num_examples, 50))
+    study_rows = [
+      study_speed.measure(
+        name, source, epochs=config.study_epochs, log=log
+      ).to_json()
+      for name in config.studies
+    ]
   return {
     "config": config.to_json(),
     "date": datetime.date.today().isoformat(),
@@ -393,6 +413,7 @@ def run(
     "matmul_gflops": peak,
     "rows": [dataclasses.asdict(r) for r in rows],
     "float32_difference_after_one_epoch": differences,
+    "study_rows": study_rows,
   }
 
 
@@ -440,6 +461,24 @@ def summary(record: dict) -> str:
         f"| {name} | {d['windowed_vs_generic']:.2g} | "
         f"{d['generic_vs_float64']:.2g} | {d['windowed_vs_float64']:.2g} "
         f"({d['largest_parameter']:.2g}) |"
+      )
+  study_rows = record.get("study_rows", [])
+  if study_rows:
+    lines += [
+      "",
+      "Each study beside its training loop alone (synthetic data of MNIST's "
+      "shape, 3 seeds; the study's training and evaluation time per epoch, "
+      "compilation apart):",
+      "",
+      "| study | models | groups | study s / epoch | loop alone s / epoch | "
+      "study / loop |",
+      "|---|---|---|---|---|---|",
+    ]
+    for r in study_rows:
+      lines.append(
+        f"| {r['study']} | {r['models']} | {r['groups']} | "
+        f"{r['study_seconds_per_epoch']:.3g} | "
+        f"{r['loop_seconds_per_epoch']:.3g} | {r['ratio']:.2f} |"
       )
   return "\n".join(lines) + "\n"
 

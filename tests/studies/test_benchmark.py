@@ -9,7 +9,7 @@ from pathlib import Path
 from absl.testing import absltest
 
 from lossjax import config as cfg
-from lossjax.studies import benchmark
+from lossjax.studies import benchmark, study_speed
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
@@ -17,7 +17,12 @@ HAS_TORCH = importlib.util.find_spec("torch") is not None
 class BenchmarkTest(absltest.TestCase):
   def test_tiny_run(self):
     config = benchmark.Config(
-      examples=200, numpy_examples=20, models=(1, 4), window=3, torch=False
+      examples=200,
+      numpy_examples=20,
+      models=(1, 4),
+      window=3,
+      torch=False,
+      studies=(),
     )
     record = benchmark.run(config, log=lambda *_: None)
     names = [row["name"] for row in record["rows"]]
@@ -53,6 +58,35 @@ class BenchmarkTest(absltest.TestCase):
     self.assertEqual(saved["table"], benchmark.summary(record))
     self.assertIn("| (c) lossjax generic, 4 models | 4 |", saved["table"])
     self.assertIn("| sigmoid_bce, 4 models | ", saved["table"])
+
+  def test_a_study_row_sets_the_study_beside_its_loop(self):
+    source = study_speed.synthetic_mnist(num_train=200)
+    row = study_speed.measure("nielsen", source, epochs=1, log=lambda _: None)
+    # 2 pairings x 3 seeds, one group per architecture ([30] and [100]).
+    self.assertEqual((row.models, row.groups), (12, 2))
+    self.assertGreater(row.loop_seconds_per_epoch, 0)
+    # The study trains the same loop and evaluates around it.
+    self.assertGreater(row.study_seconds_per_epoch, 0)
+    self.assertEqual(row.to_json()["ratio"], row.ratio)
+    record = {
+      "date": "d",
+      "cpu": "c",
+      "device": "cpu",
+      "jax": "j",
+      "matmul_gflops": 1.0,
+      "training_gflop_per_model_epoch": 1.0,
+      "rows": [],
+      "study_rows": [row.to_json()],
+    }
+    self.assertRegex(
+      benchmark.summary(record), r"\| nielsen \| 12 \| 2 \| [0-9.e+-]+ \| "
+    )
+    with self.assertRaisesRegex(ValueError, "unknown study 'nope'"):
+      study_speed.study_config("nope", epochs=1)
+    with self.assertRaisesRegex(ValueError, "studies: 'nope' is not one of"):
+      benchmark.Config(studies=("nielsen", "nope"))
+    with self.assertRaisesRegex(ValueError, "more than once"):
+      benchmark.Config(studies=("nielsen", "nielsen"))
 
   def test_rejects_bad_model_counts(self):
     for models in ((0,), (-1,), ()):

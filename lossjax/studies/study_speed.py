@@ -1,0 +1,129 @@
+"""A study's time beside its training loop's: the benchmark's study rows.
+
+A researcher waits for a study, not for its loop. For each named study
+shape this trains the study itself (:func:`lossjax.studies.compare.run`, its
+groups, evaluation, selected epochs and temperature fits) for a few epochs,
+and then its groups' training loops alone (:class:`lossjax.classify.GroupLoop`,
+no evaluation), on synthetic data of MNIST's shape, in one process. The
+study's time per epoch is its ``train`` and ``evaluate`` phases
+(:func:`lossjax.progress.phase`; compilation, data and writing apart) over
+its epochs; the loop's is one compiled epoch timed after a first one.
+"""
+
+import dataclasses
+import time
+
+import jax
+import numpy as np
+
+from lossjax import classify, data, progress
+from lossjax import config as cfg
+from lossjax.studies import compare, compare_presets
+
+# The study shapes (issue 25): a comparison preset, with what the study
+# changes in it; each runs with 3 seeds and the benchmark's epochs.
+STUDIES = {
+  "nielsen": {**compare_presets.PRESETS["nielsen"]},
+  "multilabel": {**compare_presets.PRESETS["multilabel"]},
+}
+
+
+def _label_noise_level() -> dict:
+  # Imported here: label_noise imports compare, which this module serves.
+  from lossjax.studies import label_noise
+
+  values = {**label_noise.PRESETS["mnist"]}
+  del values["noise_levels"]
+  return {**values, "data": {"label_noise": 0.2}}
+
+
+STUDY_NAMES = (*STUDIES, "label_noise")
+
+
+def study_config(name: str, *, epochs: int, seeds: int = 3) -> compare.Config:
+  """The comparison that the study ``name`` trains (one noise level, 20%,
+  for ``label_noise``), cut to ``epochs`` and ``seeds``."""
+  if name not in STUDY_NAMES:
+    raise ValueError(
+      f"unknown study {name!r}; choose from {', '.join(STUDY_NAMES)}."
+    )
+  values = _label_noise_level() if name == "label_noise" else STUDIES[name]
+  values = {**values, "epochs": epochs, "seeds": list(range(seeds))}
+  return cfg.from_json(compare.Config, values)
+
+
+def synthetic_mnist(seed: int = 0, *, num_train: int = 60_000) -> data.Dataset:
+  """Uniform pixels and labels in MNIST's shape: ``num_train`` training
+  images (the last 10,000 validate) and 10,000 test images of 784 pixels,
+  10 classes. Only the time of the arithmetic matters here."""
+  rng = np.random.default_rng(seed)
+  validation = min(10_000, num_train // 5)
+
+  def split(n):
+    return data.Split(
+      rng.uniform(size=(n, 784)).astype(np.float32),
+      rng.integers(0, 10, n).astype(np.int32),
+    )
+
+  train = split(num_train - validation)
+  return data.Dataset(
+    "mnist", 10, train, split(validation), split(10_000), "synthetic"
+  )
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyRow:
+  """One study shape: its time per epoch, its loop's, and their ratio."""
+
+  study: str
+  models: int
+  groups: int
+  study_seconds_per_epoch: float
+  loop_seconds_per_epoch: float
+
+  @property
+  def ratio(self) -> float:
+    return self.study_seconds_per_epoch / self.loop_seconds_per_epoch
+
+  def to_json(self) -> dict:
+    return {**dataclasses.asdict(self), "ratio": self.ratio}
+
+
+def loop_seconds_per_epoch(
+  config: compare.Config, dataset: data.Dataset
+) -> float:
+  """One epoch of every group's training loop alone (compiled first)."""
+  device = classify.DeviceData.from_dataset(config.data.load(loaded=dataset))
+  total = 0.0
+  for group, runs in config.groups():
+    _, loop = classify.group_loop(group, runs, device)
+    states, history = loop.epoch(loop.states)  # compiles
+    jax.block_until_ready(history)
+    start = time.perf_counter()
+    jax.block_until_ready(loop.epoch(states))
+    total += time.perf_counter() - start
+  return total
+
+
+def measure(
+  name: str, dataset: data.Dataset, *, epochs: int = 2, log=progress.info
+) -> StudyRow:
+  """The study ``name`` and its loop, timed on ``dataset``."""
+  config = study_config(name, epochs=epochs)
+  progress.reset_phases()
+  compare.run(config, dataset=dataset, log=lambda *_: None)
+  spent = progress.phase_seconds(0.0)
+  study = (spent["train_seconds"] + spent["evaluate_seconds"]) / epochs
+  loop = loop_seconds_per_epoch(config, dataset)
+  row = StudyRow(
+    name,
+    sum(len(runs) for _, runs in config.groups()),
+    len(config.groups()),
+    study,
+    loop,
+  )
+  log(
+    f"study {name}: {study:.2f} s/epoch, its loop alone {loop:.2f} "
+    f"({row.ratio:.2f}x)"
+  )
+  return row
