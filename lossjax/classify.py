@@ -3,9 +3,9 @@
 A *group* is one architecture and one or more pairings; its configurations
 (pairings, seeds, learning rates, init scales) share shapes, so they train
 as one ``vmap`` in one compiled program, and those of one seed share a
-mini-batch order (the windowed loop). :func:`train_group` runs it one epoch per call of that
-program and yields the metrics after each epoch, so callers can print
-progress and save results as they come.
+mini-batch order (the windowed loop). :func:`train_group` runs it one epoch
+per call of that program and yields the metrics after each epoch, so
+callers can print progress and save results as they come.
 """
 
 import dataclasses

@@ -139,6 +139,17 @@ def main(
   run = run or (lambda config, workdir: study.run(config, workdir=workdir))
 
   def run_main(argv: Sequence[str]) -> None:
+    try:
+      run_and_write(argv)
+    except KeyboardInterrupt:
+      # One line, not Python's traceback of wherever the signal landed.
+      print(
+        f"interrupted: the files written so far are in {flags.FLAGS.workdir}",
+        file=sys.stderr,
+      )
+      sys.exit(130)
+
+  def run_and_write(argv: Sequence[str]) -> None:
     if len(argv) > 1:
       fail(
         f"unexpected arguments: {' '.join(argv[1:])} (every input is a "

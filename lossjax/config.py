@@ -302,6 +302,11 @@ def _check_lrs(values: tuple[LrEntry, ...]) -> None:
   for entry in values:
     rate = entry[1] if isinstance(entry, tuple) else entry
     positive(rate)
+  unique(values, key=_format_lrs_entry)
+
+
+def _format_lrs_entry(entry: LrEntry) -> str:
+  return _format_lrs((entry,))
 
 
 def lrs_field(
@@ -467,8 +472,8 @@ class Config:
     hints = typing.get_type_hints(type(self))
     for f in dataclasses.fields(self):
       value = getattr(self, f.name)
-      if isinstance(value, Mapping) and _is_config(hints[f.name]):
-        value = hints[f.name](**value)  # reports its own field names
+      if _is_config(hints[f.name]):
+        value = _nested(f.name, hints[f.name], value)
       try:
         value = _coerce_field(f, hints[f.name], value)
         check = f.metadata.get("check")
@@ -496,6 +501,22 @@ def _is_config(annotation: Any) -> bool:
   return isinstance(annotation, type) and issubclass(annotation, Config)
 
 
+def _nested(name: str, cls: type[Config], value: Any) -> Config:
+  """A nested config field's value: a ``cls``, or its fields as a mapping
+  (from JSON); anything else is a ``ValueError`` naming the field."""
+  if isinstance(value, cls):
+    return value
+  if not isinstance(value, Mapping):
+    raise ValueError(
+      f"{name}: must be a record of {cls.__name__} fields (a JSON object), "
+      f"got {value!r}."
+    )
+  try:
+    return from_json(cls, value)
+  except ValueError as e:
+    raise ValueError(f"{name}: {e}") from None
+
+
 def _jsonable(value: Any) -> Any:
   if isinstance(value, Config):
     return value.to_json()
@@ -508,6 +529,11 @@ def _jsonable(value: Any) -> Any:
 
 def from_json(cls: type[Config], values: Mapping[str, Any]) -> Config:
   """A config from a ``config.json`` dict; unknown keys are errors."""
+  if not isinstance(values, Mapping):
+    raise ValueError(
+      f"a {cls.__name__} is a record of its fields (a JSON object), got "
+      f"{type(values).__name__} {values!r:.60}."
+    )
   known = {f.name for f in dataclasses.fields(cls)}
   unknown = sorted(set(values) - known)
   if unknown:
@@ -524,7 +550,15 @@ def load_json(cls: type[Config], path: str | os.PathLike) -> Config:
     saved = json.loads(Path(path).read_text())
   except (OSError, json.JSONDecodeError) as e:
     raise ValueError(f"cannot read config {path}: {e}") from None
-  return from_json(cls, saved.get("config", saved))
+  if isinstance(saved, Mapping) and "config" in saved:
+    saved = saved["config"]
+  try:
+    return from_json(cls, saved)
+  except ValueError as e:
+    raise ValueError(
+      f"config {path}: {e} Give the config.json a run wrote (its "
+      '"config" record) or a record of the fields.'
+    ) from None
 
 
 # ---------------------------------------------------------------------------

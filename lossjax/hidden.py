@@ -163,13 +163,39 @@ def _import(spec: str) -> HiddenActivation:
       f"{attribute!r}."
     ) from None
   if isinstance(value, HiddenActivation):
-    return dataclasses.replace(value, name=spec)
-  if not callable(value):
+    value = dataclasses.replace(value, name=spec)
+  elif callable(value):
+    value = HiddenActivation(name=spec, fn=value)
+  else:
     raise ValueError(
       f"hidden activation {spec!r} is a {type(value).__name__}, not a "
       "HiddenActivation or an element-wise function."
     )
-  return HiddenActivation(name=spec, fn=value)
+  _check_elementwise(spec, value)
+  return value
+
+
+def _check_elementwise(spec: str, activation: HiddenActivation) -> None:
+  """Traces the activation (and its slope) on a small float32 array, without
+  computing: it must map an array to an array of the same shape, so that a
+  wrong import string is an error here and not in the middle of a run."""
+  probe = jax.ShapeDtypeStruct((2, 3), jnp.float32)
+  try:
+    outputs = [jax.eval_shape(activation, probe)]
+    outputs.append(jax.eval_shape(activation.slope, probe))
+  except Exception as e:  # noqa: BLE001 - any failure of user code is the error
+    raise ValueError(
+      f"hidden activation {spec!r} is not an element-wise function of one "
+      f"array: calling it on a (2, 3) array failed ({type(e).__name__}: "
+      f"{str(e).splitlines()[0] if str(e) else e!r})."
+    ) from None
+  for out in outputs:
+    if getattr(out, "shape", None) != probe.shape:
+      raise ValueError(
+        f"hidden activation {spec!r} is not element-wise: it maps a (2, 3) "
+        f"array to {getattr(out, 'shape', type(out).__name__)}, not to an "
+        "array of the same shape."
+      )
 
 
 def hidden_activation_spec(activation: HiddenActivation) -> str:

@@ -95,6 +95,16 @@ class CliTest(absltest.TestCase):
     datasets.write_idx_dataset(cls.test_only, n_test=200, splits=("t10k",))
     cls.file = cls.tmp / "a_file"
     cls.file.write_text("not a directory")
+    # --config files of the wrong shape (issue 26: tracebacks, exit 1).
+    cls.bad_configs = {
+      "list": "[1, 2]",
+      "null": "null",
+      "no_config_record": '{"foo": 1}',
+      "data_null": '{"config": {"data": null}}',
+      "data_unknown_key": '{"config": {"data": {"nope": 1}}}',
+    }
+    for name, text in cls.bad_configs.items():
+      (cls.tmp / f"{name}.json").write_text(text)
 
   @classmethod
   def tearDownClass(cls):
@@ -121,6 +131,7 @@ class CliTest(absltest.TestCase):
       ["positional"],
       ["--no_such_flag=1"],
       [f"--flagfile={self.tmp}/missing.flags"],
+      *([f"--config={self.tmp}/{name}.json"] for name in self.bad_configs),
     ]
     specific = {
       "slowdown": [["--lrs=inf"], ["--inits=0,0"], ["--epochs=0"], ["--y=2"]],
@@ -143,6 +154,10 @@ class CliTest(absltest.TestCase):
         ["--multilabel=0", *toy],
         ["--multilabel=6", *toy],
         ["--multilabel=2", "--label_noise=0.2", *toy],
+        ["--lrs=0.1,0.1", *toy],
+        ["--lrs=sigmoid_mse=1,sigmoid_mse=1", *toy],
+        ["--hidden_activation=jax.numpy:sum", *toy],
+        ["--hidden_activation=lossjax:loss", *toy],
       ],
       "label_noise": [
         ["--noise_levels=0,1", *toy],
@@ -182,7 +197,10 @@ class CliTest(absltest.TestCase):
       ],
     }
     return [
-      (study, flags) for study in STUDIES for flags in common + specific[study]
+      (study, flags)
+      for study in STUDIES
+      for flags in (common if study in common_for else [])
+      + (specific[study] if with_specific else [])
     ]
 
   def test_a_sample_of_bad_inputs(self):
@@ -202,7 +220,31 @@ class CliTest(absltest.TestCase):
         ("saturation", ["--no_such_flag=1"]),
         ("saturation", [f"--flagfile={self.tmp}/missing.flags"]),
         ("benchmark", ["--torch=maybe"]),
+        ("mnist", ["--lrs=0.1,0.1", *toy]),
+        ("mnist", ["--hidden_activation=lossjax:loss", *toy]),
+        ("mnist", [f"--config={self.tmp}/data_null.json"]),
+        ("slowdown", [f"--config={self.tmp}/list.json"]),
       ]
+    )
+
+  def test_ctrl_c_is_one_line_and_exit_130(self):
+    # Issue 26: a 57-93-line KeyboardInterrupt traceback. The activation
+    # raises KeyboardInterrupt where Ctrl-C would.
+    toy = [f"--data_dir={self.idx}", "--dataset=toy", "--validation_size=50"]
+    workdir = self.tmp / "interrupted"
+    proc = run_cli(
+      "mnist",
+      [
+        f"--workdir={workdir}",
+        *toy,
+        "--hidden_activation=tests.interrupting:ctrl_c",
+      ],
+    )
+    self.assertEqual(proc.returncode, 130, proc.stderr[-2000:])
+    self.assertNotIn("Traceback", proc.stderr)
+    lines = [x for x in proc.stderr.splitlines() if x.startswith("interrupted")]
+    self.assertEqual(
+      lines, [f"interrupted: the files written so far are in {workdir}"]
     )
 
   @pytest.mark.slow

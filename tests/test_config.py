@@ -103,10 +103,34 @@ class ConfigTest(parameterized.TestCase):
       dict(data={"validation_size": -1}),
       "validation_size: must be >= 0",
     ),
+    # Issue 26: a rate listed twice trained the same runs twice.
+    ("dup_lr", dict(lrs=(0.1, 0.1)), "lrs: lists 0.1 more than once"),
+    (
+      "dup_named_lr",
+      dict(lrs=(("sigmoid_mse", 1.0), ("sigmoid_mse", 1.0))),
+      "lists sigmoid_mse=1 more than once",
+    ),
+    # Issue 26: AttributeError / TypeError tracebacks.
+    ("data_null", dict(data=None), "data: must be a record of DataConfig"),
+    ("data_unknown", dict(data={"nope": 1}), "data: DataConfig has no field"),
   )
   def test_rejects_with_the_field_name(self, change, message):
     with self.assertRaisesRegex(ValueError, message):
       Toy(**change)
+
+  def test_a_config_file_of_the_wrong_shape_is_a_value_error(self):
+    tmp = Path(self.enter_context(tempfile.TemporaryDirectory()))
+    for text, message in (
+      ("[1, 2]", "is a record of its fields .* got list"),
+      ("null", "got NoneType"),
+      ('{"config": 3}', "got int 3"),
+      ('{"foo": 1}', "has no field.s. foo"),
+      ('{"config": {"data": null}}', "data: must be a record"),
+    ):
+      path = tmp / "bad.json"
+      path.write_text(text)
+      with self.subTest(text), self.assertRaisesRegex(ValueError, message):
+        cfg.load_json(Toy, path)
 
   def test_no_learning_rate_names_the_pairing(self):
     custom = lossjax.Pairing(

@@ -84,6 +84,9 @@ class ResolveTest(absltest.TestCase):
       ("no_such_module:f", "cannot import module 'no_such_module'"),
       (USER + "nothing", "has no attribute 'nothing'"),
       (USER + "__doc__", "is a str, not a HiddenActivation"),
+      # Issue 26: found only in the middle of a run, after files were touched.
+      ("jax.numpy:sum", "not element-wise: it maps a .2, 3. array to .."),
+      ("lossjax:loss", "not an element-wise function of one array"),
     ):
       with self.assertRaisesRegex(ValueError, message):
         lossjax.resolve_hidden_activation(spec)
