@@ -7,6 +7,7 @@ runs it), and asserts what a user must see: exit status 2, exactly one
 """
 
 import importlib
+import json
 import os
 import re
 import shutil
@@ -456,6 +457,17 @@ class CliTest(absltest.TestCase):
           if p.is_file() and not p.name.startswith(".")
         )
         self.assertIn("config.json", top_level)
+        # Where the run's time went (issue 25), for every study.
+        timing = json.loads((workdir / "timing.json").read_text())
+        self.assertEqual(
+          set(timing),
+          {
+            f"{name}_seconds"
+            for name in ("total", "train", "evaluate", "compile", "write")
+            + ("other",)
+          },
+        )
+        self.assertGreater(timing["total_seconds"], 0)
         for name in top_level:
           self.assertIn(name, last)
         # Progress goes through absl logging (stderr), not print.

@@ -41,6 +41,38 @@ class ProgressTest(absltest.TestCase):
       fourth = timer.done()  # 110 s: 4 s training
       self.assertAlmostEqual(fourth.left_seconds, 2 * (10.0 / 4))
 
+  def test_phases_split_a_runs_time(self):
+    # Issue 25: train 3 s, evaluate 2 s of which 0.5 s compiling, 10 s in all.
+    clock = iter([0.0, 3.0, 3.0, 5.0])
+    progress.reset_phases()
+    with mock.patch.object(progress.time, "perf_counter", lambda: next(clock)):
+      with progress.phase("train"):
+        pass
+      with progress.phase("evaluate"):
+        jax.monitoring.record_event_duration_secs(COMPILE, 0.5)
+    seconds = progress.phase_seconds(10.0)
+    self.assertEqual(
+      seconds,
+      {
+        "total_seconds": 10.0,
+        "train_seconds": 3.0,
+        "evaluate_seconds": 1.5,
+        "compile_seconds": 0.5,
+        "write_seconds": 0.0,
+        "other_seconds": 5.0,
+      },
+    )
+    self.assertEqual(
+      progress.phases_text(seconds),
+      "time 10.0s: train 3.0s, evaluate 1.5s, compile 0.5s, write 0.0s, "
+      "other 5.0s",
+    )
+    progress.reset_phases()
+    self.assertEqual(progress.phase_seconds(1.0)["train_seconds"], 0.0)
+    with self.assertRaisesRegex(ValueError, "unknown phase 'training'"):
+      with progress.phase("training"):
+        pass
+
   def test_duration_text(self):
     self.assertEqual(progress.duration_text(42.4), "42s")
     self.assertEqual(progress.duration_text(185), "3m05s")
