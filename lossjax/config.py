@@ -506,11 +506,6 @@ def _nested(name: str, cls: type[Config], value: Any) -> Config:
   (from JSON); anything else is a ``ValueError`` naming the field."""
   if isinstance(value, cls):
     return value
-  if not isinstance(value, Mapping):
-    raise ValueError(
-      f"{name}: must be a record of {cls.__name__} fields (a JSON object), "
-      f"got {value!r}."
-    )
   try:
     return from_json(cls, value)
   except ValueError as e:

@@ -111,7 +111,11 @@ class ConfigTest(parameterized.TestCase):
       "lists sigmoid_mse=1 more than once",
     ),
     # Issue 26: AttributeError / TypeError tracebacks.
-    ("data_null", dict(data=None), "data: must be a record of DataConfig"),
+    (
+      "data_null",
+      dict(data=None),
+      "data: a DataConfig is a record of its fields",
+    ),
     ("data_unknown", dict(data={"nope": 1}), "data: DataConfig has no field"),
   )
   def test_rejects_with_the_field_name(self, change, message):
@@ -125,7 +129,7 @@ class ConfigTest(parameterized.TestCase):
       ("null", "got NoneType"),
       ('{"config": 3}', "got int 3"),
       ('{"foo": 1}', "has no field.s. foo"),
-      ('{"config": {"data": null}}', "data: must be a record"),
+      ('{"config": {"data": null}}', "data: a DataConfig is a record"),
     ):
       path = tmp / "bad.json"
       path.write_text(text)
