@@ -341,11 +341,16 @@ def _summary_rows(result: Result) -> list[dict]:
     result.config, records.group_rows(result.rows, setting_key)
   ).items():
     by_seed = records.group_rows(group, lambda r: (r["seed"],))
-    outcomes, at_best_val, best_vals, diverged = [], [], [], 0
+    outcomes, at_best_val, best_vals, diverged, unfinished = [], [], [], 0, 0
     selected_rows, last_rows, scaled_selected, scaled_last = [], [], [], []
     for seed_rows in by_seed.values():
       trained = [r for r in seed_rows if r["epoch"] > 0] or seed_rows
-      diverged += not _finite(trained[-1]["train_cost"])
+      # A run killed before its last epoch is unfinished, not diverged (its
+      # epoch 0 has no training cost at all).
+      unfinished += trained[-1]["epoch"] < result.config.epochs
+      diverged += trained[-1]["epoch"] > 0 and not _finite(
+        trained[-1]["train_cost"]
+      )
       outcomes.append(seed_spread.seed_outcome(seed_rows))
       best_val = max(
         trained,
@@ -377,6 +382,8 @@ def _summary_rows(result: Result) -> list[dict]:
       "output_error_epoch1": errors[1],
       "book_test_accuracy": book_reference(result.config, pairing, hidden, lr),
     }
+    if unfinished:  # only an interrupted run's rows carry the key
+      row["unfinished_seeds"] = unfinished
     for name, values in (
       ("final_test", [o["final"] for o in outcomes]),
       ("best_test", [o["best"] for o in outcomes]),
@@ -453,7 +460,9 @@ def summary_table(rows: Sequence[dict]) -> str:
 
   A row whose training cost ended non-finite for some seeds is marked
   ``(diverged k/n)`` next to its pairing: its accuracies are those of a
-  broken network, not of the pairing.
+  broken network, not of the pairing. A row whose runs stopped before the
+  config's last epoch (an interrupted run read back by ``--report_only``)
+  is marked ``(unfinished k/n: trained to epoch e)``.
   """
 
   def pct(mean, std):
@@ -469,6 +478,11 @@ def summary_table(rows: Sequence[dict]) -> str:
     name = r["pairing"]
     if r["diverged_seeds"]:
       name += f" (diverged {r['diverged_seeds']}/{r['seeds']})"
+    if r.get("unfinished_seeds"):
+      name += (
+        f" (unfinished {r['unfinished_seeds']}/{r['seeds']}: trained to "
+        f"epoch {r['epochs']})"
+      )
     lines.append(
       f"| {name} | {r['hidden']} | {r['lr']:g} | {r['seeds']} | "
       f"{r['epochs']} | {pct(r['final_test_mean'], r['final_test_std'])} | "

@@ -244,6 +244,36 @@ class CompareTest(absltest.TestCase):
     names = {p.name for p in compare.write(loaded, workdir)}
     self.assertIn("reliability.png", names)
 
+  def test_an_interrupted_group_is_unfinished_not_diverged(self):
+    # Issue 26: --report_only of a run killed after epoch 0 said
+    # "(diverged 1/1)" (epoch 0 has no training cost).
+    config = compare.Config(
+      data=toy_source(self.tmp),
+      pairings=("softmax_nll",),
+      hidden=((8,),),
+      epochs=3,
+    )
+    workdir = self.tmp / "interrupted"
+    real = compare.classify.train_group
+
+    def dies_after_epoch_0(group, runs, data, **options):
+      yield next(real(group, runs, data, **options))
+      raise KeyboardInterrupt
+
+    with (
+      mock.patch.object(
+        compare.classify, "train_group", side_effect=dies_after_epoch_0
+      ),
+      self.assertRaises(KeyboardInterrupt),
+    ):
+      compare.run(config, workdir=workdir, log=lambda *_: None)
+    loaded = compare.load(workdir)
+    (row,) = loaded.summary.rows
+    self.assertEqual((row["unfinished_seeds"], row["diverged_seeds"]), (1, 0))
+    text = compare.summary(loaded)
+    self.assertIn("softmax_nll (unfinished 1/1: trained to epoch 0)", text)
+    self.assertNotIn("diverged", text)
+
   def test_non_finite_gradient_norms_are_drawn_as_gaps(self):
     # Issue 20: adam at lr 1e38 records null gradient norms, which crashed
     # plot_grad_norms with a TypeError.
