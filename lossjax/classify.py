@@ -266,6 +266,7 @@ class GroupLoop:
       for a group of one pairing.
     options: the loop's static settings (:func:`lossjax.train_epochs_many`).
     grid: the run indices of :attr:`states`, ``(orders, runs per order)``.
+    index: each run's pairing position, in run order.
   """
 
   states: TrainState

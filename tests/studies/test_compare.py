@@ -204,6 +204,21 @@ class CompareTest(absltest.TestCase):
     self.assertLen(calls, 1)
     self.assertIn(workdir / "lr_tuning.png", paths)
 
+  def run_killed(self, config, workdir, killed):
+    """``compare.run`` with each group trained by ``killed(train_group,
+    group, runs, data, **options)``, which raises ``KeyboardInterrupt``
+    where the kill comes."""
+    real = compare.classify.train_group
+    with (
+      mock.patch.object(
+        compare.classify,
+        "train_group",
+        side_effect=lambda *args, **options: killed(real, *args, **options),
+      ),
+      self.assertRaises(KeyboardInterrupt),
+    ):
+      compare.run(config, workdir=workdir, log=lambda *_: None)
+
   def test_a_kill_keeps_every_finished_runs_probabilities(self):
     # Without the per-group summaries, what a killed run finished is still
     # on disk: metrics.jsonl, temperature.jsonl and the probabilities. (A
@@ -216,22 +231,15 @@ class CompareTest(absltest.TestCase):
       epochs=1,
     )
     workdir = self.tmp / "killed"
-    real = compare.classify.train_group
     groups = []
 
-    def second_group_dies(group, runs, data, **options):
+    def second_group_dies(real, group, runs, data, **options):
       groups.append(group)
       if len(groups) == 2:
         raise KeyboardInterrupt
       yield from real(group, runs, data, **options)
 
-    with (
-      mock.patch.object(
-        compare.classify, "train_group", side_effect=second_group_dies
-      ),
-      self.assertRaises(KeyboardInterrupt),
-    ):
-      compare.run(config, workdir=workdir, log=lambda *_: None)
+    self.run_killed(config, workdir, second_group_dies)
     loaded = compare.load(workdir)
     self.assertEqual({tuple(r["hidden"]) for r in loaded.rows}, {(8,)})
     self.assertEqual(
@@ -254,19 +262,12 @@ class CompareTest(absltest.TestCase):
       epochs=3,
     )
     workdir = self.tmp / "interrupted"
-    real = compare.classify.train_group
 
-    def dies_after_epoch_0(group, runs, data, **options):
+    def dies_after_epoch_0(real, group, runs, data, **options):
       yield next(real(group, runs, data, **options))
       raise KeyboardInterrupt
 
-    with (
-      mock.patch.object(
-        compare.classify, "train_group", side_effect=dies_after_epoch_0
-      ),
-      self.assertRaises(KeyboardInterrupt),
-    ):
-      compare.run(config, workdir=workdir, log=lambda *_: None)
+    self.run_killed(config, workdir, dies_after_epoch_0)
     loaded = compare.load(workdir)
     (row,) = loaded.summary.rows
     self.assertEqual((row["unfinished_seeds"], row["diverged_seeds"]), (1, 0))
