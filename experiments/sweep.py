@@ -23,11 +23,6 @@ from lossjax import cli
 from lossjax.studies import sweep
 
 FLAGS = flags.FLAGS
-flags.DEFINE_bool(
-  "overwrite",
-  False,
-  "Replace the results of a different sweep in --workdir instead of refusing.",
-)
 flags.DEFINE_string(
   "coordinator_address",
   None,
@@ -49,9 +44,10 @@ def run(config: sweep.Config, workdir):
     jax.distributed.initialize(
       FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id
     )
-  return sweep.run(config, workdir=workdir, overwrite=FLAGS.overwrite)
+  return sweep.run(config, workdir=workdir)
 
 
 if __name__ == "__main__":
   cli.define(sweep)
-  cli.start(cli.main(sweep, run=run))
+  # Process 0 holds and writes the workdir; the others only train.
+  cli.start(cli.main(sweep, run=run, writes=lambda: FLAGS.process_id == 0))

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lossjax import progress
+from lossjax import memory, progress
 from lossjax.data import Dataset
 from lossjax.evals import ClassificationEval, MultiLabelEval
 from lossjax.hidden import resolve_hidden_activation
@@ -485,3 +485,29 @@ def _rows(epoch, trained, evaluated: Sequence[dict]) -> list[dict]:
       row[name] = np.asarray(value).tolist()
     rows.append(json_safe(row))
   return rows
+
+
+def check_memory(
+  groups: Sequence[tuple[GroupConfig, Sequence[RunConfig]]],
+  dataset: Dataset,
+  *,
+  available: int | None = None,
+) -> None:
+  """``ValueError`` with the estimate and the fix when a group of
+  ``groups`` would not fit in the device's memory with ``dataset`` (a
+  :class:`lossjax.data.Dataset`) on it; see :mod:`lossjax.memory`."""
+  splits = (dataset.train, dataset.validation, dataset.test)
+  data_values = sum(s.images.size + s.labels.size for s in splits)
+  examples = max(len(dataset.validation), len(dataset.test))
+  for group, runs in groups:
+    sizes = (dataset.train.images.shape[1], *group.hidden, dataset.num_classes)
+    memory.check_fits(
+      memory.group_bytes(
+        sizes, len(runs), examples=examples, data_values=data_values
+      ),
+      f"Training {len(runs)} networks of layer sizes {list(sizes)} "
+      f"({memory.parameter_count(sizes):,} parameters each) together",
+      "Give narrower or fewer --hidden layers, fewer --seeds, --lrs or "
+      "--pairings, or a smaller --eval_size.",
+      available=available,
+    )

@@ -8,6 +8,7 @@ that cannot be loaded) ends as one ``error: ...`` line on stderr and exit
 status 2, before anything is trained or written.
 """
 
+import contextlib
 import os
 import sys
 import time
@@ -20,7 +21,7 @@ import jax
 from absl import app, flags
 
 from lossjax import config as config_lib
-from lossjax import progress, results
+from lossjax import progress, results, run_folder
 from lossjax.data import DataError
 
 
@@ -32,9 +33,10 @@ def checked_workdir(text: str | None) -> Path:
   """The workdir, if it is or can be made a writable directory; else
   :class:`UsageError`.
 
-  Nothing is created here: the writers create the directory with the first
-  file they write, so a run whose other inputs turn out bad (data that does
-  not load) leaves nothing behind.
+  Nothing is created here; :func:`lossjax.run_folder.claimed` removes a
+  workdir it created when the run fails before writing into it, so a run
+  whose other inputs turn out bad (data that does not load) leaves nothing
+  behind.
   """
   if text is None or not str(text).strip():
     raise UsageError(
@@ -105,12 +107,20 @@ def write_timing(workdir: Path, total: float) -> dict[str, float]:
 
 
 def define(study: types.ModuleType) -> None:
-  """Defines the study's flags (call under ``if __name__ == "__main__"``).
+  """Defines the study's flags (call under ``if __name__ == "__main__"``),
+  and ``--overwrite``.
 
   They belong to the main module, so the script's ``--help`` lists them.
   """
   config_lib.define_flags(
     study.Config, getattr(study, "PRESETS", None), module_name=sys.argv[0]
+  )
+  flags.DEFINE_bool(
+    "overwrite",
+    False,
+    "Replace the results of a different run in --workdir instead of "
+    "refusing (the same run always resumes).",
+    module_name=sys.argv[0],
   )
 
 
@@ -125,16 +135,21 @@ def main(
   *,
   run: Callable[[Any, Path], Any] | None = None,
   trains: Callable[[], bool] = lambda: True,
+  writes: Callable[[], bool] = lambda: True,
 ) -> Callable[[Sequence[str]], None]:
   """The ``main(argv)`` for ``absl.app.run`` that runs ``study``.
 
   ``run(config, workdir) -> result`` replaces ``study.run(config,
   workdir=workdir)`` for a script that adds flags of its own (the sweep's
   processes, the comparison's ``--report_only``); a ``ValueError`` it raises
-  is a usage error like any other. Process 0 writes the outputs,
-  ``timing.json`` (:func:`write_timing`; only when ``trains()``, so that
-  redrawing a finished run keeps the record of its training) and the
-  summary.
+  is a usage error like any other. The workdir is held by
+  :func:`lossjax.run_folder.claimed` for the whole run: locked, and checked
+  to hold no other run's results (``--overwrite`` replaces them) when
+  ``trains()``; without training (a redraw) it reads the folder's own run.
+  ``writes()``: whether this process writes the workdir (process 0 of a
+  multi-process sweep); it writes the outputs, ``timing.json``
+  (:func:`write_timing`; only when ``trains()``, so that redrawing a
+  finished run keeps the record of its training) and the summary.
   """
   run = run or (lambda config, workdir: study.run(config, workdir=workdir))
 
@@ -144,7 +159,8 @@ def main(
     except KeyboardInterrupt:
       # One line, not Python's traceback of wherever the signal landed.
       print(
-        f"interrupted: the files written so far are in {flags.FLAGS.workdir}",
+        "interrupted; rerun the same command to resume (what finished is "
+        f"kept in {flags.FLAGS.workdir})",
         file=sys.stderr,
       )
       sys.exit(130)
@@ -163,15 +179,25 @@ def main(
         study.Config, getattr(study, "PRESETS", None)
       )
       workdir = checked_workdir(flags.FLAGS.workdir)
-      result = run(config, workdir)
+      held = (
+        run_folder.claimed(
+          workdir,
+          config if trains() else None,
+          overwrite=flags.FLAGS.overwrite,
+        )
+        if writes()
+        else contextlib.nullcontext()
+      )
+      with held:
+        result = run(config, workdir)
+        if not writes() or jax.process_index() != 0:
+          return
+        with progress.phase("write"):
+          study.write(result, workdir)
+        if trains():
+          write_timing(workdir, time.perf_counter() - clock)
     except (ValueError, DataError) as e:
       fail(str(e))
-    if jax.process_index() != 0:
-      return
-    with progress.phase("write"):
-      study.write(result, workdir)
-    if trains():
-      write_timing(workdir, time.perf_counter() - clock)
     print(study.summary(result))
     print(wrote_line(workdir, start))
 

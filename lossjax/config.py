@@ -18,6 +18,7 @@ flags given on the command line.
 """
 
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -492,6 +493,30 @@ class Config:
     return {
       f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)
     }
+
+  # Fields that do not change what a run computes (how the loop is
+  # scheduled, where the data is read from): a rerun that differs only in
+  # them resumes the run (see lossjax.run_folder).
+  NOT_IN_FINGERPRINT: typing.ClassVar[tuple[str, ...]] = ()
+
+  def identity(self) -> dict:
+    """:meth:`to_json` without the fields in ``NOT_IN_FINGERPRINT`` (nested
+    configs' too): what the results of a run depend on."""
+    out = {}
+    for f in dataclasses.fields(self):
+      if f.name in self.NOT_IN_FINGERPRINT:
+        continue
+      value = getattr(self, f.name)
+      out[f.name] = (
+        value.identity() if isinstance(value, Config) else _jsonable(value)
+      )
+    return out
+
+  def fingerprint(self) -> str:
+    """A short hash of :meth:`identity`: equal for configs whose runs
+    compute the same results."""
+    text = json.dumps(self.identity(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
   def replace(self, **changes) -> "Config":
     return dataclasses.replace(self, **changes)

@@ -21,6 +21,7 @@ images for training and the last 10,000 for validation) and can subsample.
 import contextlib
 import dataclasses
 import gzip
+import hashlib
 import importlib.util
 import os
 import tempfile
@@ -65,6 +66,22 @@ KNOWN_FOLDERS = {
   "mnist-t10k": ("mnist", _MNIST_SHAPES),
   "fashion-mnist": ("fashion_mnist", _MNIST_SHAPES),
 }
+
+
+# md5 sums of the official files, uncompressed (the same for any faithful
+# copy, gzipped or not, wherever it lies): a copy is known by its content.
+# MNIST: yann.lecun.com's files; Fashion-MNIST: Zalando Research's release.
+OFFICIAL_MD5 = {
+  ("mnist", "train", "images"): "6bbc9ace898e44ae57da46a324031adb",
+  ("mnist", "train", "labels"): "a25bea736e30d166cdddb491f175f624",
+  ("mnist", "test", "images"): "2646ac647ad5339dbf082846283269ea",
+  ("mnist", "test", "labels"): "27ae3e4e09519cfbb04c329615203637",
+  ("fashion_mnist", "train", "images"): "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+  ("fashion_mnist", "train", "labels"): "9018921c3c673c538a1fc5bad174d6f9",
+  ("fashion_mnist", "test", "images"): "8181f5470baa50b63fa0f6fddb340f0a",
+  ("fashion_mnist", "test", "labels"): "15d484375f8d13e6eb1aabb0c3f46965",
+}
+_OFFICIAL_FILE = {md5: key for key, md5 in OFFICIAL_MD5.items()}
 
 
 class DataError(Exception):
@@ -168,6 +185,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
   Raises:
     DataError: unreadable, truncated, or a header that does not fit the data.
   """
+  return _read_idx(path)[0]
+
+
+def _read_idx(path: str | os.PathLike) -> tuple[np.ndarray, str]:
+  """:func:`read_idx`, and the md5 sum of the uncompressed file."""
   path = Path(path)
   try:
     with path.open("rb") as f:
@@ -196,7 +218,34 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
       f"holds {len(raw)} bytes; it is truncated or corrupt. Download it again."
     )
   data = np.frombuffer(raw, dtype, offset=header).reshape(shape)
-  return data.astype(dtype.newbyteorder("="))
+  md5 = hashlib.md5(raw, usedforsecurity=False).hexdigest()
+  return data.astype(dtype.newbyteorder("=")), md5
+
+
+def check_identity(
+  path: Path, md5: str, name: str, split: str, kind: str, shape: tuple
+) -> None:
+  """A file read for ``name``'s ``split`` ``kind`` must not be another
+  known dataset's (or split's) official file, nor, at the official size,
+  anything but ``name``'s own; :class:`DataError` naming both otherwise."""
+  found = _OFFICIAL_FILE.get(md5)
+  if found == (name, split, kind):
+    return
+  if found is not None:
+    other, other_split, other_kind = found
+    raise DataError(
+      f"{path} is the official {other} {other_split} {other_kind} file (md5 "
+      f"{md5}), but it was read as the {split} {kind} of {name!r}. Give "
+      f"--dataset={other} for these files, or a --data_dir holding {name}'s."
+    )
+  official = OFFICIAL_MD5.get((name, split, kind))
+  if official is not None and shape == _MNIST_SHAPES[split, kind]:
+    raise DataError(
+      f"{path} has the size of {name}'s official {split} {kind} but not its "
+      f"content (md5 {md5}, official {official}): it is another dataset or "
+      "a modified copy. Replace it with the official file, or give the "
+      "dataset its own --dataset name."
+    )
 
 
 def _idx_path(directory: Path, stem: str) -> Path | None:
@@ -251,12 +300,15 @@ def load_idx_split(
   *,
   num_classes: int = 10,
   expected_shapes: dict[tuple[str, str], tuple[int, ...]] | None = None,
+  name: str | None = None,
 ) -> Split:
   """Reads the ``train`` or ``test`` split from IDX files in ``directory``.
 
   ``expected_shapes``: ``(split, "images" | "labels") -> shape`` that the
   files must hold (the official sizes of a known dataset); ``None`` checks
-  only that the files are consistent with each other.
+  only that the files are consistent with each other. ``name``: the dataset
+  the files are read as; their content is checked against the official
+  files (:func:`check_identity`).
   """
   directory = Path(directory)
   paths = {
@@ -269,8 +321,15 @@ def load_idx_split(
       f"{directory} has no {' or '.join(missing)} (.gz or not), so the "
       f"{split} split is missing."
     )
-  images = read_idx(paths["images"])
-  labels = read_idx(paths["labels"])
+  images, images_md5 = _read_idx(paths["images"])
+  labels, labels_md5 = _read_idx(paths["labels"])
+  if name is not None:
+    check_identity(
+      paths["images"], images_md5, name, split, "images", images.shape
+    )
+    check_identity(
+      paths["labels"], labels_md5, name, split, "labels", labels.shape
+    )
   for kind, array in (("images", images), ("labels", labels)):
     expected = (expected_shapes or {}).get((split, kind))
     if expected is not None and array.shape != expected:
@@ -491,7 +550,7 @@ def load_dataset(
   def read(split: str) -> tuple[Split, int]:
     if source == "idx":
       return load_idx_split(
-        data_dir, split, expected_shapes=expected_shapes
+        data_dir, split, expected_shapes=expected_shapes, name=name
       ), 10
     return load_tfds_split(
       name, split, data_dir=None if data_dir is None else str(data_dir)
@@ -643,6 +702,22 @@ class DataConfig(config_lib.Config):
     "Fixes the multi-label composition (which images, how many, which slots).",
     check=config_lib.at_least(0),
   )
+
+  # Where the data is read from, not what it is: a known dataset's files
+  # are checked against its official checksums wherever they lie.
+  NOT_IN_FINGERPRINT = ("data_dir", "source")
+
+  def identity(self) -> dict:
+    """The fingerprinted fields, without the options that are off (their
+    seeds and kinds change nothing then)."""
+    fields = super().identity()
+    if not self.label_noise:
+      for name in ("label_noise", "label_noise_kind", "label_noise_seed"):
+        fields.pop(name)
+    if self.multilabel is None:
+      for name in ("multilabel", "multilabel_seed"):
+        fields.pop(name)
+    return fields
 
   def validate(self):
     if self.multilabel is not None and self.label_noise:

@@ -10,23 +10,41 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from lossjax.results import json_line
+from lossjax.results import atomic_write_text, json_line
 
 
 class JsonlWriter:
   """Appends JSON lines to a file, flushing and syncing after each batch."""
 
-  def __init__(self, path: str | os.PathLike, *, truncate: bool):
+  def __init__(
+    self,
+    path: str | os.PathLike,
+    *,
+    truncate: bool,
+    keep: Sequence[dict] = (),
+  ):
+    """``truncate``: start the file anew, holding only the rows ``keep``
+    (written atomically: a kill leaves the old file or the new one)."""
     self.path = Path(path)
     self.path.parent.mkdir(parents=True, exist_ok=True)
-    self._file = self.path.open("w" if truncate else "a", encoding="utf-8")
+    if truncate:
+      atomic_write_text(self.path, "".join(json_line(r) for r in keep))
+    self._file = self.path.open("a", encoding="utf-8")
 
   @classmethod
-  def maybe(cls, workdir: str | os.PathLike | None, name: str):
-    """A writer of ``workdir/name`` (truncated), or a no-op without workdir."""
+  def maybe(
+    cls,
+    workdir: str | os.PathLike | None,
+    name: str,
+    *,
+    keep: Sequence[dict] = (),
+  ):
+    """A writer of ``workdir/name`` started anew with the rows ``keep``
+    (those of an earlier run that it resumes), or a no-op without
+    workdir."""
     if workdir is None:
       return _NullWriter()
-    return cls(Path(workdir) / name, truncate=True)
+    return cls(Path(workdir) / name, truncate=True, keep=keep)
 
   def write(self, rows: Iterable[dict]) -> None:
     for row in rows:

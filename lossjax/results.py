@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 def _umask() -> int:
   mask = os.umask(0)
@@ -44,6 +46,15 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
   """Writes ``text`` (UTF-8) to ``path`` atomically."""
   return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_npz(
+  path: str | os.PathLike, *, compressed: bool = False, **arrays
+) -> Path:
+  """Writes ``arrays`` as one ``.npz`` file atomically."""
+  buffer = io.BytesIO()
+  (np.savez_compressed if compressed else np.savez)(buffer, **arrays)
+  return atomic_write_bytes(path, buffer.getvalue())
 
 
 def json_safe(value: Any) -> Any:

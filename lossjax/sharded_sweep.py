@@ -11,12 +11,8 @@ sweep runs again, so an interrupted sweep resumes where it stopped.
 
 import dataclasses
 import functools
-import hashlib
-import io
 import itertools
-import json
 import math
-import os
 import shutil
 import time
 import zipfile
@@ -29,7 +25,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from lossjax import config as cfg
-from lossjax import progress, results
+from lossjax import progress, results, run_folder
 from lossjax.data import DataConfig, check_batch_size
 from lossjax.evals import NeuronEval, ValidationEval
 from lossjax.init import init_mlp
@@ -115,33 +111,20 @@ class SweepSpec(cfg.Config):
       if not 0.0 <= self.y <= 1.0:
         raise ValueError(f"y: the target must lie in [0, 1], got {self.y}.")
 
-  def fingerprint(self) -> str:
-    """Identifies the results: everything but how they are scheduled."""
-    fields = self.to_json()
-    fields.pop("chunk_size")
-    fields.pop("heatmap_metric", None)  # how it is drawn, not what it is
-    fields.pop("window")  # how it is computed: equal up to round-off
+  # How the results are scheduled, drawn and computed (equal up to
+  # round-off), not what they are.
+  NOT_IN_FINGERPRINT = ("chunk_size", "heatmap_metric", "window")
+
+  def identity(self) -> dict:
+    """The fingerprinted fields, without those the task does not read."""
+    fields = super().identity()
     if self.task == "neuron":  # the MLP fields do not affect a neuron sweep
       for name in ("data", "hidden", "init", "hidden_activation", "batch_size"):
         fields.pop(name)
     else:
       for name in ("x", "y"):
         fields.pop(name)
-    if self.task == "mlp":
-      data = fields["data"]
-      if data["data_dir"] is not None:
-        # The directory, not its spelling (path/ or ./path).
-        data["data_dir"] = os.path.realpath(data["data_dir"])
-      # Data options that are off do not change the data; leaving them out
-      # keeps the fingerprints of sweeps recorded before the options existed.
-      if not data.get("label_noise"):
-        for name in ("label_noise", "label_noise_kind", "label_noise_seed"):
-          data.pop(name, None)
-      if data.get("multilabel") is None:
-        for name in ("multilabel", "multilabel_seed"):
-          data.pop(name, None)
-    text = json.dumps(fields, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return fields
 
   def grid(self) -> list[tuple[int, float, float]]:
     """``(seed, init_scale, lr)`` of every configuration of a pairing.
@@ -364,9 +347,7 @@ def chunk_path(workdir: Path, pairing: Pairing, index: int) -> Path:
 
 def save_chunk(path: Path, arrays: dict[str, np.ndarray]) -> None:
   """Writes a chunk atomically (temporary file, then rename)."""
-  buffer = io.BytesIO()
-  np.savez(buffer, **arrays)
-  results.atomic_write_bytes(path, buffer.getvalue())
+  results.write_npz(path, **arrays)
 
 
 def load_chunk(
@@ -431,50 +412,18 @@ class SweepResult:
     ]
 
 
-# What a sweep writes into its workdir; --overwrite moves all of it aside.
-SWEEP_OUTPUTS = (
-  "config.json",
-  "sweep.json",
-  "chunks",
-  "metrics.jsonl",
-  "summary.csv",
-  "heatmap.png",
-  "curves.png",
-)
-
-
-def _has_results(workdir: Path) -> bool:
-  return any((workdir / "chunks").glob("*/*.npz"))
-
-
 def prepare_workdir(workdir: Path, spec: SweepSpec, *, overwrite: bool) -> None:
-  """Refuses to mix two sweeps' results; with ``overwrite``, clears the old.
+  """Refuses to mix two sweeps' results; with ``overwrite``, clears the old
+  (:func:`lossjax.run_folder.check`, the protocol of every study).
 
   Called once the sweep's inputs are all checked (data loaded), so a bad
-  command never touches earlier results. A ``sweep.json`` without any
+  command never touches earlier results. A ``config.json`` without any
   finished chunk (a run that failed before its first result) is no reason
-  to refuse. ``overwrite`` first moves every old output into a hidden
-  folder and then deletes it: a kill at any moment leaves the workdir with
-  the old sweep or with none of it, never a mix.
+  to refuse.
   """
-  record = workdir / "sweep.json"
-  if record.is_file() and _has_results(workdir) and not overwrite:
-    saved = results.read_json(record)
-    if saved.get("fingerprint") != spec.fingerprint():
-      raise ValueError(
-        f"{workdir} holds results of a different sweep (sweep.json "
-        f"fingerprint {saved.get('fingerprint')}, this one "
-        f"{spec.fingerprint()}). Use another --workdir, or --overwrite to "
-        "discard them."
-      )
-    return
-  old = [workdir / name for name in SWEEP_OUTPUTS if (workdir / name).exists()]
-  if overwrite and old:
-    trash = workdir / f".replaced-{os.getpid()}-{time.time_ns()}"
-    trash.mkdir()
-    for path in old:
-      path.rename(trash / path.name)
-    shutil.rmtree(trash)
+  aside = run_folder.check(workdir, spec, overwrite=overwrite)
+  if aside is not None:
+    shutil.rmtree(aside)
   # Temporary files of writes that a kill interrupted (never renamed into
   # place, so never taken for results): remove them.
   for stale in (workdir / "chunks").glob("*/.*.npz.*"):

@@ -11,6 +11,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -29,6 +31,33 @@ STUDIES = tuple("mnist" if s == "compare" else s for s in studies.STUDIES)
 
 def run_cli(study: str, args: list[str]) -> cli_runner.Completed:
   return cli_runner.run_script(study, args)
+
+
+def folder_bytes(workdir: Path) -> dict[str, bytes]:
+  """Every file of a run folder (not the lock) and its bytes."""
+  return {
+    str(p.relative_to(workdir)): p.read_bytes()
+    for p in sorted(workdir.rglob("*"))
+    if p.is_file() and p.name != ".lock"
+  }
+
+
+def hold_folder(workdir: Path) -> subprocess.Popen:
+  """Another process holding ``workdir``'s lock until its stdin closes."""
+  holder = subprocess.Popen(
+    [
+      sys.executable,
+      "-c",
+      "import sys; from pathlib import Path; from lossjax import run_folder; "
+      f"run_folder.lock(Path({str(workdir)!r})); print('locked', flush=True); "
+      "sys.stdin.read()",
+    ],
+    stdin=subprocess.PIPE,
+    stdout=subprocess.PIPE,
+    text=True,
+  )
+  assert holder.stdout.readline().strip() == "locked"
+  return holder
 
 
 def defined_flags(study: str) -> set[str]:
@@ -135,7 +164,13 @@ class CliTest(absltest.TestCase):
       *([f"--config={self.tmp}/{name}.json"] for name in self.bad_configs),
     ]
     specific = {
-      "slowdown": [["--lrs=inf"], ["--inits=0,0"], ["--epochs=0"], ["--y=2"]],
+      "slowdown": [
+        ["--lrs=inf"],
+        ["--inits=0,0"],
+        ["--epochs=0"],
+        ["--y=2"],
+        ["--widget_rule=sigmoid_bce,sigmoid_bce"],
+      ],
       "mnist": [
         ["--seeds=0,0", *toy],
         ["--lr=nan", *toy],
@@ -159,10 +194,12 @@ class CliTest(absltest.TestCase):
         ["--lrs=sigmoid_mse=1,sigmoid_mse=1", *toy],
         ["--hidden_activation=jax.numpy:sum", *toy],
         ["--hidden_activation=lossjax:loss", *toy],
+        ["--hidden=100000x100000x100000", *toy],
       ],
       "label_noise": [
         ["--noise_levels=0,1", *toy],
         ["--noise_levels=0.2,0.2", *toy],
+        ["--hidden=100000x100000x100000", *toy],
         ["--label_noise=0.2", *toy],
         ["--data_dir=/nonexistent/dir"],
       ],
@@ -175,8 +212,16 @@ class CliTest(absltest.TestCase):
         ["--task=neuron", "--heatmap_metric=final_accuracy"],
       ],
       "convexity": [["--extent=inf"], ["--examples=0"], ["--grid_1d=1"]],
-      "softmax_temperature": [["--max_scale=inf"], ["--points=1"]],
-      "entropy_floor": [["--targets=1.5"], ["--grid=1"]],
+      "softmax_temperature": [
+        ["--max_scale=inf"],
+        ["--points=1"],
+        ["--logits=1:2,1:2"],
+      ],
+      "entropy_floor": [
+        ["--targets=1.5"],
+        ["--grid=1"],
+        ["--smoothing=0.1,0.1"],
+      ],
       "saturation": [
         ["--inits=foo", *toy],
         ["--depths=0", *toy],
@@ -192,6 +237,7 @@ class CliTest(absltest.TestCase):
       ],
       "report": [
         ["--size=nope"],
+        ["--saturation_depths=1,1"],
         ["--data_dir=/nonexistent/dir"],
         ["--calibration_lrs=0.3"],
         ["--multilabel_lrs=nope=0.3"],
@@ -223,6 +269,7 @@ class CliTest(absltest.TestCase):
         ("benchmark", ["--torch=maybe"]),
         ("mnist", ["--lrs=0.1,0.1", *toy]),
         ("mnist", ["--hidden_activation=lossjax:loss", *toy]),
+        ("mnist", ["--hidden=100000x100000x100000", *toy]),
         ("mnist", [f"--config={self.tmp}/data_null.json"]),
         ("slowdown", [f"--config={self.tmp}/list.json"]),
       ]
@@ -245,8 +292,100 @@ class CliTest(absltest.TestCase):
     self.assertNotIn("Traceback", proc.stderr)
     lines = [x for x in proc.stderr.splitlines() if x.startswith("interrupted")]
     self.assertEqual(
-      lines, [f"interrupted: the files written so far are in {workdir}"]
+      lines,
+      [
+        "interrupted; rerun the same command to resume (what finished is "
+        f"kept in {workdir})"
+      ],
     )
+
+  def finished_comparison(self, name: str, *flags: str) -> tuple[Path, list]:
+    workdir = self.tmp / name
+    toy = [f"--data_dir={self.idx}", "--dataset=toy", "--validation_size=50"]
+    command = [f"--workdir={workdir}", *toy, "--epochs=1", *flags]
+    proc = run_cli("mnist", command)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+    return workdir, command
+
+  def test_a_finished_run_survives_every_other_command_into_its_folder(self):
+    # Issue 26: a different comparison into a finished folder replaced its
+    # config.json and truncated metrics.jsonl; a bad input found late
+    # (--hidden_activation=jax.numpy:sum) emptied it. Now each is one error
+    # line, naming what differs, and every byte stays.
+    workdir, command = self.finished_comparison("finished", "--seeds=0,1")
+    before = folder_bytes(workdir)
+    for flags, message in (
+      (["--epochs=2"], r"different run \(epochs: 1 there, 2 here\)"),
+      (["--seeds=0"], r"different run \(seeds: \[0, 1\] there, \[0\] here\)"),
+      (["--pairings=softmax_nll"], "different run"),
+      (["--hidden_activation=jax.numpy:sum"], "hidden_activation"),
+      # Found after --overwrite moved the old run aside: it is moved back.
+      (
+        ["--hidden=100000x100000x100000", "--overwrite"],
+        "needs about [0-9.]+ GiB",
+      ),
+      (["--train_size=100000", "--overwrite"], "train_size=100000"),
+    ):
+      with self.subTest(flags):
+        proc = run_cli("mnist", [*command, *flags])
+        errors = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
+        self.assertEqual(proc.returncode, 2, proc.stderr[-2000:])
+        self.assertLen(errors, 1)
+        self.assertRegex(errors[0], message)
+        self.assertEqual(folder_bytes(workdir), before)
+
+  def test_overwrite_replaces_a_different_run_entirely(self):
+    # Issue 26: the old summary.md, figures and probabilities stayed beside
+    # the new config. Two seeds draw seeds.png; the new one-seed run does not.
+    workdir, command = self.finished_comparison("replaced", "--seeds=0,1")
+    self.assertTrue((workdir / "seeds.png").is_file())
+    proc = run_cli("mnist", [*command, "--seeds=0", "--overwrite"])
+    self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+    self.assertFalse((workdir / "seeds.png").exists())
+    saved = json.loads((workdir / "config.json").read_text())["config"]
+    self.assertEqual(saved["seeds"], [0])
+    self.assertEqual(
+      {r["seed"] for r in map(json.loads, (workdir / "metrics.jsonl").open())},
+      {0},
+    )
+    self.assertEqual(list(workdir.glob(".replaced-*")), [])
+
+  def test_the_same_command_again_reads_the_finished_run_back(self):
+    workdir, command = self.finished_comparison("again")
+    before = json.loads((workdir / "summary.json").read_text())
+    proc = run_cli("mnist", command)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+    # Nothing trained: the finished group was read back.
+    timing = json.loads((workdir / cli.TIMING_FILE).read_text())
+    self.assertEqual(timing["train_seconds"], 0.0)
+    self.assertEqual(json.loads((workdir / "summary.json").read_text()), before)
+
+  def test_a_second_process_on_the_folder_is_refused(self):
+    # Issue 26: two runs in one folder both exited 0, one's results lost and
+    # metrics.jsonl holding JSON fragments; two different sweeps a second
+    # apart both "trained". While a process holds the folder, every other
+    # command into it is one error line and changes nothing.
+    workdir, command = self.finished_comparison("busy")
+    before = folder_bytes(workdir)
+    holder = hold_folder(workdir)
+    try:
+      for study, flags in (
+        ("mnist", command),
+        ("mnist", [*command, "--epochs=2", "--overwrite"]),
+        ("sweep", [f"--workdir={workdir}", "--task=neuron", "--epochs=2"]),
+      ):
+        with self.subTest(study):
+          proc = run_cli(study, flags)
+          self.assertEqual(proc.returncode, 2, proc.stderr[-2000:])
+          self.assertIn(
+            f"error: --workdir={workdir} is in use: another run (process "
+            f"{holder.pid})",
+            proc.stderr,
+          )
+          self.assertEqual(folder_bytes(workdir), before)
+    finally:
+      holder.stdin.close()
+      holder.wait(timeout=30)
 
   @pytest.mark.slow
   def test_every_bad_input_is_one_error_line_and_writes_nothing(self):

@@ -237,6 +237,46 @@ class StudyPresetsTest(parameterized.TestCase):
     self.assertGreaterEqual(built, 5)
 
 
+class ListFlagsTest(absltest.TestCase):
+  """Issue 26: every list flag rejects a value given twice, in every study
+  (--lrs=0.1,0.1 trained the same configuration twice in one study and was
+  refused in another; --smoothing, --logits, --saturation_depths and
+  --widget_rule took repeats)."""
+
+  # A list that is one value: the sizes of one architecture (100x30x30).
+  ONE_VALUE = {("sweep", "hidden")}
+
+  def test_every_list_field_rejects_a_repeat(self):
+    import importlib
+    import typing
+
+    def configs():
+      for name in studies.STUDIES:
+        yield name, importlib.import_module(f"lossjax.studies.{name}").Config
+      yield "data", DataConfig
+
+    checked = []
+    for name, config_type in configs():
+      hints = typing.get_type_hints(config_type)
+      for f in dataclasses.fields(config_type):
+        if typing.get_origin(hints[f.name]) is not tuple:
+          continue
+        if (name, f.name) in self.ONE_VALUE:
+          continue
+        default = f.default if f.default is not dataclasses.MISSING else ()
+        first = default[0] if default else "sigmoid_mse"  # widget_rule
+        values = {f.name: (first, first)}
+        if f.name == "widget_rule":
+          values["pairings"] = ("sigmoid_mse",)
+        with self.subTest(f"{name}.{f.name}"):
+          with self.assertRaisesRegex(
+            ValueError, f"{f.name}: .*more than once"
+          ):
+            config_type(**values)
+          checked.append(f"{name}.{f.name}")
+    self.assertGreaterEqual(len(checked), 25)
+
+
 class ShownTextTest(parameterized.TestCase):
   """What --help shows can be pasted back (issue 20)."""
 

@@ -238,6 +238,61 @@ class KnownFolderTest(absltest.TestCase):
       data.load_dataset("mnist", data_dir=folder)
 
 
+class DataIdentityTest(absltest.TestCase):
+  """Issue 26: an offline copy is known by its content, not only its size."""
+
+  def setUp(self):
+    super().setUp()
+    self.tmp = Path(self.enter_context(tempfile.TemporaryDirectory()))
+
+  def test_fashion_mnist_files_in_a_folder_named_mnist_are_an_error(self):
+    # They trained as "mnist (idx)": same sizes, other data, no warning.
+    fashion = datasets.shared_data("fashion-mnist", self)
+    folder = self.tmp / "mnist"
+    folder.mkdir()
+    for path in fashion.iterdir():
+      (folder / path.name).symlink_to(path)
+    with self.assertRaisesRegex(
+      data.DataError,
+      r"t10k-images-idx3-ubyte.gz is the official fashion_mnist test images "
+      r"file \(md5 8181f547.*\), but it was read as the test images of "
+      r"'mnist'\. Give --dataset=fashion_mnist",
+    ):
+      data.load_dataset("mnist", data_dir=folder)
+
+  def test_the_official_files_are_recognised_wherever_they_lie(self):
+    mnist = datasets.shared_data("mnist", self)
+    folder = self.tmp / "my_copy"
+    folder.mkdir()
+    for path in mnist.iterdir():
+      (folder / path.name).write_bytes(gzip.decompress(path.read_bytes()))
+    self.assertLen(data.load_dataset("mnist", data_dir=folder).test, 10_000)
+
+  def test_a_file_of_the_official_size_with_other_content_is_an_error(self):
+    folder = self.tmp / "copy"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    datasets.write_idx(
+      folder / "t10k-images-idx3-ubyte",
+      rng.integers(0, 256, (10_000, 28, 28)).astype(np.uint8),
+    )
+    datasets.write_idx(
+      folder / "t10k-labels-idx1-ubyte",
+      rng.integers(0, 10, 10_000).astype(np.uint8),
+    )
+    with self.assertRaisesRegex(
+      data.DataError,
+      "has the size of mnist's official test images but not its content "
+      r"\(md5 [0-9a-f]{32}, official 2646ac647ad5339dbf082846283269ea\)",
+    ):
+      data.load_dataset("mnist", data_dir=folder, test_as_train=8000)
+    # Under its own name it is a dataset of its own.
+    own = data.load_dataset(
+      "noise", data_dir=folder, test_as_train=8000, validation_size=1000
+    )
+    self.assertLen(own.test, 2000)
+
+
 class RealDataTest(absltest.TestCase):
   def test_full_mnist_is_split_as_the_book_does(self):
     directory = datasets.shared_data("mnist", self)

@@ -145,7 +145,9 @@ class SweepTest(absltest.TestCase):
   def test_a_different_sweep_is_refused_unless_overwrite(self):
     workdir = self.tmp / "w"
     sweep.run_sweep(neuron_spec(epochs=20), workdir, log=lambda _: None)
-    with self.assertRaisesRegex(ValueError, "different sweep"):
+    with self.assertRaisesRegex(
+      ValueError, r"different run \(epochs: 20 there, 30 here\)"
+    ):
       sweep.run_sweep(neuron_spec(epochs=30), workdir, log=lambda _: None)
     result = sweep.run_sweep(
       neuron_spec(epochs=30), workdir, overwrite=True, log=lambda _: None

@@ -170,10 +170,9 @@ def write_probabilities(
   keys = [k for k in selected if k in probabilities]
   if not keys:
     return None
-  path.parent.mkdir(parents=True, exist_ok=True)
-  temp = path.with_name(path.name + ".tmp.npz")
-  np.savez_compressed(
-    temp,
+  return results.write_npz(
+    path,
+    compressed=True,
     probabilities=np.stack([probabilities[k][1] for k in keys]).astype(
       np.float32
     ),
@@ -191,8 +190,6 @@ def write_probabilities(
       np.float64,
     ),
   )
-  temp.replace(path)
-  return path
 
 
 def read_probabilities(path: Path) -> tuple[dict, np.ndarray] | None:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lossjax import classify, progress, records, results
+from lossjax import classify, progress, records, results, run_folder
 from lossjax import config as cfg
 from lossjax.data import DataConfig, check_batch_size
 from lossjax.pairings import Pairing
@@ -69,6 +69,8 @@ class Config(cfg.Config):
     "sgd", "Optax optimiser.", choices=tuple(OPTIMIZERS)
   )
   window: int | None = cfg.window_field()
+
+  NOT_IN_FINGERPRINT = ("window",)  # equal results up to round-off
 
   def validate(self):
     cfg.check_lrs_cover(self.lrs, self.pairings)
@@ -117,6 +119,9 @@ class Config(cfg.Config):
     ]
     return [pairings for pairings in split if pairings]
 
+
+# Written last by write(): its presence marks a complete set of outputs.
+SUMMARY_FILE = "summary.json"
 
 # Named settings (--preset): the README's studies.
 PRESETS = compare_presets.PRESETS
@@ -220,6 +225,8 @@ def run(
   config = config.replace(data=config.data.resolved())  # what ran
   dataset = config.data.load(loaded=dataset)
   check_batch_size(config.batch_size, len(dataset.train))
+  groups = config.groups()
+  classify.check_memory(groups, dataset)
   log(dataset.describe())
   data = classify.DeviceData.from_dataset(dataset)
   result = Result(
@@ -229,6 +236,7 @@ def run(
     test_labels=np.asarray(dataset.test.labels),
     test_source_indices=dataset.test.source_indices,
   )
+  finished = {} if workdir is None else finished_groups(workdir, config, groups)
   if workdir is not None:
     result.write_config(workdir)
     if result.test_source_indices is not None:
@@ -237,19 +245,29 @@ def run(
         result.test_source_indices,
         result.test_labels,
       )
+  kept = [finished[k] for k in sorted(finished)]
   with (
-    records.JsonlWriter.maybe(workdir, "metrics.jsonl") as out,
     records.JsonlWriter.maybe(
-      None if data.multilabel else workdir, "temperature.jsonl"
+      workdir, "metrics.jsonl", keep=[r for g in kept for r in g.rows]
+    ) as out,
+    records.JsonlWriter.maybe(
+      None if data.multilabel else workdir,
+      "temperature.jsonl",
+      keep=[r for g in kept for r in g.scaled],
     ) as scaled_out,
   ):
-    groups = config.groups()
     timer = timer or epoch_timer(config)
-    for group, runs in groups:
+    for index, (group, runs) in enumerate(groups):
       label = (
         f"{','.join(p.name for p in group.pairings)} "
         f"hidden={list(group.hidden)}"
       )
+      if index in finished:
+        log(f"{label}: finished earlier, read back from {workdir}")
+        result.rows += finished[index].rows
+        result.scaled += finished[index].scaled
+        result.test_probabilities.update(finished[index].test_probabilities)
+        continue
       timer.start()
       # Calibration reads class labels; multi-label data has label sets.
       tracker = (
@@ -295,6 +313,70 @@ def run(
           calibration_report.selected_temperatures(result.scaled),
         )
   return result
+
+
+@dataclasses.dataclass(frozen=True)
+class FinishedGroup:
+  """What a group that finished in an earlier run of the same config left:
+  its rows of ``metrics.jsonl`` and ``temperature.jsonl``, and its runs'
+  saved test probabilities."""
+
+  rows: list[dict]
+  scaled: list[dict]
+  test_probabilities: dict
+
+
+def finished_groups(
+  workdir: Path, config: Config, groups: Sequence[tuple]
+) -> dict[int, FinishedGroup]:
+  """The groups (by index in ``groups``) that an earlier run of the same
+  config (equal :meth:`~lossjax.config.Config.fingerprint`) finished in
+  ``workdir``: every run with every epoch. Anything else in the folder is
+  retrained (and replaced)."""
+  try:
+    same = (
+      run_folder.saved_config(workdir, Config).fingerprint()
+      == config.fingerprint()
+    )
+  except (OSError, ValueError):
+    return {}
+  if not same or not (workdir / "metrics.jsonl").is_file():
+    return {}
+  by_run = records.group_rows(
+    records.read_jsonl(workdir / "metrics.jsonl"),
+    selected_epochs.probability_key,
+  )
+  scaled_path = workdir / "temperature.jsonl"
+  scaled = records.group_rows(
+    records.read_jsonl(scaled_path) if scaled_path.is_file() else [],
+    selected_epochs.probability_key,
+  )
+  saved = calibration_report.read_probabilities(
+    workdir / calibration_report.PROBABILITIES_FILE
+  )
+  probabilities = {} if saved is None else saved[0]
+  out = {}
+  for index, (group, runs) in enumerate(groups):
+    keys = [
+      selected_epochs.probability_key(selected_epochs.run_key(group, run))
+      for run in runs
+    ]
+    epochs = list(range(group.epochs + 1))
+    if all([r["epoch"] for r in by_run.get(k, [])] == epochs for k in keys):
+      out[index] = FinishedGroup(
+        rows=[r for k in keys for r in by_run[k]],
+        scaled=[r for k in keys for r in scaled.get(k, [])],
+        test_probabilities={
+          k: probabilities[k] for k in keys if k in probabilities
+        },
+      )
+  return out
+
+
+def finished(workdir: Path, config: Config) -> bool:
+  """Whether ``workdir`` holds every group of ``config``'s run, finished."""
+  groups = config.groups()
+  return len(finished_groups(workdir, config, groups)) == len(groups)
 
 
 def epoch_timer(config: Config, repeats: int = 1) -> progress.Progress:
@@ -568,14 +650,15 @@ def _grid_note(rows: Sequence[dict]) -> list[str]:
 
 
 def write(result: Result, workdir: str | Path) -> list[Path]:
-  """summary.json, summary.md, the calibration or multi-label files and the
-  figures, all from ``result.summary``."""
+  """The calibration or multi-label files, the figures, summary.md and
+  summary.json, all from ``result.summary``.
+
+  ``summary.json`` comes last: a folder that holds it holds every output
+  (a resumed study redraws a folder without it).
+  """
   workdir = Path(workdir)
   digest = result.summary
-  paths = [
-    results.write_json(workdir / "summary.json", digest.rows),
-    results.atomic_write_text(workdir / "summary.md", summary(result)),
-  ]
+  paths = []
   pairings = {p.name: p for p in result.config.pairings}
   paths += calibration_report.write_outputs(
     result.test_probabilities,
@@ -629,6 +712,10 @@ def write(result: Result, workdir: str | Path) -> list[Path]:
         digest.selected, pairings, workdir / "label_count.png"
       )
     )
+  paths.append(
+    results.atomic_write_text(workdir / "summary.md", summary(result))
+  )
+  paths.append(results.write_json(workdir / SUMMARY_FILE, digest.rows))
   return paths
 
 

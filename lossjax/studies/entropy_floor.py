@@ -50,7 +50,7 @@ class Config(cfg.Config):
     (0.05, 0.1, 0.2),
     "Label smoothing eps of smoothed_nll(eps): its floor over --classes "
     "classes is the entropy of the smoothed target. Empty: skip.",
-    check=cfg.each(_open_unit_interval),
+    check=cfg.all_of(cfg.unique, cfg.each(_open_unit_interval)),
   )
   classes: int = cfg.field(
     10, "Classes K for the label-smoothing floor.", check=cfg.at_least(2)

@@ -6,7 +6,8 @@ comparison writes (calibration per epoch, temperatures, reliability diagrams,
 ``test_probabilities.npz``, ``memorised`` per epoch). The rates are selected
 on each level's own noisy validation labels. A level whose folder already
 holds the finished comparison of the same config is read back, not
-retrained, so an interrupted study resumes where it stopped.
+retrained (a comparison resumes its finished groups), and redrawn if a kill
+stopped its drawing, so an interrupted study resumes where it stopped.
 
 The study's summary puts the clean level's calibration (before and after
 temperature scaling) beside every level's test accuracy, at the best
@@ -106,19 +107,6 @@ def level_dir(workdir: str | Path, noise: float) -> Path:
   return Path(workdir) / f"noise_{round(100 * noise)}"
 
 
-def _finished(workdir: Path, config: compare.Config) -> compare.Result | None:
-  """The comparison in ``workdir`` if it finished with this config."""
-  try:
-    done = compare.load(workdir)
-  except ValueError:
-    return None
-  expected = sum(
-    len(runs) * (group.epochs + 1) for group, runs in config.groups()
-  )
-  same = done.config.to_json() == config.to_json()
-  return done if same and len(done.rows) == expected else None
-
-
 def run(
   config: Config,
   *,
@@ -141,27 +129,33 @@ def run(
       Path(workdir) / "config.json",
       {"config": config.to_json(), "data": clean.describe()},
     )
-  levels, todo = {}, []
-  for noise in config.noise_levels:
-    sub = None if workdir is None else level_dir(workdir, noise)
-    done = None if sub is None else _finished(sub, config.level(noise))
-    if done is not None:
-      log(f"noise {noise:g}: finished earlier, read from {sub}")
-      levels[noise] = done
-    else:
-      todo.append(noise)
+  # A level whose groups all finished earlier is read back, not trained.
+  finished = {
+    noise: workdir is not None
+    and compare.finished(level_dir(workdir, noise), config.level(noise))
+    for noise in config.noise_levels
+  }
   # Every level trains the same groups: one timer over the levels to train.
   timer = compare.epoch_timer(
-    config.level(config.noise_levels[0]), repeats=len(todo)
+    config.level(config.noise_levels[0]),
+    repeats=max(1, sum(not done for done in finished.values())),
   )
-  for noise in todo:
-    level_config = config.level(noise)
+  levels = {}
+  for noise in config.noise_levels:
     sub = None if workdir is None else level_dir(workdir, noise)
-    log(f"noise {noise:g}: training")
-    levels[noise] = compare.run(
-      level_config, workdir=sub, log=log, dataset=source, timer=timer
+    log(
+      f"noise {noise:g}: finished earlier, read back from {sub}"
+      if finished[noise]
+      else f"noise {noise:g}: training"
     )
-    if sub is not None:
+    levels[noise] = compare.run(
+      config.level(noise), workdir=sub, log=log, dataset=source, timer=timer
+    )
+    if sub is not None and not (
+      finished[noise] and (sub / compare.SUMMARY_FILE).is_file()
+    ):
+      # Drawn here, level by level, so that a kill loses no finished level;
+      # a level killed while drawing has no summary yet and is redrawn.
       compare.write(levels[noise], sub)
   return Result(config, {noise: levels[noise] for noise in config.noise_levels})
 

@@ -128,14 +128,12 @@ def write_test_examples(
 ) -> Path:
   """``multilabel_test.npz``: ``source_indices`` (N x K, ``-1``: blank slot,
   else an index into the source's test split) and ``targets`` (N x 10)."""
-  temp = path.with_name(path.name + ".tmp.npz")
-  np.savez_compressed(
-    temp,
+  return results.write_npz(
+    path,
+    compressed=True,
     source_indices=np.asarray(source_indices, np.int64),
     targets=np.asarray(targets, np.float32),
   )
-  temp.replace(path)
-  return path
 
 
 def read_test_examples(path: Path) -> tuple[np.ndarray, np.ndarray] | None:

@@ -103,7 +103,9 @@ class Config(cfg.Config):
   mnist_epochs: int = cfg.epochs_field(3, "Comparison: epochs.")
   mnist_seeds: tuple[int, ...] = cfg.seeds_field((0, 1))
   saturation_depths: tuple[int, ...] = cfg.field(
-    (1, 3, 5), "Saturation: depths.", check=cfg.each(cfg.at_least(1))
+    (1, 3, 5),
+    "Saturation: depths.",
+    check=cfg.all_of(cfg.unique, cfg.each(cfg.at_least(1))),
   )
   saturation_train: int | None = cfg.field(
     5_000, "Saturation: training examples.", check=cfg.at_least(1)
@@ -159,10 +161,17 @@ def summary(result: Result) -> str:
   return result.text.split("\n## ", 1)[0]
 
 
+def write_config(config: "Config", workdir: Path) -> Path:
+  """``config.json``: the config, which ``--config`` repeats."""
+  return results.write_json(
+    Path(workdir) / "config.json", {"config": config.to_json()}
+  )
+
+
 def write(result: Result, workdir: str | Path) -> list[Path]:
   workdir = Path(workdir)
   return [
-    results.write_json(workdir / "config.json", result.config.to_json()),
+    write_config(result.config, workdir),
     results.atomic_write_text(workdir / "report.md", result.text),
   ]
 
@@ -379,6 +388,9 @@ def run(
   workdir = Path(workdir)
   config = config.replace(data=config.data.resolved())  # what ran
   source = dataset or config.data.load_source()
+  # First, so that a folder the report was killed in says which report it
+  # holds (a rerun resumes it; lossjax.run_folder).
+  write_config(config, workdir)
   start = time.perf_counter()
   studies = run_studies(config, workdir, source, log)
   text = [

@@ -59,6 +59,8 @@ class Config(cfg.Config):
   seeds: tuple[int, ...] = cfg.seeds_field()
   window: int | None = cfg.window_field()
 
+  NOT_IN_FINGERPRINT = ("window",)  # equal results up to round-off
+
   def validate(self):
     cfg.check_lrs_cover(self.lrs, self.pairings)
 

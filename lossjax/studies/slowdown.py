@@ -70,6 +70,7 @@ class Config(cfg.Config):
     (),
     "Pairings also trained with the book widget's update, which uses dC/da "
     "(1/(1-a) for y=0 with cross-entropy) where the gradient has dC/dz.",
+    check=lambda v: cfg.unique(v, key=lambda p: p.name),
   )
   x: float = cfg.field(1.0, "The neuron's input.", check=cfg.finite)
   y: float = cfg.field(0.0, "The target output, in [0, 1].")

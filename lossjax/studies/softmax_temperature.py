@@ -42,7 +42,7 @@ class Config(cfg.Config):
     format=lambda vectors: ",".join(
       ":".join(map(cfg.number_text, v)) for v in vectors
     ),
-    check=_check_logits,
+    check=cfg.all_of(cfg.unique, _check_logits),
   )
   min_scale: float = cfg.field(0.1, "Smallest c.", check=cfg.positive)
   max_scale: float = cfg.field(1e6, "Largest c.", check=cfg.positive)

@@ -252,6 +252,95 @@ class CompareTest(absltest.TestCase):
     names = {p.name for p in compare.write(loaded, workdir)}
     self.assertIn("reliability.png", names)
 
+  def test_the_same_run_after_a_kill_trains_only_what_did_not_finish(self):
+    # Issue 26: rerunning the same command after a kill restarted from
+    # scratch (and a second kill lost groups that had finished). Killed in
+    # the second architecture's group after its first epoch, the rerun reads
+    # the first group back, retrains the second, and ends with what an
+    # uninterrupted run computes.
+    config = compare.Config(
+      data=toy_source(self.tmp),
+      pairings=("sigmoid_mse", "softmax_nll"),
+      hidden=((8,), (5,)),
+      epochs=2,
+    )
+    whole = compare.run(config, workdir=self.tmp / "whole", log=lambda *_: None)
+    workdir = self.tmp / "killed"
+    groups = []
+
+    def dies_in_the_second_group(real, group, runs, data, **options):
+      groups.append(group)
+      epochs = real(group, runs, data, **options)
+      if len(groups) == 2:
+        yield next(epochs)
+        raise KeyboardInterrupt
+      yield from epochs
+
+    self.run_killed(config, workdir, dies_in_the_second_group)
+    trained, logged = [], []
+    real = compare.classify.train_group
+
+    def recording(group, runs, data, **options):
+      trained.append(group.hidden)
+      return real(group, runs, data, **options)
+
+    with mock.patch.object(
+      compare.classify, "train_group", side_effect=recording
+    ):
+      resumed = compare.run(config, workdir=workdir, log=logged.append)
+    self.assertEqual(trained, [(5,)])
+    self.assertIn(
+      f"sigmoid_mse,softmax_nll hidden=[8]: finished earlier, read back "
+      f"from {workdir}",
+      logged,
+    )
+
+    def key(r):
+      return (r["hidden"], r["pairing"], r["lr"], r["seed"], r["epoch"])
+
+    self.assertEqual(sorted(resumed.rows, key=key), sorted(whole.rows, key=key))
+    self.assertEqual(
+      sorted(records.read_jsonl(workdir / "metrics.jsonl"), key=key),
+      sorted(whole.rows, key=key),
+    )
+    self.assertEqual(
+      sorted(resumed.test_probabilities), sorted(whole.test_probabilities)
+    )
+    self.assertEqual(compare.summary(resumed), compare.summary(whole))
+
+  def test_a_folder_of_another_config_is_not_read_back(self):
+    # A library call into a folder of another run starts anew (the command
+    # line refuses it before: lossjax.run_folder).
+    config = compare.Config(
+      data=toy_source(self.tmp), pairings=("softmax_nll",), hidden=((5,),)
+    )
+    workdir = self.tmp / "other"
+    compare.run(config.replace(epochs=1), workdir=workdir, log=lambda *_: None)
+    self.assertEqual(
+      compare.finished_groups(workdir, config, config.groups()), {}
+    )
+    self.assertTrue(compare.finished(workdir, config.replace(epochs=1)))
+
+  def test_a_network_too_large_for_memory_is_refused_before_writing(self):
+    # Issue 26: an Out of memory traceback and a partial folder.
+    config = compare.Config(
+      data=toy_source(self.tmp), pairings=("softmax_nll",), hidden=((5,),)
+    )
+    dataset = config.data.load()
+    with self.assertRaisesRegex(
+      ValueError,
+      r"Training 1 networks of layer sizes \[784, 5, 10\] \(3,985 parameters "
+      r"each\) together needs about .* GiB of memory, and the device .* has "
+      r"about 0\.0 GiB free\. Give narrower or fewer --hidden layers",
+    ):
+      compare.classify.check_memory(config.groups(), dataset, available=1000)
+    compare.classify.check_memory(config.groups(), dataset, available=2**30)
+    huge = config.replace(hidden=((100_000, 100_000, 100_000),))
+    workdir = self.tmp / "huge"
+    with self.assertRaisesRegex(ValueError, "needs about [0-9.]+ GiB"):
+      compare.run(huge, workdir=workdir, log=lambda *_: None)
+    self.assertFalse(workdir.exists())
+
   def test_an_interrupted_group_is_unfinished_not_diverged(self):
     # Issue 26: --report_only of a run killed after epoch 0 said
     # "(diverged 1/1)" (epoch 0 has no training cost).

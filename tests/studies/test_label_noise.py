@@ -3,11 +3,12 @@
 import json
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 from absl.testing import absltest
 
 from lossjax import config as cfg
-from lossjax.studies import label_noise
+from lossjax.studies import compare, label_noise
 from tests.studies.test_compare import toy_source
 
 
@@ -58,7 +59,7 @@ class LabelNoiseStudyTest(absltest.TestCase):
     self.assertEqual(
       [line for line in logged if line.startswith("noise")],
       [
-        f"noise {n:g}: finished earlier, read from {workdir / d}"
+        f"noise {n:g}: finished earlier, read back from {workdir / d}"
         for n, d in ((0, "noise_0"), (0.4, "noise_40"))
       ],
     )
@@ -72,6 +73,36 @@ class LabelNoiseStudyTest(absltest.TestCase):
     logged.clear()
     label_noise.run(changed, workdir=workdir, log=logged.append)
     self.assertIn("noise 0.4: training", logged)
+
+  def test_a_level_killed_while_drawing_is_drawn_on_the_rerun(self):
+    # Issue 26: killed while drawing one level's figures, the rerun reported
+    # that level "finished earlier" and never drew them.
+    workdir = self.tmp / "killed"
+    real = compare.compare_figures.plot_grad_norms
+
+    def dies_drawing_the_noisy_level(result, path, *args, **kwargs):
+      if path.parent.name == "noise_40":
+        raise KeyboardInterrupt
+      return real(result, path, *args, **kwargs)
+
+    with (
+      mock.patch.object(
+        compare.compare_figures,
+        "plot_grad_norms",
+        side_effect=dies_drawing_the_noisy_level,
+      ),
+      self.assertRaises(KeyboardInterrupt),
+    ):
+      label_noise.run(self.config, workdir=workdir, log=lambda *_: None)
+    self.assertFalse((workdir / "noise_40" / "grad_norm.png").exists())
+    logged = []
+    label_noise.run(self.config, workdir=workdir, log=logged.append)
+    self.assertIn(
+      f"noise 0.4: finished earlier, read back from {workdir / 'noise_40'}",
+      logged,
+    )
+    for name in ("grad_norm.png", "summary.md", "summary.json"):
+      self.assertTrue((workdir / "noise_40" / name).is_file(), name)
 
   def test_bad_configs(self):
     with self.assertRaisesRegex(ValueError, "noise_levels: .*more than once"):
