@@ -491,11 +491,16 @@ def check_memory(
   groups: Sequence[tuple[GroupConfig, Sequence[RunConfig]]],
   dataset: Dataset,
   *,
+  fix: str = (
+    "Give narrower or fewer --hidden layers, fewer --seeds, --lrs or "
+    "--pairings, or a smaller --eval_size."
+  ),
   available: int | None = None,
 ) -> None:
   """``ValueError`` with the estimate and the fix when a group of
   ``groups`` would not fit in the device's memory with ``dataset`` (a
-  :class:`lossjax.data.Dataset`) on it; see :mod:`lossjax.memory`."""
+  :class:`lossjax.data.Dataset`) on it; ``fix`` says which flags make it
+  smaller. See :mod:`lossjax.memory`."""
   splits = (dataset.train, dataset.validation, dataset.test)
   data_values = sum(s.images.size + s.labels.size for s in splits)
   examples = max(len(dataset.validation), len(dataset.test))
@@ -507,7 +512,6 @@ def check_memory(
       ),
       f"Training {len(runs)} networks of layer sizes {list(sizes)} "
       f"({memory.parameter_count(sizes):,} parameters each) together",
-      "Give narrower or fewer --hidden layers, fewer --seeds, --lrs or "
-      "--pairings, or a smaller --eval_size.",
+      fix,
       available=available,
     )

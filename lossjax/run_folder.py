@@ -218,9 +218,7 @@ def claimed(
       shutil.rmtree(aside)
     empty = False
   finally:
-    empty = empty and not any(
-      e.name != LOCK_FILE for e in workdir.iterdir()
-    )
+    empty = empty and not any(e.name != LOCK_FILE for e in workdir.iterdir())
     held.release(remove=empty)
     if empty:
       workdir.rmdir()

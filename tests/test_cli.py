@@ -225,6 +225,7 @@ class CliTest(absltest.TestCase):
       "saturation": [
         ["--inits=foo", *toy],
         ["--depths=0", *toy],
+        ["--width=100000", "--depths=3", *toy],
         ["--data_dir=/nonexistent/dir"],
         [f"--data_dir={self.test_only}", "--dataset=toy"],
       ],

@@ -64,6 +64,31 @@ class Config(cfg.Config):
   def validate(self):
     cfg.check_lrs_cover(self.lrs, self.pairings)
 
+  def groups(self) -> list[tuple[tuple, classify.GroupConfig, list]]:
+    """``((depth, activation, init), group, runs)`` for every setting: all
+    pairings, rates and seeds of a setting train in one program."""
+    out = []
+    for depth, activation, init in itertools.product(
+      self.depths, self.hidden_activations, self.inits
+    ):
+      group = classify.GroupConfig(
+        pairings=self.pairings,
+        hidden=(self.width,) * depth,
+        init=init,
+        batch_size=self.batch_size,
+        epochs=self.epochs,
+        window=self.window,
+        hidden_activation=activation,
+      )
+      runs = [
+        classify.RunConfig(seed=s, lr=lr, pairing=pairing)
+        for pairing in self.pairings
+        for lr in cfg.lrs_for(self.lrs, pairing)
+        for s in self.seeds
+      ]
+      out.append(((depth, activation, init), group, runs))
+    return out
+
 
 PRESETS = {}
 
@@ -110,35 +135,21 @@ def run(
   config = config.replace(data=config.data.resolved())  # what ran
   dataset = config.data.load(loaded=dataset)
   check_batch_size(config.batch_size, len(dataset.train))
+  groups = config.groups()
+  classify.check_memory(
+    [(g, r) for _, g, r in groups],
+    dataset,
+    fix="Give a smaller --width or --depths, fewer --seeds, --lrs or "
+    "--pairings, or a smaller --eval_size.",
+  )
   log(dataset.describe())
   device_data = classify.DeviceData.from_dataset(dataset)
   result = Result(config, [], dataset.describe())
   if workdir is not None:  # first, so an interrupted run says what it was
     result.write_config(workdir)
   with records.JsonlWriter.maybe(workdir, "metrics.jsonl") as out:
-    # Every pairing of a (depth, activation, init) trains in one program.
-    settings = list(
-      itertools.product(config.depths, config.hidden_activations, config.inits)
-    )
-    timer = progress.Progress(
-      len(settings) * config.epochs, starts=len(settings)
-    )
-    for depth, activation, init in settings:
-      group = classify.GroupConfig(
-        pairings=config.pairings,
-        hidden=(config.width,) * depth,
-        init=init,
-        batch_size=config.batch_size,
-        epochs=config.epochs,
-        window=config.window,
-        hidden_activation=activation,
-      )
-      runs = [
-        classify.RunConfig(seed=s, lr=lr, pairing=pairing)
-        for pairing in config.pairings
-        for lr in cfg.lrs_for(config.lrs, pairing)
-        for s in config.seeds
-      ]
+    timer = progress.Progress(len(groups) * config.epochs, starts=len(groups))
+    for (depth, activation, init), group, runs in groups:
       timer.start()
       evaluator = functools.partial(
         ClassificationEval, layer_stats=True, hidden_activation=activation
