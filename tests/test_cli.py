@@ -308,6 +308,7 @@ class CliTest(absltest.TestCase):
     self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
     return workdir, command
 
+  @pytest.mark.slow  # a whole study: an integration test
   def test_a_finished_run_survives_every_other_command_into_its_folder(self):
     # Issue 26: a different comparison into a finished folder replaced its
     # config.json and truncated metrics.jsonl; a bad input found late
@@ -335,6 +336,7 @@ class CliTest(absltest.TestCase):
         self.assertRegex(errors[0], message)
         self.assertEqual(folder_bytes(workdir), before)
 
+  @pytest.mark.slow  # a whole study: an integration test
   def test_overwrite_replaces_a_different_run_entirely(self):
     # Issue 26: the old summary.md, figures and probabilities stayed beside
     # the new config. Two seeds draw seeds.png; the new one-seed run does not.
@@ -351,6 +353,7 @@ class CliTest(absltest.TestCase):
     )
     self.assertEqual(list(workdir.glob(".replaced-*")), [])
 
+  @pytest.mark.slow  # a whole study: an integration test
   def test_the_same_command_again_reads_the_finished_run_back(self):
     workdir, command = self.finished_comparison("again")
     before = json.loads((workdir / "summary.json").read_text())
@@ -361,6 +364,7 @@ class CliTest(absltest.TestCase):
     self.assertEqual(timing["train_seconds"], 0.0)
     self.assertEqual(json.loads((workdir / "summary.json").read_text()), before)
 
+  @pytest.mark.slow  # a whole study: an integration test
   def test_a_second_process_on_the_folder_is_refused(self):
     # Issue 26: two runs in one folder both exited 0, one's results lost and
     # metrics.jsonl holding JSON fragments; two different sweeps a second

@@ -6,6 +6,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
+import pytest
 from absl.testing import absltest
 
 from lossjax import config as cfg
@@ -15,6 +16,7 @@ HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 
 class BenchmarkTest(absltest.TestCase):
+  @pytest.mark.slow  # a whole study: an integration test
   def test_tiny_run(self):
     config = benchmark.Config(
       examples=200,
@@ -59,6 +61,7 @@ class BenchmarkTest(absltest.TestCase):
     self.assertIn("| (c) lossjax generic, 4 models | 4 |", saved["table"])
     self.assertIn("| sigmoid_bce, 4 models | ", saved["table"])
 
+  @pytest.mark.slow  # a whole study: an integration test
   def test_a_study_row_sets_the_study_beside_its_loop(self):
     source = study_speed.synthetic_mnist(160, validation=40, test=40)
     row = study_speed.measure("nielsen", source, epochs=1, log=lambda _: None)

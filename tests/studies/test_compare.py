@@ -7,6 +7,7 @@ from unittest import mock
 
 import jax
 import numpy as np
+import pytest
 from absl.testing import absltest
 
 from lossjax import calibration, data, records
@@ -61,6 +62,7 @@ class CompareTest(absltest.TestCase):
     self.assertEqual(loaded.config, config)
     self.assertEqual(loaded.summary, result.summary)
 
+  @pytest.mark.slow  # a whole study: an integration test
   def test_calibration_and_label_noise_outputs(self):
     config = compare.Config(
       data=toy_source(self.tmp, label_noise=0.4),
@@ -129,6 +131,7 @@ class CompareTest(absltest.TestCase):
       "reliability.png", {p.name for p in compare.write(loaded, workdir)}
     )
 
+  @pytest.mark.slow  # a whole study: an integration test
   def test_multilabel_outputs(self):
     # The acceptance command, scaled to the toy data.
     config = compare.Config(
@@ -431,6 +434,7 @@ class CompareTest(absltest.TestCase):
     for result in (compared, saturated):
       self.assertIn("100 train, 30 validation, 30 test", result.description)
 
+  @pytest.mark.slow  # a whole study: an integration test
   def test_a_diverged_run_is_data(self):
     config = compare.Config(
       data=toy_source(self.tmp),

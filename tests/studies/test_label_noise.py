@@ -5,6 +5,7 @@ import tempfile
 from pathlib import Path
 from unittest import mock
 
+import pytest
 from absl.testing import absltest
 
 from lossjax import config as cfg
@@ -25,6 +26,7 @@ class LabelNoiseStudyTest(absltest.TestCase):
       noise_levels=(0.0, 0.4),
     )
 
+  @pytest.mark.slow  # a whole study: an integration test
   def test_run_write_resume(self):
     workdir = self.tmp / "study"
     logged = []
@@ -74,6 +76,7 @@ class LabelNoiseStudyTest(absltest.TestCase):
     label_noise.run(changed, workdir=workdir, log=logged.append)
     self.assertIn("noise 0.4: training", logged)
 
+  @pytest.mark.slow  # a whole study: an integration test
   def test_a_level_killed_while_drawing_is_drawn_on_the_rerun(self):
     # Issue 26: killed while drawing one level's figures, the rerun reported
     # that level "finished earlier" and never drew them.

@@ -4,6 +4,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 from absl.testing import absltest
 
 from lossjax import records
@@ -57,6 +58,7 @@ class RatioTest(absltest.TestCase):
 
 
 class SaturationTest(absltest.TestCase):
+  @pytest.mark.slow  # a whole study: an integration test
   def test_run_and_outputs(self):
     tmp = Path(self.enter_context(tempfile.TemporaryDirectory()))
     config = saturation.Config(
