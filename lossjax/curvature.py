@@ -62,7 +62,9 @@ def min_hessian_eigenvalue(
     size = point.size
     return jnp.linalg.eigvalsh(hessian.reshape(size, size))[0]
 
-  return jax.vmap(smallest)(jnp.asarray(points))
+  # One compiled program: op by op, each of the Hessian's primitives would
+  # compile on its own.
+  return jax.jit(jax.vmap(smallest))(jnp.asarray(points))
 
 
 def negative_intervals(
