@@ -236,6 +236,11 @@ class CliTest(absltest.TestCase):
         ["--studies=nope"],
         ["--study_epochs=0"],
       ],
+      "claims": [
+        ["--confidence=1"],
+        ["--min_seeds=1"],
+        ["--results=/nonexistent/dir"],
+      ],
       "report": [
         ["--size=nope"],
         ["--saturation_depths=1,1"],
@@ -518,6 +523,7 @@ class CliTest(absltest.TestCase):
         ],
         "report.md",
       ),
+      "claims": ([], "claims.md"),
     }
 
   def test_help_lists_the_scripts_flags(self):

@@ -292,7 +292,7 @@ class ShownTextTest(parameterized.TestCase):
           if flag_name != flag.name or flag.default_as_str is None:
             continue  # an alias, or no default (--workdir, --preset)
           argv.append(f"--{flag_name}={flag.default_as_str[1:-1]}")
-        self.assertGreater(len(argv), 3)
+        self.assertNotEmpty(argv)
         self.assertEqual(
           parse(argv, study.PRESETS, study.Config), study.Config()
         )

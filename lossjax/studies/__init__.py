@@ -22,4 +22,5 @@ STUDIES = (
   "saturation",
   "benchmark",
   "report",
+  "claims",
 )

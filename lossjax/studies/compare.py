@@ -413,40 +413,87 @@ def summarize(result: Result) -> Summary:
   return Summary(rows, chosen, stalled_cases(chosen))
 
 
-def _summary_rows(result: Result) -> list[dict]:
-  """One row per (pairing, architecture, lr): mean and spread over seeds."""
-  summary = []
+@dataclasses.dataclass(frozen=True)
+class SeedRuns:
+  """One setting's (pairing, architecture, rate) runs, seed by seed.
+
+  Every list has one entry per seed, in the order the seeds trained; the
+  summary's means and spreads, and the claims' paired comparisons
+  (:mod:`lossjax.studies.claims`), are computed from these.
+
+  Attributes:
+    seeds: the seeds.
+    rows: each seed's per-epoch rows.
+    selected: each seed's row at its best validation accuracy (its
+      "selected" epoch; the first of equal ones).
+    last: each seed's last trained epoch.
+    scaled_selected, scaled_last: each seed's temperature row at those
+      epochs (``None``: none fitted).
+  """
+
+  seeds: list[int]
+  rows: list[list[dict]]
+  selected: list[dict]
+  last: list[dict]
+  scaled_selected: list[dict | None]
+  scaled_last: list[dict | None]
+
+  def at_selected(self, metric: str) -> list:
+    """``metric`` of each seed at its selected epoch."""
+    return [r[metric] for r in self.selected]
+
+  def at_last(self, metric: str) -> list:
+    """``metric`` of each seed at its last epoch."""
+    return [r[metric] for r in self.last]
+
+
+def seed_runs(result: Result) -> dict[tuple, SeedRuns]:
+  """Every setting ``(pairing, hidden, lr)``'s :class:`SeedRuns`, in config
+  order."""
   scaled = {
     (selected_epochs.probability_key(r), r["at"]): r for r in result.scaled
   }
-  for (pairing, hidden, lr), group in _in_config_order(
+  out = {}
+  for setting, group in _in_config_order(
     result.config, records.group_rows(result.rows, setting_key)
   ).items():
     by_seed = records.group_rows(group, lambda r: (r["seed"],))
-    outcomes, at_best_val, best_vals, diverged, unfinished = [], [], [], 0, 0
-    selected_rows, last_rows, scaled_selected, scaled_last = [], [], [], []
-    for seed_rows in by_seed.values():
+    runs = SeedRuns([], [], [], [], [], [])
+    for (seed,), seed_rows in by_seed.items():
       trained = [r for r in seed_rows if r["epoch"] > 0] or seed_rows
-      # A run killed before its last epoch is unfinished, not diverged (its
-      # epoch 0 has no training cost at all).
-      unfinished += trained[-1]["epoch"] < result.config.epochs
-      diverged += trained[-1]["epoch"] > 0 and not _finite(
-        trained[-1]["train_cost"]
-      )
-      outcomes.append(seed_spread.seed_outcome(seed_rows))
       best_val = max(
         trained,
         key=lambda r: (
           -math.inf if r["val_accuracy"] is None else r["val_accuracy"]
         ),
       )
-      at_best_val.append(best_val["test_accuracy"])
-      best_vals.append(best_val["val_accuracy"])
-      selected_rows.append(best_val)
-      last_rows.append(trained[-1])
       key = selected_epochs.probability_key(best_val)
-      scaled_selected.append(scaled.get((key, "selected")))
-      scaled_last.append(scaled.get((key, "last")))
+      runs.seeds.append(seed)
+      runs.rows.append(seed_rows)
+      runs.selected.append(best_val)
+      runs.last.append(trained[-1])
+      runs.scaled_selected.append(scaled.get((key, "selected")))
+      runs.scaled_last.append(scaled.get((key, "last")))
+    out[setting] = runs
+  return out
+
+
+def _summary_rows(result: Result) -> list[dict]:
+  """One row per (pairing, architecture, lr): mean and spread over seeds."""
+  summary = []
+  for (pairing, hidden, lr), runs in seed_runs(result).items():
+    group = [r for seed_rows in runs.rows for r in seed_rows]
+    # A run killed before its last epoch is unfinished, not diverged (its
+    # epoch 0 has no training cost at all).
+    unfinished = sum(r["epoch"] < result.config.epochs for r in runs.last)
+    diverged = sum(
+      r["epoch"] > 0 and not _finite(r["train_cost"]) for r in runs.last
+    )
+    outcomes = [seed_spread.seed_outcome(rows) for rows in runs.rows]
+    at_best_val = runs.at_selected("test_accuracy")
+    best_vals = runs.at_selected("val_accuracy")
+    selected_rows, last_rows = runs.selected, runs.last
+    scaled_selected, scaled_last = runs.scaled_selected, runs.scaled_last
     errors = {
       epoch: records.mean_and_spread(
         [r["output_error"] for r in group if r["epoch"] == epoch]
@@ -457,7 +504,7 @@ def _summary_rows(result: Result) -> list[dict]:
       "pairing": pairing,
       "hidden": "-".join(map(str, hidden)),
       "lr": lr,
-      "seeds": len(by_seed),
+      "seeds": len(runs.seeds),
       "epochs": max(r["epoch"] for r in group),
       "diverged_seeds": diverged,
       "output_error_epoch0": errors[0],

@@ -1,0 +1,485 @@
+"""Claims as data: each difference the README states, evaluated from the
+committed results with its interval and a verdict.
+
+A :class:`Claim` names two sides (a pairing's runs in a committed study
+folder, and the statistic read from each seed), the direction the README
+states, and the README's own words for it (``says``). :func:`run` pairs the
+two sides seed by seed and gives :func:`lossjax.stats.paired_over_seeds`'s
+interval and verdict: ``higher`` or ``lower`` only when the interval
+excludes 0 *and* the study has at least :data:`lossjax.stats.MIN_SEEDS`
+seeds; otherwise ``tie`` or ``too few seeds``. A claim *holds* when its
+verdict is the stated direction. ``tests/studies/test_claims.py`` fails when
+the README still says the words of a claim that does not hold, or when the
+committed ``claims.json`` is not what the committed results give.
+
+Run: ``python -m experiments.claims --workdir=experiments/results/claims``
+(seconds: it reads results, it trains nothing).
+"""
+
+import dataclasses
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+
+from lossjax import config as cfg
+from lossjax import progress, results, stats
+from lossjax.studies import calibration_report, compare
+
+# Where a statistic is read in each seed's runs (and "epoch:N").
+AT = ("selected", "last", "drop", "temperature")
+
+
+@dataclasses.dataclass(frozen=True)
+class Side:
+  """One side of a comparison: a pairing's selected-rate runs in a study.
+
+  Attributes:
+    study: the folder under the results directory (e.g.
+      ``mnist_label_noise/noise_60``).
+    pairing: the pairing's name.
+    metric: the per-epoch metric (``test_accuracy``, ``test_nll``, ...).
+    at: ``selected`` (each seed's best validation epoch), ``last``, ``drop``
+      (selected minus last: what the last epochs lost), ``epoch:N`` (epoch
+      ``N``) or ``temperature`` (the temperature fitted at the selected
+      epoch; ``metric`` unused).
+    hidden: the architecture, where the study has several.
+    scale: multiplies the values (100: a fraction as points).
+  """
+
+  study: str
+  pairing: str
+  metric: str = "test_accuracy"
+  at: str = "selected"
+  hidden: tuple[int, ...] | None = None
+  scale: float = 1.0
+
+  def label(self) -> str:
+    where = f" [{'-'.join(map(str, self.hidden))}]" if self.hidden else ""
+    at = "" if self.at in ("selected", "temperature") else f" ({self.at})"
+    return f"{self.pairing}{where}{at}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+  """A difference the README states.
+
+  Attributes:
+    id: a short stable name.
+    section: the README section that states it.
+    says: the README's words for the difference: a test checks that they
+      are in the README while the claim holds and gone when it does not.
+      ``None``: a measured comparison the README does not state as a
+      difference (a finding, e.g. a tie).
+    statistic: what is compared, in words, with its unit.
+    a, b: the two sides (``b=None``: ``a`` against ``reference``).
+    expects: the stated direction of ``a - b``: ``stats.HIGHER`` or
+      ``stats.LOWER``.
+    reference: the value ``a`` is compared with when ``b`` is ``None``.
+  """
+
+  id: str
+  section: str
+  says: str | None
+  statistic: str
+  a: Side
+  b: Side | None
+  expects: str
+  reference: float = 0.0
+
+
+def _points(study: str, pairing: str, **kw) -> Side:
+  return Side(study, pairing, scale=100.0, **kw)
+
+
+NOISE = "mnist_label_noise/noise_{}"
+CALIBRATION = "mnist_label_noise/noise_0"
+TEST_ACC = "test accuracy at the best validation epoch (points)"
+
+# The README's stated differences. Each claim's numbers are the committed
+# study's; the direction is the one the README gives.
+CLAIMS = (
+  Claim(
+    id="book_cross_entropy_beats_quadratic_100",
+    section="The book's experiment on the book's data: full MNIST",
+    says="number is what a *lucky* run gives",
+    statistic="final test accuracy, [784, 100, 10] (points)",
+    a=_points("mnist_nielsen", "sigmoid_bce", at="last", hidden=(100,)),
+    b=_points("mnist_nielsen", "sigmoid_mse", at="last", hidden=(100,)),
+    expects=stats.HIGHER,
+  ),
+  Claim(
+    id="book_cross_entropy_beats_quadratic_30",
+    section="The book's experiment on the book's data: full MNIST",
+    says=None,
+    statistic="final test accuracy, [784, 30, 10] (points)",
+    a=_points("mnist_nielsen", "sigmoid_bce", at="last", hidden=(30,)),
+    b=_points("mnist_nielsen", "sigmoid_mse", at="last", hidden=(30,)),
+    expects=stats.HIGHER,
+  ),
+  Claim(
+    id="square_loss_trails_log_likelihood",
+    section="Is the student right?",
+    says="the plain square loss was 1 to 2 points behind",
+    statistic=TEST_ACC,
+    a=_points("mnist_square_loss", "identity_mse"),
+    b=_points("mnist_square_loss", "softmax_nll"),
+    expects=stats.LOWER,
+  ),
+  Claim(
+    id="rescaling_recovers_part_of_the_gap",
+    section="Is the student right?",
+    says="Hui & Belkin's\nrescaling recovers part of the gap",
+    statistic=TEST_ACC,
+    a=_points("mnist_square_loss", "rescaled_mse(k=3,m=5)"),
+    b=_points("mnist_square_loss", "identity_mse"),
+    expects=stats.HIGHER,
+  ),
+  Claim(
+    id="log_likelihood_over_confident",
+    section="Are the outputs probabilities?",
+    says="Softmax + log-likelihood is the over-confident one",
+    statistic="temperature fitted on validation at the selected epoch, minus 1",
+    a=Side(CALIBRATION, "softmax_nll", at="temperature"),
+    b=None,
+    reference=1.0,
+    expects=stats.HIGHER,
+  ),
+  Claim(
+    id="softmax_square_loss_lower_nll",
+    section="Are the outputs probabilities?",
+    says="and a lower NLL as trained than the log-likelihood itself",
+    statistic="test NLL at the selected epoch",
+    a=Side(CALIBRATION, "softmax_mse", metric="test_nll"),
+    b=Side(CALIBRATION, "softmax_nll", metric="test_nll"),
+    expects=stats.LOWER,
+  ),
+  Claim(
+    id="cross_entropy_better_calibrated_than_quadratic",
+    section="Are the outputs probabilities?",
+    says="ECE 0.4% (sigmoid + cross-entropy, softmax +\nquadratic) to 1.0%",
+    statistic="test ECE at the selected epoch (points)",
+    a=_points(CALIBRATION, "sigmoid_bce", metric="test_ece"),
+    b=_points(CALIBRATION, "sigmoid_mse", metric="test_ece"),
+    expects=stats.LOWER,
+  ),
+  Claim(
+    id="log_likelihood_grows_over_confident",
+    section="Are the outputs probabilities?",
+    says="does not show in a [784, 100, 10] network",
+    statistic="test ECE, epoch 30 minus epoch 5 (points)",
+    a=_points(CALIBRATION, "softmax_nll", metric="test_ece", at="last"),
+    b=_points(CALIBRATION, "softmax_nll", metric="test_ece", at="epoch:5"),
+    expects=stats.HIGHER,
+  ),
+  *(
+    Claim(
+      id=f"quadratic_first_at_{level}_noise",
+      section="What if labels are wrong?",
+      says="sigmoid + quadratic is first at 20%, 40%\nand 60%",
+      statistic=f"{TEST_ACC}, {level}% noise",
+      a=_points(NOISE.format(level), "sigmoid_mse"),
+      b=_points(NOISE.format(level), "softmax_nll"),
+      expects=stats.HIGHER,
+    )
+    for level in (20, 40, 60)
+  ),
+  Claim(
+    id="log_likelihood_loses_most_late_at_60_noise",
+    section="What if labels are wrong?",
+    says="memorised the most (3.4%, 3.6% and 5.0% of the mislabelled\n"
+    "examples) and lost the most",
+    statistic="test accuracy lost from the selected to the last epoch, "
+    "60% noise (points)",
+    a=_points(NOISE.format(60), "softmax_nll", at="drop"),
+    b=_points(NOISE.format(60), "sigmoid_mse", at="drop"),
+    expects=stats.HIGHER,
+  ),
+  Claim(
+    id="multilabel_sigmoid_beats_softmax_exact_set",
+    section="Exclusive or independent classes?",
+    says="holds: on multi-label data the three independent-output pairings",
+    statistic="test exact-set accuracy at the selected epoch (points)",
+    a=_points(
+      "mnist_multilabel", "sigmoid_bce", metric="test_exact_set_accuracy"
+    ),
+    b=_points(
+      "mnist_multilabel", "softmax_nll", metric="test_exact_set_accuracy"
+    ),
+    expects=stats.HIGHER,
+  ),
+)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(cfg.Config):
+  """Which results the claims are read from, and how they are judged."""
+
+  results: str = cfg.field(
+    "experiments/results",
+    "Directory holding the committed study folders the claims read.",
+    check=lambda v: _existing_dir(v),
+  )
+  confidence: float = cfg.field(
+    stats.CONFIDENCE,
+    "Level of the confidence intervals.",
+    check=lambda v: _in_open_unit(v),
+  )
+  min_seeds: int = cfg.field(
+    stats.MIN_SEEDS,
+    "Fewest seeds a difference may rest on; fewer is 'too few seeds'.",
+    check=cfg.at_least(2),
+  )
+
+
+def _existing_dir(value: str) -> None:
+  if not Path(value).is_dir():
+    raise ValueError(
+      f"{value} is not a directory: give the folder holding the study "
+      "results (the repository's experiments/results)."
+    )
+
+
+def _in_open_unit(value: float) -> None:
+  if not 0 < value < 1:
+    raise ValueError(f"must lie in (0, 1), got {value}")
+
+
+PRESETS = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluated:
+  """A claim with its per-seed values, interval and verdict."""
+
+  claim: Claim
+  seeds: list[int]
+  a: list[float]
+  b: list[float] | None
+  interval: stats.Interval
+
+  @property
+  def holds(self) -> bool:
+    return self.interval.verdict == self.claim.expects
+
+  def to_json(self) -> dict:
+    return {
+      "id": self.claim.id,
+      "section": self.claim.section,
+      "statistic": self.claim.statistic,
+      "a": self.claim.a.label(),
+      "b": self.claim.b.label() if self.claim.b else self.claim.reference,
+      "expects": self.claim.expects,
+      "seeds": self.seeds,
+      "a_values": self.a,
+      "b_values": self.b,
+      **self.interval.to_json(),
+      "holds": self.holds,
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+  """Every claim evaluated, and each calibration run's ECE beside the ECE
+  a perfectly calibrated model with its confidences scores by chance."""
+
+  config: Config
+  evaluated: list[Evaluated]
+  ece_chance: list[dict]
+
+
+def ece_chance_rows(folder: Path, draws: int = 200) -> list[dict]:
+  """Per selected pairing of a calibration study: its test ECE (mean over
+  seeds, at the selected epoch, from the saved probabilities) and the
+  chance level of a calibrated model with the same confidences (the mean
+  and the 95% quantile of :func:`lossjax.stats.ece_chance_level`, averaged
+  over seeds)."""
+  saved = calibration_report.read_probabilities(
+    folder / calibration_report.PROBABILITIES_FILE
+  )
+  if saved is None:
+    return []
+  probabilities, labels = saved
+  _, selected = _runs(os.fspath(folder))
+  rows = []
+  for row in selected:
+    hidden = tuple(int(h) for h in row["hidden"].split("-"))
+    runs = [
+      p
+      for (pairing, h, lr, _), (_, p) in sorted(probabilities.items())
+      if (pairing, h, lr) == (row["pairing"], hidden, row["lr"])
+    ]
+    if not runs:
+      continue
+    eces, means, uppers = [], [], []
+    for p in runs:
+      confidence = p.max(axis=1)
+      correct = p.argmax(axis=1) == labels
+      eces.append(stats.ece_of(confidence, correct, stats.NUM_BINS))
+      mean, upper = stats.ece_chance_level(confidence, draws=draws)
+      means.append(mean)
+      uppers.append(upper)
+    rows.append(
+      {
+        "pairing": row["pairing"],
+        "seeds": len(runs),
+        "ece": 100 * float(np.mean(eces)),
+        "chance_mean": 100 * float(np.mean(means)),
+        "chance_95": 100 * float(np.mean(uppers)),
+      }
+    )
+  return rows
+
+
+@functools.lru_cache(maxsize=32)
+def _runs(folder: str) -> dict:
+  result = compare.load(folder)
+  return compare.seed_runs(result), result.summary.selected
+
+
+def _side_values(root: Path, side: Side) -> tuple[list[int], list[float]]:
+  if side.at not in AT and not side.at.startswith("epoch:"):
+    raise ValueError(f"{side}: at must be one of {AT} or epoch:N")
+  runs, selected = _runs(os.fspath(root / side.study))
+  rows = [
+    r
+    for r in selected
+    if r["pairing"] == side.pairing
+    and (side.hidden is None or r["hidden"] == "-".join(map(str, side.hidden)))
+  ]
+  if len(rows) != 1:
+    raise ValueError(
+      f"{root / side.study}: {len(rows)} selected settings for {side.label()}"
+    )
+  hidden = tuple(int(h) for h in rows[0]["hidden"].split("-"))
+  seed_runs = runs[(side.pairing, hidden, rows[0]["lr"])]
+  if side.at == "temperature":
+    values = [r["temperature"] for r in seed_runs.scaled_selected]
+  elif side.at == "selected":
+    values = seed_runs.at_selected(side.metric)
+  elif side.at == "last":
+    values = seed_runs.at_last(side.metric)
+  elif side.at.startswith("epoch:"):
+    epoch = int(side.at.removeprefix("epoch:"))
+    values = [
+      next(r[side.metric] for r in rows if r["epoch"] == epoch)
+      for rows in seed_runs.rows
+    ]
+  else:
+    values = [
+      s - t
+      for s, t in zip(
+        seed_runs.at_selected(side.metric),
+        seed_runs.at_last(side.metric),
+        strict=True,
+      )
+    ]
+  return seed_runs.seeds, [side.scale * v for v in values]
+
+
+def evaluate(claim: Claim, config: Config) -> Evaluated:
+  """One claim from the results under ``config.results``."""
+  root = Path(config.results)
+  seeds, a = _side_values(root, claim.a)
+  b = None
+  if claim.b is not None:
+    seeds_b, b = _side_values(root, claim.b)
+    if seeds_b != seeds:
+      raise ValueError(
+        f"{claim.id}: the sides' seeds differ ({seeds}, {seeds_b})"
+      )
+  interval = stats.paired_over_seeds(
+    a,
+    b,
+    reference=claim.reference,
+    confidence=config.confidence,
+    min_seeds=config.min_seeds,
+  )
+  return Evaluated(claim, seeds, a, b, interval)
+
+
+def run(config: Config, *, workdir: Path | None = None, log=progress.info):
+  """Evaluates every claim of :data:`CLAIMS`."""
+  del workdir
+  _runs.cache_clear()
+  evaluated = []
+  for claim in CLAIMS:
+    evaluated.append(evaluate(claim, config))
+    log(f"{claim.id}: {evaluated[-1].interval.verdict}")
+  chance = ece_chance_rows(Path(config.results) / CALIBRATION)
+  return Result(config, evaluated, chance)
+
+
+def _number(value: float) -> str:
+  return f"{value:+.3g}" if abs(value) != float("inf") else "∞"
+
+
+def table(result: Result) -> str:
+  """The claims as a Markdown table: one row each."""
+  lines = [
+    "| claim | statistic | a | b | seeds | a - b [95% interval] | verdict | "
+    "holds |",
+    "|---|---|---|---|---|---|---|---|",
+  ]
+  for e in result.evaluated:
+    i = e.interval
+    b = e.claim.b.label() if e.claim.b else f"{e.claim.reference:g}"
+    lines.append(
+      f"| {e.claim.id} | {e.claim.statistic} | {e.claim.a.label()} | {b} | "
+      f"{i.n} | {_number(i.estimate)} [{_number(i.low)}, {_number(i.high)}] "
+      f"| {i.verdict} | {'yes' if e.holds else 'no'} |"
+    )
+  return "\n".join(lines) + "\n"
+
+
+def ece_table(rows: list[dict]) -> str:
+  lines = [
+    "| pairing | seeds | test ECE % | chance ECE %: mean | chance ECE %: 95% |",
+    "|---|---|---|---|---|",
+  ]
+  for r in rows:
+    lines.append(
+      f"| {r['pairing']} | {r['seeds']} | {r['ece']:.2f} | "
+      f"{r['chance_mean']:.2f} | {r['chance_95']:.2f} |"
+    )
+  return "\n".join(lines) + "\n"
+
+
+def summary(result: Result) -> str:
+  held = sum(e.holds for e in result.evaluated)
+  chance = (
+    "\nECE against its chance level (clean MNIST, the calibration study's "
+    "selected runs, recomputed from `test_probabilities.npz`): a perfectly "
+    "calibrated model with each run's confidences, on as many test examples, "
+    "scores the chance ECE by sampling alone; an ECE below the 95% quantile "
+    "cannot be told from calibrated.\n\n" + ece_table(result.ece_chance)
+    if result.ece_chance
+    else ""
+  )
+  return (
+    "# Claims\n\n"
+    f"Each difference the README states, from the committed results: the "
+    f"mean of a - b over seeds with the paired t-test's "
+    f"{result.config.confidence:.0%} interval. A verdict is a difference "
+    f"(higher, lower) only when the interval excludes 0 and the study has "
+    f"at least {result.config.min_seeds} seeds. {held} of "
+    f"{len(result.evaluated)} claims hold.\n\n" + table(result) + chance
+  )
+
+
+def write(result: Result, workdir: str | Path) -> list[Path]:
+  workdir = Path(workdir)
+  return [
+    results.write_json(
+      workdir / "config.json", {"config": result.config.to_json()}
+    ),
+    results.write_json(
+      workdir / "claims.json",
+      {
+        "claims": [e.to_json() for e in result.evaluated],
+        "ece_chance": result.ece_chance,
+      },
+    ),
+    results.atomic_write_text(workdir / "claims.md", summary(result)),
+  ]
