@@ -10,6 +10,13 @@ makes them from any pairing's logits) and integer labels ``(n,)``:
   |\mathrm{acc}(B_m) - \mathrm{conf}(B_m)|`.
 - :func:`negative_log_likelihood`, :math:`-\frac1n \sum_i \ln p_{i y_i}`: the
   log-likelihood's cost, softmax + log-likelihood's training objective.
+  Each probability is floored at :data:`PROBABILITY_FLOOR` (``1e-6``): a
+  pairing whose outputs give the true class a probability of exactly 0 (a
+  clipped linear output, a saturated sigmoid) is charged
+  :math:`-\ln 10^{-6} = 13.8` for it, one documented number, not the
+  dtype's :math:`-\ln(\text{tiny})` (87.3 in float32, 708 in float64),
+  and :func:`floored_fraction` counts such examples. Temperature scaling
+  reads the same floored probabilities.
 - :func:`brier_score`, :math:`\frac1n \sum_i \sum_j (p_{ij} - y_{ij})^2`
   with one-hot :math:`y`: the quadratic cost on probabilities (twice the
   ``softmax_mse`` cost). Both it and the log-likelihood are *proper* scoring
@@ -41,6 +48,8 @@ from jax.typing import ArrayLike
 from lossjax.losses import _concrete
 
 NUM_BINS = 15  # Guo et al.'s choice
+# The smallest probability the NLL and temperature scaling read (see above).
+PROBABILITY_FLOOR = 1e-6
 _SUM_TOLERANCE = 1e-3
 # fit_temperature's search range: T from 1/100 to 100.
 _LOG_T_RANGE = (float(np.log(1e-2)), float(np.log(1e2)))
@@ -167,19 +176,26 @@ def expected_calibration_error(
 
 def _log_probabilities(p: jax.Array) -> jax.Array:
   # A probability of exactly 0 (a saturated sigmoid, a clipped linear
-  # output) is floored at the dtype's smallest normal number: -ln of it is
-  # 87 in float32, large but finite.
-  return jnp.log(jnp.maximum(p, jnp.finfo(p.dtype).tiny))
+  # output) is floored at PROBABILITY_FLOOR, the same in every dtype.
+  return jnp.log(jnp.maximum(p, PROBABILITY_FLOOR))
 
 
 def negative_log_likelihood(
   probabilities: ArrayLike, labels: ArrayLike
 ) -> jax.Array:
-  r"""Mean :math:`-\ln p_{i y_i}` (probabilities floored at the dtype's
-  smallest normal number, so the value stays finite)."""
+  r"""Mean :math:`-\ln \max(p_{i y_i}, 10^{-6})` (:data:`PROBABILITY_FLOOR`:
+  a true class given no probability costs 13.8, see the module's notes)."""
   p, labels = check_probabilities(probabilities, labels)
   log_p = _log_probabilities(p)
   return -jnp.mean(jnp.take_along_axis(log_p, labels[:, None], axis=-1))
+
+
+def floored_fraction(probabilities: ArrayLike, labels: ArrayLike) -> jax.Array:
+  """The fraction of examples whose true class has a probability below
+  :data:`PROBABILITY_FLOOR`: what the NLL charges the floor's 13.8 for."""
+  p, labels = check_probabilities(probabilities, labels)
+  true = jnp.take_along_axis(p, labels[:, None], axis=-1)[:, 0]
+  return jnp.mean(true < PROBABILITY_FLOOR)
 
 
 def brier_score(probabilities: ArrayLike, labels: ArrayLike) -> jax.Array:
@@ -193,11 +209,13 @@ def brier_score(probabilities: ArrayLike, labels: ArrayLike) -> jax.Array:
 def calibration_metrics(
   probabilities: ArrayLike, labels: ArrayLike, *, num_bins: int = NUM_BINS
 ) -> dict[str, jax.Array]:
-  """``{"ece", "nll", "brier"}`` of the same probabilities."""
+  """``{"ece", "nll", "brier", "floored"}`` of the same probabilities
+  (``floored``: :func:`floored_fraction`)."""
   return {
     "ece": expected_calibration_error(probabilities, labels, num_bins=num_bins),
     "nll": negative_log_likelihood(probabilities, labels),
     "brier": brier_score(probabilities, labels),
+    "floored": floored_fraction(probabilities, labels),
   }
 
 
@@ -208,7 +226,9 @@ def temperature_scale(
   p_k^{1/T}`.
 
   For a softmax output this is exactly :math:`\mathrm{softmax}(z / T)` (Guo
-  et al.); written on the probabilities it applies to every pairing alike.
+  et al.) wherever the probabilities are above :data:`PROBABILITY_FLOOR`
+  (below, it reads the floor, as the NLL and the fit do); written on the
+  probabilities it applies to every pairing alike.
   ``T > 1`` softens, ``T < 1`` sharpens; the most probable class never
   changes.
   """

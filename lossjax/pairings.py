@@ -121,6 +121,10 @@ class Pairing:
     ``probabilities`` if the pairing has one, else by kind:
 
     - ``"multiclass"``: the activation, already a distribution (softmax).
+    Either way the most probable class is :meth:`predicted_class`, the
+    class that accuracy counts (:func:`top_is_predicted`), so accuracy,
+    calibration and memorisation read one prediction.
+
     - ``"binary"``: unit ``j``'s activation estimates ``P(y_j = 1 | x)``:
       both the quadratic cost and cross-entropy are minimised, in
       expectation, by the conditional probability, and a linear output
@@ -134,11 +138,11 @@ class Pairing:
     if self.probabilities is not None:
       return self.probabilities(logits)
     a = self.label_scores(logits)
-    if self.kind == "multiclass":
-      return a
-    total = jnp.sum(a, axis=-1, keepdims=True)
-    uniform = jnp.full_like(a, 1.0 / a.shape[-1])
-    return jnp.where(total > 0, a / jnp.where(total > 0, total, 1.0), uniform)
+    if self.kind != "multiclass":
+      total = jnp.sum(a, axis=-1, keepdims=True)
+      uniform = jnp.full_like(a, 1.0 / a.shape[-1])
+      a = jnp.where(total > 0, a / jnp.where(total > 0, total, 1.0), uniform)
+    return top_is_predicted(a, self.predicted_class(logits))
 
   def label_scores(self, logits: jax.Array) -> jax.Array:
     """Per class, the probability that the class is present (multi-label).
@@ -167,6 +171,28 @@ _SPARE_COLORS = (
   "tab:cyan",
   "tab:gray",
 )
+
+
+def top_is_predicted(
+  probabilities: jax.Array, predicted: jax.Array
+) -> jax.Array:
+  """``probabilities`` with the ``predicted`` class the first most probable.
+
+  Clipped activations tie (two linear outputs above 1, two sigmoids that
+  round to 1.0 in float32), and ``argmax`` would then pick the first tied
+  class where accuracy counts the largest logit. Where the predicted class
+  ties with the row's maximum, it is raised by one unit in the last place
+  (``nextafter``): the row still sums to 1 within rounding, and the
+  ``argmax`` of the probabilities, here or read back from a file, is the
+  prediction. A row without a tie is returned unchanged.
+  """
+  top = jnp.max(probabilities, axis=-1, keepdims=True)
+  predicted = jnp.asarray(predicted)[..., None]
+  own = jnp.take_along_axis(probabilities, predicted, axis=-1)
+  tied = jnp.sum(probabilities == top, axis=-1, keepdims=True) > 1
+  raised = jnp.where(tied & (own == top), jnp.nextafter(top, 2 * top + 1), own)
+  classes = jnp.arange(probabilities.shape[-1])
+  return jnp.where(classes == predicted, raised, probabilities)
 
 
 def _softmax(z: jax.Array) -> jax.Array:

@@ -1,5 +1,7 @@
 """Calibration metrics against hand computations; probabilities of pairings."""
 
+import math
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -67,14 +69,42 @@ class MetricsTest(X64TestCase):
     cost = jnp.mean(lossjax.loss("softmax_mse", z, labels))
     chex.assert_trees_all_close(brier, 2 * cost, rtol=1e-12)
 
-  def test_a_zero_probability_costs_a_finite_nll(self):
-    p = jnp.array([[1.0, 0.0]], jnp.float32)
-    nll = calibration.negative_log_likelihood(p, jnp.array([1]))
-    self.assertTrue(np.isfinite(nll))
-    self.assertGreater(float(nll), 80)  # -ln(float32 tiny) = 87.3
+  def test_a_zero_probability_costs_the_documented_floor(self):
+    # Issue 27: a true class given probability 0 cost -ln(float32 tiny) =
+    # 87.3 (708 in float64), so a pairing's NLL was set by that constant.
+    for dtype in (jnp.float32, jnp.float64):
+      with self.subTest(str(dtype)):
+        p = jnp.array([[1.0, 0.0], [0.5, 0.5]], dtype)
+        labels = jnp.array([1, 0])
+        nll = calibration.negative_log_likelihood(p, labels)
+        expected = (-math.log(calibration.PROBABILITY_FLOOR) + math.log(2)) / 2
+        self.assertAlmostEqual(float(nll), expected, places=5)
+        self.assertEqual(float(calibration.floored_fraction(p, labels)), 0.5)
+
+  def test_the_temperature_fit_reads_the_floor_not_the_dtype(self):
+    # Issue 27: exact zeros drove the fitted temperature (34 where the
+    # floored probabilities give about 2.5). Zeros and the floor itself
+    # now fit the same temperature.
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.full(10, 0.3), size=400)
+    p[rng.random(p.shape) < 0.3] = 0.0
+    p /= p.sum(axis=1, keepdims=True)
+    labels = rng.integers(0, 10, 400)
+    floored = np.maximum(p, calibration.PROBABILITY_FLOOR)
+    chex.assert_trees_all_close(
+      calibration.fit_temperature(jnp.asarray(p), labels),
+      calibration.fit_temperature(
+        jnp.asarray(floored / floored.sum(axis=1, keepdims=True)), labels
+      ),
+      rtol=1e-3,
+    )
 
   def test_temperature_scaling_of_a_softmax_is_softmax_of_z_over_t(self):
-    z = 4.0 * jax.random.normal(jax.random.key(1), (5, 7), jnp.float64)
+    # Above the probability floor (which the scaling reads as the NLL does).
+    z = 1.5 * jax.random.normal(jax.random.key(1), (5, 7), jnp.float64)
+    self.assertGreater(
+      float(jax.nn.softmax(z).min()), calibration.PROBABILITY_FLOOR
+    )
     for t in (0.3, 1.0, 2.5):
       chex.assert_trees_all_close(
         calibration.temperature_scale(jax.nn.softmax(z), t),
@@ -142,6 +172,31 @@ class ClassProbabilitiesTest(parameterized.TestCase):
     chex.assert_trees_all_close(jnp.sum(p, -1), jnp.ones(3), rtol=1e-6)
     # The most probable class is the predicted one (where there is one).
     self.assertEqual(int(jnp.argmax(p[2])), int(pairing.predicted_class(z[2])))
+
+  @parameterized.parameters(*lossjax.PAIRINGS)
+  def test_the_most_probable_class_is_the_predicted_one(self, name):
+    # Issue 27: clipped probabilities tied (two linear outputs above 1, two
+    # sigmoids at 1.0 in float32), so calibration's top class was another
+    # prediction than the one accuracy counts (rescaled_mse: 89-90% accurate,
+    # its saved probabilities' top class right 67-71% of the time).
+    pairing = lossjax.resolve_pairing(name)
+    z = jnp.concatenate(
+      [
+        jnp.array([[1.5, 2.0, 0.3, -1.0], [17.0, 20.0, 0.3, 30.0]]),
+        40.0 * jax.random.normal(jax.random.key(3), (200, 4)),
+      ]
+    ).astype(jnp.float32)
+    p = pairing.class_probabilities(z)
+    predicted = pairing.predicted_class(z)
+    np.testing.assert_array_equal(jnp.argmax(p, axis=-1), predicted)
+    labels = jax.random.randint(jax.random.key(4), (len(z),), 0, 4)
+    bins = calibration.calibration_bins(p, labels)
+    self.assertAlmostEqual(
+      float(jnp.sum(bins.counts * bins.accuracy) / len(z)),
+      float(jnp.mean(predicted == labels)),
+      places=6,
+    )
+    chex.assert_trees_all_close(p.sum(-1), jnp.ones(len(z)), atol=1e-6)
 
   def test_defaults_by_kind(self):
     z = jnp.array([[2.0, -1.0, 0.5]])
