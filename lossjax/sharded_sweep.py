@@ -69,9 +69,17 @@ class SweepSpec(cfg.Config):
   epochs: int = cfg.epochs_field(300)
   target_cost: float = cfg.field(
     0.05,
-    "epochs_to_target: first epoch whose cost is below this (neuron: the "
-    "cost; mlp: validation cost).",
+    "mlp: epochs_to_target is the first epoch whose validation cost is "
+    "below this.",
     check=cfg.finite,
+  )
+  target_error: float = cfg.field(
+    0.1,
+    "neuron: epochs_to_target is the first epoch whose output error |a - y| "
+    "is below this: one quantity for every pairing, as the slowdown table "
+    "measures (a cost threshold of 0.05 means a < 0.32 for the quadratic "
+    "cost but a < 0.05 for cross-entropy).",
+    check=cfg.positive,
   )
   divergence_cost: float = cfg.field(
     1e6,
@@ -119,12 +127,35 @@ class SweepSpec(cfg.Config):
     """The fingerprinted fields, without those the task does not read."""
     fields = super().identity()
     if self.task == "neuron":  # the MLP fields do not affect a neuron sweep
-      for name in ("data", "hidden", "init", "hidden_activation", "batch_size"):
+      for name in (
+        "data",
+        "hidden",
+        "init",
+        "hidden_activation",
+        "batch_size",
+        "target_cost",
+      ):
         fields.pop(name)
     else:
-      for name in ("x", "y"):
+      for name in ("x", "y", "target_error"):
         fields.pop(name)
     return fields
+
+  def target_text(self) -> str:
+    """What ``epochs_to_target`` waits for, e.g. ``|a - y| < 0.1``."""
+    if self.task == "neuron":
+      return f"|a - y| < {self.target_error:g}"
+    return f"validation cost < {self.target_cost:g}"
+
+  def reached_target(self, arrays: dict) -> np.ndarray:
+    """Per configuration and epoch, whether the target is reached (the
+    output error for the neuron, the validation cost for an MLP)."""
+    with np.errstate(invalid="ignore"):
+      if self.task == "neuron":
+        error = np.abs(arrays["output"] - self.y)
+        return np.isfinite(error) & (error < self.target_error)
+      cost = arrays["cost"]
+      return np.isfinite(cost) & (cost < self.target_cost)
 
   def grid(self) -> list[tuple[int, float, float]]:
     """``(seed, init_scale, lr)`` of every configuration of a pairing.
@@ -539,9 +570,7 @@ def summary_rows(result: SweepResult) -> list[dict]:
     with np.errstate(invalid="ignore"):
       blown_up = ~np.isfinite(cost) | (cost > result.spec.divergence_cost)
     diverged_at = first_epoch(blown_up)
-    to_target = first_epoch(
-      np.isfinite(cost) & (cost < result.spec.target_cost)
-    )
+    to_target = first_epoch(result.spec.reached_target(arrays))
     for i in range(len(cost)):
       diverged = diverged_at[i] >= 0
       row = {

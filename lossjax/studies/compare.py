@@ -342,15 +342,10 @@ def finished_groups(
     return {}
   if not same or not (workdir / "metrics.jsonl").is_file():
     return {}
-  by_run = records.group_rows(
-    records.read_jsonl(workdir / "metrics.jsonl"),
-    selected_epochs.probability_key,
-  )
+  rows = records.read_jsonl(workdir / "metrics.jsonl")
+  by_run = records.group_rows(rows, selected_epochs.probability_key)
   scaled_path = workdir / "temperature.jsonl"
-  scaled = records.group_rows(
-    records.read_jsonl(scaled_path) if scaled_path.is_file() else [],
-    selected_epochs.probability_key,
-  )
+  scaled = records.read_jsonl(scaled_path) if scaled_path.is_file() else []
   saved = calibration_report.read_probabilities(
     workdir / calibration_report.PROBABILITIES_FILE
   )
@@ -363,9 +358,13 @@ def finished_groups(
     ]
     epochs = list(range(group.epochs + 1))
     if all([r["epoch"] for r in by_run.get(k, [])] == epochs for k in keys):
+      # In the order the files hold them, so a resumed run rewrites them
+      # unchanged.
+      mine = set(keys)
+      key = selected_epochs.probability_key
       out[index] = FinishedGroup(
-        rows=[r for k in keys for r in by_run[k]],
-        scaled=[r for k in keys for r in scaled.get(k, [])],
+        rows=[r for r in rows if key(r) in mine],
+        scaled=[r for r in scaled if key(r) in mine],
         test_probabilities={
           k: probabilities[k] for k in keys if k in probabilities
         },

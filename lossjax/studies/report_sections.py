@@ -195,7 +195,7 @@ def sweep_section(result: SweepResult) -> str:
 
   return f"""## 7. How does the slowdown grow with the initial saturation? (sweep)
 
-Epochs until the neuron's cost falls below {spec.target_cost} at eta = 0.15, from
+Epochs until the neuron's output error {spec.target_text()} at eta = 0.15, from
 w = b = 0, 1, 2, 3: quadratic {epochs("sigmoid_mse")},
 cross-entropy {epochs("sigmoid_bce")}
 (never: not within {spec.epochs} epochs).

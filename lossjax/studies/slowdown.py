@@ -221,7 +221,12 @@ def summary(result: Result) -> str:
 
 
 def plot(result: Result, path: Path) -> Path:
-  """Output and cost versus epoch: one row per initialisation."""
+  """Output ``a`` and output error versus epoch, one row per
+  initialisation. The right panel is what the table measures: ``|a - y|``
+  as a fraction of its start, so that every pairing starts at 1 and
+  ``epochs_to_halve`` is where its curve crosses the dotted line at 0.5
+  (marked), on a linear axis where a plateau looks like one. (The costs
+  differ between pairings, and a linear output's falls to 1e-38.)"""
   plt = plotting.plt
   records, curves = result.records, result.curves
   by_name = {p.name: p for p in result.config.pairings}
@@ -235,7 +240,7 @@ def plot(result: Result, path: Path) -> Path:
     by_config.setdefault(key, []).append(row)
   multiple_lrs = len({r["lr"] for r in records}) > 1
   for (name, rule, w0, b0, lr), rows in by_config.items():
-    ax_out, ax_cost = axes[inits.index((w0, b0))]
+    ax_out, ax_err = axes[inits.index((w0, b0))]
     pairing = by_name[name]
     label = pairing.display_label
     if rule != UPDATE_GRADIENT:
@@ -248,14 +253,31 @@ def plot(result: Result, path: Path) -> Path:
       label=label,
     )
     epochs = [r["epoch"] for r in rows]
+    error = np.abs(np.array([r["output"] for r in rows]) - result.config.y)
     ax_out.plot(epochs, [r["output"] for r in rows], **style)
-    ax_cost.plot(epochs, [r["loss"] for r in rows], **style)
+    if error[0] > 0:  # a run that starts at its target has nothing to halve
+      relative = error / error[0]
+      ax_err.plot(epochs, relative, **style)
+      halved = np.flatnonzero(relative <= 0.5)
+      if halved.size:
+        ax_err.plot(
+          epochs[halved[0]],
+          relative[halved[0]],
+          marker="o",
+          color=style["color"],
+          markersize=5,
+        )
   for row_axes, (w0, b0) in zip(axes, inits, strict=True):
     z0 = w0 * result.config.x + b0
     title = f"w0={w0:g}, b0={b0:g}  (z0={z0:g})"
     row_axes[0].set(title=f"output a, {title}", xlabel="epoch", ylabel="a")
-    row_axes[1].set(title=f"cost, {title}", xlabel="epoch", ylabel="cost")
-    row_axes[1].set_yscale("log")
+    row_axes[1].set(
+      title=f"|a - y| / its start, {title}\n(dot: epochs_to_halve)",
+      xlabel="epoch",
+      ylabel="fraction of the initial output error",
+    )
+    row_axes[1].axhline(0.5, color="grey", linestyle=":", linewidth=1)
+    row_axes[1].set_ylim(0, 1.05)
     row_axes[0].legend(fontsize=8)
   return plotting.save_figure(fig, path)
 

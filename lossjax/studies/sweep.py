@@ -27,8 +27,9 @@ HEATMAP_METRICS = ("epochs_to_target", "final_cost", "final_accuracy")
 class Config(SweepSpec):
   heatmap_metric: str = cfg.field(
     "epochs_to_target",
-    "What heatmap.png shows per (init scale, lr): epochs to --target_cost, "
-    "the final cost, or (mlp) the final validation accuracy.",
+    "What heatmap.png shows per (init scale, lr): epochs to the target "
+    "(--target_error for the neuron, --target_cost for an MLP), the final "
+    "cost, or (mlp) the final validation accuracy.",
     choices=HEATMAP_METRICS,
   )
 
@@ -147,7 +148,7 @@ def plot_heatmaps(
   colors = plotting.matplotlib.colors
   if metric == "epochs_to_target":
     norm, cmap = colors.LogNorm(vmin=1, vmax=spec.epochs), "viridis_r"
-    label = f"epochs until cost < {spec.target_cost:g}"
+    label = f"epochs until {spec.target_text()}"
     fmt = "{:.0f}".format
   elif metric == "final_cost":
     finite = np.concatenate([g[np.isfinite(g)] for g, _ in grids.values()])
@@ -204,7 +205,9 @@ def plot_heatmaps(
 
 
 def plot_curves(result: SweepResult, path: Path) -> Path:
-  """Median cost over seeds versus epoch: rows = pairings, columns = lrs."""
+  """Median over seeds versus epoch of what ``epochs_to_target`` reads (the
+  output error |a - y| for the neuron, the validation cost for an MLP):
+  rows = pairings, columns = lrs."""
   plt = plotting.plt
   spec = result.spec
   scales, lrs = sorted(spec.init_scales), sorted(spec.lrs)
@@ -214,20 +217,24 @@ def plot_curves(result: SweepResult, path: Path) -> Path:
     figsize=(2.8 * len(lrs), 2.4 * len(spec.pairings)),
     squeeze=False,
     sharex=True,
-    sharey="row",
+    sharey=True,  # one scale: the pairings are compared
   )
   colors = plotting.plt.cm.viridis(np.linspace(0, 0.9, len(scales)))
+  neuron = spec.task == "neuron"
+  what = "|a - y|" if neuron else "validation cost"
+  target = spec.target_error if neuron else spec.target_cost
   for row, pairing in zip(axes, [p.name for p in spec.pairings], strict=True):
     arrays = result.arrays[pairing]
+    traced = np.abs(arrays["output"] - spec.y) if neuron else arrays["cost"]
     for ax, lr in zip(row, lrs, strict=True):
       for color, scale in zip(colors, scales, strict=True):
         pick = (arrays["lr"] == lr) & (arrays["init_scale"] == scale)
-        median = np.median(arrays["cost"][pick], axis=0)
+        median = np.median(traced[pick], axis=0)
         ax.plot(median, color=color, label=f"{scale:g}")
       ax.set_yscale("log")
       ax.set_title(f"{pairing}, eta={lr:g}", fontsize=9)
-      ax.axhline(spec.target_cost, color="grey", linestyle=":", linewidth=1)
-    row[0].set_ylabel("median cost")
+      ax.axhline(target, color="grey", linestyle=":", linewidth=1)
+    row[0].set_ylabel(f"median {what}")
   for ax in axes[-1]:
     ax.set_xlabel("epoch")
   handles, labels = axes[0][-1].get_legend_handles_labels()
