@@ -9,6 +9,8 @@ from pathlib import Path
 
 from absl.testing import absltest
 
+from tests import pages
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -43,13 +45,13 @@ class CodebaseTest(absltest.TestCase):
 
   def test_every_function_and_class_is_used(self):
     # A definition is used when its name appears anywhere else: in the
-    # library, a script, a test or the README. Decorated definitions are
-    # registered by their decorator (e.g. a custom_jvp rule).
+    # library, a script, a test or the pages (README.md, docs/). Decorated
+    # definitions are registered by their decorator (e.g. a custom_jvp rule).
     sources = [
       *library_files(),
       *(REPO / "experiments").glob("*.py"),
       *(REPO / "tests").rglob("*.py"),
-      REPO / "README.md",
+      *pages.PAGES,
     ]
     words = collections.Counter(
       re.findall(r"\w+", "\n".join(p.read_text() for p in sources))

@@ -668,13 +668,10 @@ def _seed_sections(result: Result, digest: Summary) -> list[str]:
   """The spread over seeds and the stalled runs (several seeds only)."""
   if not _several_seeds(result):
     return []
+  # Short: the terms are defined once, in docs/methods.md.
   return [
-    "\nSpread over seeds: test accuracy (%) at the final epoch and at each "
-    "seed's best epoch; median [min, max], mean ± std, and how many seeds "
-    f"*stalled* (more than {seed_spread.STALL_MARGIN:g} points below the "
-    "setting's best seed at the same statistic). At the final epoch that "
-    "also counts a run that reached its setting's level and dipped at the "
-    "end; at the best epoch it counts only runs that never reached it.\n",
+    "\nSpread over seeds of the test accuracy (%), final and best epoch "
+    "(*stalled*: docs/methods.md):\n",
     seed_spread.spread_table(digest.selected),
     seed_spread.stalled_text(digest.cases),
   ]

@@ -109,7 +109,8 @@ def sections(selected_rows: Sequence[dict]) -> list[str]:
   ):
     return []
   return [
-    "\n## Exclusive or independent classes?\n",
+    # Bold, not a heading: the table is embedded in a page that has its own.
+    "\n**Exclusive or independent classes?**\n",
     "Multi-label test set, mean over seeds at each seed's best validation "
     "epoch (by validation exact-set accuracy). A label is predicted when its "
     "score (`Pairing.label_scores`: the unit's activation clipped to [0, 1], "

@@ -217,20 +217,12 @@ def _at_epoch(rows, epoch, metric):
 
 def stalled_text(cases: Sequence[dict]) -> str:
   """Markdown: what the per-epoch records show inside each stalled run."""
+  # Short: the terms are defined once, in docs/methods.md.
   if not cases:
-    return (
-      f"No run stalled (best-epoch test accuracy more than {STALL_MARGIN:g} "
-      "points below the best seed of its setting).\n"
-    )
+    return "No run stalled at its best epoch.\n"
   lines = [
-    f"**Stalled runs** (even the best epoch's test accuracy is more than "
-    f"{STALL_MARGIN:g} points below the best seed of the setting: the run "
-    "never reached its setting's level), each beside the setting's median "
-    "healthy seed. *rarely predicted*: classes the network assigns to fewer "
-    f"than {RARE_SHARE:.0%} of an even share of the test examples at the "
-    "final epoch, with that number of examples in brackets (0: never "
-    "predicted); output error |dC/dz| and output slope da/dz are means over "
-    "the validation set.\n",
+    "**Stalled runs** at their best epoch, each beside its setting's median "
+    "healthy seed (docs/methods.md):\n",
     "| setting | seed | final % | best % | rarely predicted | output error "
     "(epoch 1 -> last) | output slope (epoch 1 -> last) |",
     "|---|---|---|---|---|---|---|",

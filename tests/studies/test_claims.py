@@ -2,7 +2,6 @@
 
 import json
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +10,11 @@ from absl.testing import absltest, parameterized
 
 from lossjax import calibration, stats
 from lossjax.studies import claims
+from tests import pages
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "experiments" / "results"
-README = (REPO / "README.md").read_text()
+README = pages.all_text()  # the front page and docs/
 
 
 class PairedOverSeedsTest(parameterized.TestCase):
@@ -132,13 +132,14 @@ class ClaimsTest(absltest.TestCase):
       if e.interval.verdict in (stats.HIGHER, stats.LOWER):
         self.assertGreaterEqual(e.interval.n, stats.MIN_SEEDS, e.claim.id)
 
-  def test_the_readme_shows_the_committed_claims(self):
-    match = re.search(
-      r"<!-- results:claims .*?-->\n(.*?)<!-- /results:claims -->", README, re.S
-    )
-    self.assertIsNotNone(match, "README has no claims block")
+  def test_the_pages_show_the_committed_claims_and_findings(self):
     text = (RESULTS / "claims" / "claims.md").read_text()
-    self.assertEqual(match.group(1), text[text.index("| claim") :])
+    self.assertEqual(pages.block("claims"), text[text.index("| claim") :])
+    # The front page's findings table is generated from the claims.
+    findings = (RESULTS / "claims" / "findings.md").read_text()
+    self.assertEqual(self.result.findings, findings)
+    self.assertEqual(pages.block("findings"), findings)
+    self.assertIn("<!-- results:findings", pages.read(pages.README))
 
 
 if __name__ == "__main__":

@@ -175,7 +175,7 @@ class CompareTest(absltest.TestCase):
           set(np.flatnonzero(target)), set(test_labels[index[index >= 0]])
         )
     text = (workdir / "summary.md").read_text()
-    self.assertIn("## Exclusive or independent classes?", text)
+    self.assertIn("**Exclusive or independent classes?**", text)
     self.assertIn("exact-set % (3 labels)", text)
     loaded = compare.load(workdir)
     self.assertEqual(loaded.summary, result.summary)
