@@ -242,16 +242,11 @@ def _slowdown_number(root: Path) -> str:
 
 
 def _gradients_number(root: Path) -> str:
-  rows = {
-    r["pairing"]: r for r in _summary(root, "mnist_pairings") if r["selected"]
-  }
+  rows = [r for r in _summary(root, "mnist_pairings") if r["selected"]]
   return (
     "output error |dC/dz| at epoch 0, [784, 30, 10] from N(0, 1): "
-    + ", ".join(
-      f"{p} {rows[p]['output_error_epoch0']:.2g}"
-      for p in ("sigmoid_mse", "softmax_mse", "softmax_nll", "sigmoid_bce")
-    )
-    + f" (mean of {rows['sigmoid_mse']['seeds']} seeds)"
+    + ", ".join(f"{r['pairing']} {r['output_error_epoch0']:.2g}" for r in rows)
+    + f" (mean of {rows[0]['seeds']} seeds)"
   )
 
 
