@@ -11,8 +11,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from absl.testing import absltest
 
 from lossjax import cli, studies
 from lossjax import config as cfg
-from tests import cli_runner, datasets
+from tests import cli_runner, datasets, holding
 
 REPO = Path(__file__).resolve().parents[1]
 # The experiment scripts: one per study, mnist.py for studies/compare.py.
@@ -40,24 +38,6 @@ def folder_bytes(workdir: Path) -> dict[str, bytes]:
     for p in sorted(workdir.rglob("*"))
     if p.is_file() and p.name != ".lock"
   }
-
-
-def hold_folder(workdir: Path) -> subprocess.Popen:
-  """Another process holding ``workdir``'s lock until its stdin closes."""
-  holder = subprocess.Popen(
-    [
-      sys.executable,
-      "-c",
-      "import sys; from pathlib import Path; from lossjax import run_folder; "
-      f"run_folder.lock(Path({str(workdir)!r})); print('locked', flush=True); "
-      "sys.stdin.read()",
-    ],
-    stdin=subprocess.PIPE,
-    stdout=subprocess.PIPE,
-    text=True,
-  )
-  assert holder.stdout.readline().strip() == "locked"
-  return holder
 
 
 def defined_flags(study: str) -> set[str]:
@@ -377,7 +357,7 @@ class CliTest(absltest.TestCase):
     # command into it is one error line and changes nothing.
     workdir, command = self.finished_comparison("busy")
     before = folder_bytes(workdir)
-    holder = hold_folder(workdir)
+    holder = holding.hold_folder(workdir)
     try:
       for study, flags in (
         ("mnist", command),
@@ -394,8 +374,7 @@ class CliTest(absltest.TestCase):
           )
           self.assertEqual(folder_bytes(workdir), before)
     finally:
-      holder.stdin.close()
-      holder.wait(timeout=30)
+      holding.release(holder)
 
   @pytest.mark.slow
   def test_every_bad_input_is_one_error_line_and_writes_nothing(self):

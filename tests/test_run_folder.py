@@ -1,15 +1,13 @@
 """The run-folder protocol (issue 26): resume, refuse, overwrite, lock."""
 
-import subprocess
-import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
 from absl.testing import absltest
 
 from lossjax import results, run_folder
 from lossjax.studies import slowdown
+from tests import holding
 
 
 def finished_run(workdir: Path, config) -> None:
@@ -127,27 +125,8 @@ class ClaimedTest(absltest.TestCase):
   def test_a_second_process_is_refused_while_the_first_runs(self):
     # A real second process holds the lock (flock locks belong to open
     # files, so this also holds between threads of one process).
-    holder = subprocess.Popen(
-      [
-        sys.executable,
-        "-c",
-        textwrap.dedent(
-          f"""
-          import sys, time
-          from pathlib import Path
-          from lossjax import run_folder
-          run_folder.lock(Path({str(self.workdir)!r}))
-          print("locked", flush=True)
-          sys.stdin.read()
-          """
-        ),
-      ],
-      stdin=subprocess.PIPE,
-      stdout=subprocess.PIPE,
-      text=True,
-    )
+    holder = holding.hold_folder(self.workdir)
     try:
-      self.assertEqual(holder.stdout.readline().strip(), "locked")
       with self.assertRaisesRegex(
         ValueError, rf"is in use: another run \(process {holder.pid}\)"
       ):
@@ -155,8 +134,7 @@ class ClaimedTest(absltest.TestCase):
           self.fail("ran")
       self.assertEqual(contents(self.workdir), self.before)
     finally:
-      holder.stdin.close()
-      holder.wait(timeout=30)
+      holding.release(holder)
     # The lock went with its process: the folder is free again.
     with run_folder.claimed(self.workdir, self.config):
       pass
