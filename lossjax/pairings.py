@@ -162,14 +162,15 @@ class Pairing:
     return f"Pairing({self.name!r}, kind={self.kind!r})"
 
 
-# Colours the built-ins do not use, for pairings that name none.
+# Colours no built-in or factory pairing uses, for pairings that name none
+# (a pairing keeps its colour in every figure).
 _SPARE_COLORS = (
-  "tab:purple",
-  "tab:brown",
   "tab:pink",
-  "tab:olive",
-  "tab:cyan",
   "tab:gray",
+  "gold",
+  "navy",
+  "teal",
+  "maroon",
 )
 
 
@@ -385,6 +386,7 @@ def _rescaled_mse(k: float, m: float) -> Pairing:
     delta=_rescaled_mse_delta(k, m),
     kind="binary",
     label=f"linear + rescaled quadratic (k={k:g}, M={m:g})",
+    color="tab:olive",
     default_lr=0.1 / k,
   )
 
@@ -416,6 +418,7 @@ def _smoothed_nll(eps: float) -> Pairing:
     delta=lambda z, y: _softmax(z) - smoothed(y),
     kind="multiclass",
     label=f"softmax + smoothed log-likelihood (eps={eps:g})",
+    color="tab:cyan",
     default_lr=0.5,
   )
 

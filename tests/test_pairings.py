@@ -233,3 +233,22 @@ class SquareLossOnLinearOutputsTest(parameterized.TestCase):
   def test_bad_parameters(self, spec, message):
     with self.assertRaisesRegex(ValueError, re.escape(message)):
       lossjax.resolve_pairing(spec)
+
+
+class ColoursTest(absltest.TestCase):
+  """Issue 28: a pairing keeps one colour in every figure, and no two of the
+  pairings a study names share one (linear + quadratic and the rescaled loss
+  were both purple)."""
+
+  def test_every_named_pairing_has_its_own_colour(self):
+    named = [
+      *lossjax.PAIRINGS,
+      "rescaled_mse(k=3,m=5)",
+      "smoothed_nll(eps=0.1)",
+    ]
+    colours = [lossjax.resolve_pairing(n).display_color for n in named]
+    self.assertLen(
+      set(colours), len(colours), dict(zip(named, colours, strict=True))
+    )
+    spare = set(pairings._SPARE_COLORS)
+    self.assertEqual(spare & set(colours), set())

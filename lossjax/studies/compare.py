@@ -737,7 +737,12 @@ def write(result: Result, workdir: str | Path) -> list[Path]:
     by_setting = records.group_rows(digest.chosen, setting_key)
     book = {key: book_reference(result.config, *key) for key in by_setting}
     paths.append(
-      seed_spread.plot_seed_curves(by_setting, book, workdir / "seeds.png")
+      seed_spread.plot_seed_curves(
+        by_setting,
+        book,
+        workdir / "seeds.png",
+        colors={p.name: p.display_color for p in result.config.pairings},
+      )
     )
     if digest.cases:
       paths.append(
@@ -746,7 +751,7 @@ def write(result: Result, workdir: str | Path) -> list[Path]:
   if _grid_note(digest.rows):
     paths.append(
       compare_figures.plot_lr_tuning(
-        result, digest.rows, workdir / "lr_tuning.png"
+        result, digest.rows, workdir / "lr_tuning.png", seed_runs(result)
       )
     )
   if multilabel_report.counts_of(digest.selected):

@@ -176,49 +176,74 @@ FIGURES = (
 )
 
 
-def plot_lr_tuning(result, rows: Sequence[dict], path: Path) -> Path:
+def plot_lr_tuning(
+  result, rows: Sequence[dict], path: Path, runs: dict
+) -> Path:
   """Accuracy against learning rate, per pairing: the tuning curve.
 
-  Validation accuracy (what selects the rate) and test accuracy at the best
-  validation epoch, mean ± std over seeds; the selected rate is circled.
+  Test accuracy at the best validation epoch, the mean over seeds with the
+  range of the seeds as its bar (never past 0 or 100%); the selected rate
+  is circled. Per architecture two panels: the whole range (where a rate
+  collapses) and the same curves zoomed on the selected rates, where the
+  pairings differ by tenths of a point. ``runs``: each setting's
+  :class:`lossjax.studies.compare.SeedRuns`.
   """
   plt = plotting.plt
   by_name = {p.name: p for p in result.config.pairings}
   archs = list(dict.fromkeys(r["hidden"] for r in rows))
   fig, axes = plt.subplots(
-    1, len(archs), figsize=(6 * len(archs), 4.2), squeeze=False
+    len(archs), 2, figsize=(12, 4.2 * len(archs)), squeeze=False
   )
-  for ax, arch in zip(axes[0], archs, strict=True):
+  for (full, zoom), arch in zip(axes, archs, strict=True):
+    chosen = []
     for name, group in records.group_rows(
       [r for r in rows if r["hidden"] == arch], lambda r: (r["pairing"],)
     ).items():
       pairing = by_name[name[0]]
       group = sorted(group, key=lambda r: r["lr"])
-      lrs = [r["lr"] for r in group]
-      test = [r["test_at_best_val_mean"] for r in group]
-      ax.errorbar(
-        lrs,
-        [math.nan if v is None else v for v in test],
-        yerr=[r["test_at_best_val_std"] or 0.0 for r in group],
-        color=pairing.display_color,
-        marker="o",
-        capsize=3,
-        label=pairing.display_label,
-      )
-      for r in group:
-        if r["selected"] and r["test_at_best_val_mean"] is not None:
-          ax.scatter(
-            [r["lr"]],
-            [r["test_at_best_val_mean"]],
-            s=160,
-            facecolors="none",
-            edgecolors=pairing.display_color,
-          )
-    ax.set_xscale("log")
-    ax.set(
-      title=f"hidden {arch}: test accuracy at the best validation epoch",
-      xlabel="learning rate",
-      ylabel="test accuracy (%)",
-    )
-    ax.legend(fontsize=8)
+      hidden = tuple(int(h) for h in arch.split("-"))
+      values = [
+        [
+          100 * v
+          for v in runs[(name[0], hidden, r["lr"])].at_selected("test_accuracy")
+          if v is not None
+        ]
+        for r in group
+      ]
+      means = [np.mean(v) if v else math.nan for v in values]
+      bars = [
+        [m - min(v) if v else 0.0 for m, v in zip(means, values, strict=True)],
+        [max(v) - m if v else 0.0 for m, v in zip(means, values, strict=True)],
+      ]
+      for ax in (full, zoom):
+        ax.errorbar(
+          [r["lr"] for r in group],
+          means,
+          yerr=bars,
+          color=pairing.display_color,
+          marker="o",
+          capsize=3,
+          label=pairing.display_label,
+        )
+      for r, m, v in zip(group, means, values, strict=True):
+        if r["selected"] and v:
+          chosen += v
+          for ax in (full, zoom):
+            ax.scatter(
+              [r["lr"]],
+              [m],
+              s=160,
+              facecolors="none",
+              edgecolors=pairing.display_color,
+            )
+    for ax in (full, zoom):
+      ax.set_xscale("log")
+      ax.set(xlabel="learning rate", ylabel="test accuracy (%)")
+    full.set_title(f"hidden {arch}: test accuracy at the best validation epoch")
+    if chosen:
+      low, high = min(chosen), max(chosen)
+      pad = max(0.3, 0.25 * (high - low))
+      zoom.set_ylim(low - 3 * pad, min(high + pad, 100))
+    zoom.set_title(f"hidden {arch}: zoomed on the selected rates (circled)")
+    full.legend(fontsize=8, loc="lower left")
   return plotting.save_figure(fig, path)

@@ -262,61 +262,96 @@ def _fmt3(value):
   return "-" if value is None else f"{value:.3g}"
 
 
-def plot_seed_curves(by_setting, book, path):
+def plot_seed_curves(by_setting, book, path, colors=None):
   """Every seed's test-accuracy curve, one panel per setting.
 
-  ``book``: (pairing, hidden, lr) -> the book's number or ``None`` (a dashed
-  line). Seeds stalled even at their best epoch are drawn in red.
+  ``book``: (pairing, hidden, lr) -> the book's number or ``None`` (a dotted
+  line). ``colors``: pairing name -> its colour, the one it has in every
+  figure. A seed stalled even at its best epoch keeps its pairing's colour
+  and is drawn dashed, its last value marked. The panels share one
+  accuracy range, from the data (from epoch 1: epoch 0 is chance), so a
+  0.5-point spread looks small beside a stall; the legend sits below them.
   """
   plt = plotting.plt
+  lines = plotting.matplotlib.lines
+  colors = colors or {}
   settings = list(by_setting)
   cols = min(len(settings), 2)
   nrows = math.ceil(len(settings) / cols)
   fig, axes = plt.subplots(
-    nrows, cols, figsize=(6 * cols, 3.8 * nrows), squeeze=False
+    nrows,
+    cols,
+    figsize=(6 * cols, 3.4 * nrows + 0.6),
+    squeeze=False,
+    sharey=True,
+    layout="constrained",
   )
+  shown = []
   for ax, setting in zip(axes.flat, settings, strict=False):
+    pairing, hidden, lr = setting
+    color = colors.get(pairing, "tab:blue")
     by_seed = records.group_rows(by_setting[setting], lambda r: (r["seed"],))
     outcomes = [seed_outcome(rows) for rows in by_seed.values()]
     flags = stalled([o["best"] for o in outcomes])
     for (seed,), flag in zip(by_seed, flags, strict=True):
       rows = sorted(
-        (r for r in by_seed[(seed,)] if r["test_accuracy"] is not None),
+        (
+          r
+          for r in by_seed[(seed,)]
+          if r["epoch"] >= 1 and r["test_accuracy"] is not None
+        ),
         key=lambda r: r["epoch"],
       )
+      epochs = [r["epoch"] for r in rows]
+      values = [100 * r["test_accuracy"] for r in rows]
+      shown += values
       ax.plot(
-        [r["epoch"] for r in rows],
-        [100 * r["test_accuracy"] for r in rows],
-        color="tab:red" if flag else "tab:blue",
-        alpha=0.9 if flag else 0.45,
-        linewidth=1.4 if flag else 0.9,
-        label=f"seed {seed} (stalled)" if flag else None,
+        epochs,
+        values,
+        color=color,
+        linestyle="--" if flag else "-",
+        linewidth=1.6 if flag else 0.9,
+        alpha=1.0 if flag else 0.6,
       )
+      if flag and values:
+        ax.plot(epochs[-1], values[-1], marker="x", color=color, markersize=7)
     reference = book.get(setting)
     if reference is not None:
-      ax.axhline(
-        reference,
-        color="black",
-        linestyle="--",
-        linewidth=1,
-        label=f"book: {reference:.2f}%",
-      )
-    pairing, hidden, lr = setting
+      shown.append(reference)
+      ax.axhline(reference, color="black", linestyle=":", linewidth=1)
     ax.set(
       title=f"{pairing} [{'-'.join(map(str, hidden))}], eta={lr:g}: "
       f"{len(outcomes)} seeds, {sum(flags)} stalled",
       xlabel="epoch",
-      ylabel="test accuracy (%)",
     )
-    finals = [o["best"] for o in outcomes if o["best"] is not None]
-    if finals:  # the healthy band, with room for the stalled curves below
-      low = min(min(finals), reference or 100) - 3
-      ax.set_ylim(max(low, 0), 100)
     plotting.integer_epochs(ax)
-    if ax.get_legend_handles_labels()[0]:  # a stalled seed or the book's line
-      ax.legend(fontsize=7, loc="lower right")
+  for ax in axes[:, 0]:
+    ax.set_ylabel("test accuracy (%)")
+  if shown:
+    low, high = min(shown), max(shown)
+    pad = max(0.5, 0.05 * (high - low))
+    axes[0, 0].set_ylim(max(low - pad, 0), min(high + pad, 100))
   for ax in list(axes.flat)[len(settings) :]:
     ax.set_visible(False)
+  keys = [
+    lines.Line2D([], [], color="grey", linewidth=0.9, label="a seed"),
+    lines.Line2D(
+      [],
+      [],
+      color="grey",
+      linestyle="--",
+      linewidth=1.6,
+      marker="x",
+      label="a stalled seed (best epoch > 5 points below the best seed)",
+    ),
+  ]
+  if any(book.get(s) is not None for s in settings):
+    keys.append(
+      lines.Line2D([], [], color="black", linestyle=":", label="the book")
+    )
+  fig.legend(
+    handles=keys, loc="outside lower center", ncols=len(keys), fontsize=8
+  )
   return plotting.save_figure(fig, path)
 
 
