@@ -23,8 +23,22 @@ def _finite(value) -> bool:
   return value is not None and math.isfinite(value)
 
 
+def data_text(data) -> str:
+  """What a figure's runs trained on, for its title: the dataset, and the
+  label noise or multi-label composition when there is one."""
+  parts = [data.dataset]
+  if data.label_noise:
+    parts.append(
+      f"{round(100 * data.label_noise)}% {data.label_noise_kind} label noise"
+    )
+  if data.multilabel is not None:
+    parts.append(f"multi-label (1 to {data.multilabel} digits)")
+  return ", ".join(parts)
+
+
 def _curve(rows, metric):
-  """Epochs, mean, min and max over seeds of ``metric``."""
+  """Epochs, median, min and max over seeds of ``metric`` (the median: with
+  a stalled seed among healthy ones a mean is a curve no run follows)."""
   by_epoch = records.group_rows(
     (r for r in rows if r.get(metric) is not None), lambda r: (r["epoch"],)
   )
@@ -32,7 +46,7 @@ def _curve(rows, metric):
   values = [[r[metric] for r in by_epoch[(e,)]] for e in epochs]
   return (
     epochs,
-    [sum(v) / len(v) for v in values],
+    [float(np.median(v)) for v in values],
     [min(v) for v in values],
     [max(v) for v in values],
   )
@@ -48,9 +62,12 @@ def plot_metric(
   percent=False,
   rows: Sequence[dict] | None = None,
 ):
-  """One panel per architecture, one line (mean, min-max band) per pairing.
+  """One panel per architecture, one line (median, min-max band over seeds)
+  per pairing; the title names the data (and its label noise).
 
   ``rows``: the per-epoch rows to draw (default: the selected rates').
+  ``percent`` metrics start at epoch 1 (epoch 0 is chance before training)
+  on a range from the data, so sub-point gaps show.
   """
   plt = plotting.plt
   by_name = {p.name: p for p in result.config.pairings}
@@ -65,6 +82,8 @@ def plot_metric(
       arch_rows, setting_key
     ).items():
       epochs, mean, low, high = _curve(group, metric)
+      if percent and epochs and epochs[0] == 0 and len(epochs) > 1:
+        epochs, mean, low, high = epochs[1:], mean[1:], low[1:], high[1:]
       if not epochs:
         continue
       scale = 100 if percent else 1
@@ -82,10 +101,19 @@ def plot_metric(
         color=color,
         alpha=0.2,
       )
-    ax.set(title=f"hidden {list(arch)}", xlabel="epoch", ylabel=ylabel)
+    ax.set(
+      title=f"{data_text(result.config.data)}, hidden {list(arch)}",
+      xlabel="epoch",
+      ylabel=ylabel,
+    )
     if log_scale:
       ax.set_yscale("log")
-    ax.legend(fontsize=8)
+  # Off the data: one legend, right of the panels.
+  handles, labels = axes[0][-1].get_legend_handles_labels()
+  if handles:
+    axes[0][-1].legend(
+      handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1)
+    )
   return plotting.save_figure(fig, path)
 
 
@@ -149,6 +177,7 @@ def plot_grad_norms(result, path, rows: Sequence[dict] | None = None):
       )
     plotting.integer_epochs(ax)
     ax.legend(fontsize=8)
+  fig.suptitle(f"Gradient norm per layer: {data_text(result.config.data)}")
   return plotting.save_figure(fig, path)
 
 
