@@ -263,7 +263,8 @@ outputs **{_fmt(None if linear is None else linear["test_at_best_val_mean"])}%**
 (eta {"-" if linear is None else f"{linear['lr']:g}"}), softmax + log-likelihood
 **{_fmt(by_pairing.get("softmax_nll", {}).get("test_at_best_val_mean"))}%**, sigmoid
 + quadratic **{_fmt(by_pairing.get("sigmoid_mse", {}).get("test_at_best_val_mean"))}%**;
-best: {best["pairing"]}. The README's 30-epoch study on full MNIST
+highest mean here: {best["pairing"]} (a measurement at this size, not a
+verdict). The README's 30-epoch study on full MNIST
 (`--preset=square_loss`), with 5-rate grids and three seeds, is the fuller
 answer.
 
@@ -362,8 +363,8 @@ by another class (test labels clean), test accuracy:
 
 {noise_lines}
 
-Best at the last epoch: {robust["pairing"]}; most memorised:
-{memorising["pairing"]}.
+Highest mean at the last epoch here: {robust["pairing"]}; most memorised:
+{memorising["pairing"]} (measurements at this size, not verdicts).
 
 ![noise](label_noise/noise.png)
 """,
@@ -405,7 +406,8 @@ single-label data of section 11:
 
 {lines}
 
-Best on multi-label data: {best["pairing"]}. The README's 30-epoch study on
+Highest mean on multi-label data here: {best["pairing"]} (a measurement at
+this size, not a verdict). The README's 30-epoch study on
 full MNIST (`--preset=multilabel`) is the fuller answer.
 
 ![accuracy by number of labels](multilabel/label_count.png)
