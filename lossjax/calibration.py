@@ -137,23 +137,42 @@ def calibration_bins(
   Example ``i`` falls in bin ``m`` (from 0) when its confidence
   :math:`c_i = \\max_j p_{ij}` lies in ``(m / M, (m + 1) / M]``.
   """
-  _check_num_bins(num_bins)
   p, labels = check_probabilities(probabilities, labels)
-  confidence = jnp.max(p, axis=-1)
-  correct = (jnp.argmax(p, axis=-1) == labels).astype(p.dtype)
+  return confidence_bins(
+    jnp.max(p, axis=-1), jnp.argmax(p, axis=-1) == labels, num_bins=num_bins
+  )
+
+
+def confidence_bins(
+  confidence: ArrayLike, correct: ArrayLike, *, num_bins: int = NUM_BINS
+) -> CalibrationBins:
+  """:func:`calibration_bins` from each example's confidence and whether
+  its prediction is right (e.g. a simulated calibrated model's,
+  :func:`lossjax.stats.ece_chance_level`)."""
+  _check_num_bins(num_bins)
+  confidence = jnp.asarray(confidence)
+  correct = jnp.asarray(correct).astype(confidence.dtype)
   index = jnp.clip(
     jnp.ceil(confidence * num_bins).astype(jnp.int32) - 1, 0, num_bins - 1
   )
-  counts = jnp.zeros(num_bins, p.dtype).at[index].add(1.0)
-  confidence_sum = jnp.zeros(num_bins, p.dtype).at[index].add(confidence)
-  correct_sum = jnp.zeros(num_bins, p.dtype).at[index].add(correct)
+  counts = jnp.zeros(num_bins, confidence.dtype).at[index].add(1.0)
+  confidence_sum = (
+    jnp.zeros(num_bins, confidence.dtype).at[index].add(confidence)
+  )
+  correct_sum = jnp.zeros(num_bins, confidence.dtype).at[index].add(correct)
   safe = jnp.maximum(counts, 1.0)
   return CalibrationBins(
-    edges=jnp.linspace(0.0, 1.0, num_bins + 1, dtype=p.dtype),
+    edges=jnp.linspace(0.0, 1.0, num_bins + 1, dtype=confidence.dtype),
     counts=counts,
     confidence=confidence_sum / safe,
     accuracy=correct_sum / safe,
   )
+
+
+def bins_ece(bins: CalibrationBins) -> jax.Array:
+  """The ECE of a confidence histogram: the example-weighted mean gap."""
+  gaps = jnp.abs(bins.accuracy - bins.confidence)
+  return jnp.sum(bins.counts * gaps) / jnp.sum(bins.counts)
 
 
 def expected_calibration_error(
@@ -169,9 +188,7 @@ def expected_calibration_error(
     labels: ``(n,)`` integer classes.
     num_bins: ``M`` equal-width confidence bins (>= 1; 15 as Guo et al.).
   """
-  bins = calibration_bins(probabilities, labels, num_bins=num_bins)
-  gaps = jnp.abs(bins.accuracy - bins.confidence)
-  return jnp.sum(bins.counts * gaps) / jnp.sum(bins.counts)
+  return bins_ece(calibration_bins(probabilities, labels, num_bins=num_bins))
 
 
 def _log_probabilities(p: jax.Array) -> jax.Array:

@@ -22,25 +22,11 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
+import jax
 import numpy as np
 import scipy.stats
 
-from lossjax.calibration import NUM_BINS
-
-__all__ = [
-  "CONFIDENCE",
-  "HIGHER",
-  "LOWER",
-  "MIN_SEEDS",
-  "NUM_BINS",
-  "TIE",
-  "TOO_FEW",
-  "Interval",
-  "ece_chance_level",
-  "ece_of",
-  "paired_over_examples",
-  "paired_over_seeds",
-]
+from lossjax import calibration
 
 CONFIDENCE = 0.95
 MIN_SEEDS = 5
@@ -163,25 +149,10 @@ def paired_over_examples(
   )
 
 
-def ece_of(confidences: np.ndarray, correct: np.ndarray, bins: int) -> float:
-  """ECE from each example's confidence and correctness, binned as
-  :func:`lossjax.calibration.calibration_bins` bins (``(m/M, (m+1)/M]``);
-  in NumPy, for the many draws of :func:`ece_chance_level`."""
-  confidences = np.asarray(confidences, np.float64)
-  which = np.clip(np.ceil(confidences * bins).astype(int) - 1, 0, bins - 1)
-  total = 0.0
-  for k in range(bins):
-    inside = which == k
-    if inside.any():
-      gap = abs(np.mean(correct[inside]) - np.mean(confidences[inside]))
-      total += inside.sum() / len(confidences) * gap
-  return float(total)
-
-
 def ece_chance_level(
   confidences: np.ndarray,
   *,
-  bins: int = NUM_BINS,
+  bins: int = calibration.NUM_BINS,
   draws: int = 200,
   quantile: float = CONFIDENCE,
   seed: int = 0,
@@ -189,10 +160,15 @@ def ece_chance_level(
   """``(mean, quantile)`` of the ECE that a perfectly calibrated model with
   these ``confidences`` scores by chance: each example is right with
   probability its confidence, ``draws`` times."""
-  confidences = np.asarray(confidences, np.float64)
+  confidences = np.asarray(confidences)
   rng = np.random.default_rng(seed)
-  scores = [
-    ece_of(confidences, rng.random(len(confidences)) < confidences, bins)
-    for _ in range(draws)
-  ]
+  correct = rng.random((draws, len(confidences))) < confidences
+  # Binned as every ECE is (calibration.confidence_bins), all draws at once.
+  scores = np.asarray(
+    jax.vmap(
+      lambda right: calibration.bins_ece(
+        calibration.confidence_bins(confidences, right, num_bins=bins)
+      )
+    )(correct)
+  )
   return float(np.mean(scores)), float(np.quantile(scores, quantile))

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lossjax import calibration, progress, results, stats
 from lossjax import config as cfg
-from lossjax import progress, results, stats
 from lossjax.studies import calibration_report, compare
 
 # Where a statistic is read in each seed's runs (and "epoch:N").
@@ -463,10 +463,8 @@ def ece_chance_rows(folder: Path, draws: int = 200) -> list[dict]:
       continue
     eces, means, uppers = [], [], []
     for p in runs:
-      confidence = p.max(axis=1)
-      correct = p.argmax(axis=1) == labels
-      eces.append(stats.ece_of(confidence, correct, stats.NUM_BINS))
-      mean, upper = stats.ece_chance_level(confidence, draws=draws)
+      eces.append(float(calibration.expected_calibration_error(p, labels)))
+      mean, upper = stats.ece_chance_level(p.max(axis=1), draws=draws)
       means.append(mean)
       uppers.append(upper)
     rows.append(

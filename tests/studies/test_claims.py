@@ -71,14 +71,17 @@ class OverExamplesAndEceTest(absltest.TestCase):
     self.assertAlmostEqual(got.high - got.low, 2 * 1.96 * se, delta=0.2 * se)
     self.assertEqual(got.verdict, stats.HIGHER)
 
-  def test_ece_of_bins_as_the_calibration_module(self):
+  def test_confidence_bins_are_the_probabilities_bins(self):
+    # The chance level bins its draws as every ECE is binned.
     rng = np.random.default_rng(1)
     logits = rng.normal(size=(500, 10)) * 3
     p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     labels = rng.integers(0, 10, 500)
     expected = calibration.expected_calibration_error(p, labels)
-    got = stats.ece_of(p.max(axis=1), p.argmax(axis=1) == labels, 15)
-    self.assertAlmostEqual(got, float(expected), places=5)
+    got = calibration.bins_ece(
+      calibration.confidence_bins(p.max(axis=1), p.argmax(axis=1) == labels)
+    )
+    self.assertAlmostEqual(float(got), float(expected), places=5)
 
   def test_chance_level_of_a_calibrated_model(self):
     # Certain and right: no ECE by chance. Confidence 0.5 on n examples:
