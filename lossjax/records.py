@@ -87,6 +87,17 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
   return rows
 
 
+def hidden_text(hidden: Sequence[int]) -> str:
+  """An architecture's hidden sizes as summaries and files name it:
+  ``100-30``."""
+  return "-".join(map(str, hidden))
+
+
+def hidden_sizes(text: str) -> tuple[int, ...]:
+  """:func:`hidden_text` read back: ``"100-30"`` -> ``(100, 30)``."""
+  return tuple(int(h) for h in text.split("-"))
+
+
 def group_rows(
   rows: Iterable[dict], key: Callable[[dict], tuple]
 ) -> dict[tuple, list[dict]]:

@@ -178,7 +178,7 @@ def write_probabilities(
     ),
     labels=np.asarray(labels, np.int32),
     pairings=np.array([k[0] for k in keys]),
-    hidden=np.array(["-".join(map(str, k[1])) for k in keys]),
+    hidden=np.array([records.hidden_text(k[1]) for k in keys]),
     lrs=np.array([k[2] for k in keys], np.float64),
     seeds=np.array([k[3] for k in keys], np.int64),
     epochs=np.array([probabilities[k][0] for k in keys], np.int64),
@@ -200,7 +200,7 @@ def read_probabilities(path: Path) -> tuple[dict, np.ndarray] | None:
     probabilities = {
       (
         str(name),
-        tuple(int(h) for h in hidden.split("-")),
+        records.hidden_sizes(hidden),
         float(lr),
         int(s),
       ): (
@@ -315,7 +315,7 @@ def selected_runs(
       keys += [
         k
         for k in test_probabilities
-        if (k[0], "-".join(map(str, k[1])), k[2])
+        if (k[0], records.hidden_text(k[1]), k[2])
         == (r["pairing"], r["hidden"], r["lr"])
       ]
   return keys

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lossjax import calibration, progress, results, stats
+from lossjax import calibration, progress, records, results, stats
 from lossjax import config as cfg
 from lossjax.studies import calibration_report, compare
 
@@ -57,7 +57,7 @@ class Side:
   scale: float = 1.0
 
   def label(self) -> str:
-    where = f" [{'-'.join(map(str, self.hidden))}]" if self.hidden else ""
+    where = f" [{records.hidden_text(self.hidden)}]" if self.hidden else ""
     at = "" if self.at in ("selected", "temperature") else f" ({self.at})"
     return f"{self.pairing}{where}{at}"
 
@@ -453,7 +453,7 @@ def ece_chance_rows(folder: Path, draws: int = 200) -> list[dict]:
   _, selected = _runs(os.fspath(folder))
   rows = []
   for row in selected:
-    hidden = tuple(int(h) for h in row["hidden"].split("-"))
+    hidden = records.hidden_sizes(row["hidden"])
     runs = [
       p
       for (pairing, h, lr, _), (_, p) in sorted(probabilities.items())
@@ -493,13 +493,13 @@ def _side_values(root: Path, side: Side) -> tuple[list[int], list[float]]:
     r
     for r in selected
     if r["pairing"] == side.pairing
-    and (side.hidden is None or r["hidden"] == "-".join(map(str, side.hidden)))
+    and (side.hidden is None or r["hidden"] == records.hidden_text(side.hidden))
   ]
   if len(rows) != 1:
     raise ValueError(
       f"{root / side.study}: {len(rows)} selected settings for {side.label()}"
     )
-  hidden = tuple(int(h) for h in rows[0]["hidden"].split("-"))
+  hidden = records.hidden_sizes(rows[0]["hidden"])
   seed_runs = runs[(side.pairing, hidden, rows[0]["lr"])]
   if side.at == "temperature":
     values = [r["temperature"] for r in seed_runs.scaled_selected]

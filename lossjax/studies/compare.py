@@ -501,7 +501,7 @@ def _summary_rows(result: Result) -> list[dict]:
     }
     row = {
       "pairing": pairing,
-      "hidden": "-".join(map(str, hidden)),
+      "hidden": records.hidden_text(hidden),
       "lr": lr,
       "seeds": len(runs.seeds),
       "epochs": max(r["epoch"] for r in group),
@@ -575,7 +575,7 @@ def _selected_curves(
   return [
     r
     for r in result.rows
-    if (r["pairing"], "-".join(map(str, r["hidden"])), r["lr"]) in chosen
+    if (r["pairing"], records.hidden_text(r["hidden"]), r["lr"]) in chosen
   ]
 
 

@@ -230,7 +230,7 @@ def plot_lr_tuning(
     ).items():
       pairing = by_name[name[0]]
       group = sorted(group, key=lambda r: r["lr"])
-      hidden = tuple(int(h) for h in arch.split("-"))
+      hidden = records.hidden_sizes(arch)
       values = [
         [
           100 * v

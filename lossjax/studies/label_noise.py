@@ -237,7 +237,7 @@ def summary(result: Result) -> str:
   clean = selected.get(0.0)
   parts = [
     f"# {c.data.dataset}: calibration and label noise\n",
-    f"Hidden {', '.join('-'.join(map(str, h)) for h in c.hidden)}, init "
+    f"Hidden {', '.join(records.hidden_text(h) for h in c.hidden)}, init "
     f"`{c.init}`, batch {c.batch_size}, {c.epochs} epochs, seeds "
     f"{', '.join(map(str, c.seeds))}; {c.data.label_noise_kind} noise "
     f"(seed {c.data.label_noise_seed}) on the training and validation "

@@ -229,7 +229,7 @@ def stalled_text(cases: Sequence[dict]) -> str:
   ]
   for case in cases:
     pairing, hidden, lr = case["setting"]
-    name = f"{pairing} [{'-'.join(map(str, hidden))}] eta={lr:g}"
+    name = f"{pairing} [{records.hidden_text(hidden)}] eta={lr:g}"
     runs = [(run, "stalled") for run in case["stalled"]]
     if case["healthy"] is not None:
       runs.insert(0, (case["healthy"], "healthy"))
@@ -320,7 +320,7 @@ def plot_seed_curves(by_setting, book, path, colors=None):
       shown.append(reference)
       ax.axhline(reference, color="black", linestyle=":", linewidth=1)
     ax.set(
-      title=f"{pairing} [{'-'.join(map(str, hidden))}], eta={lr:g}: "
+      title=f"{pairing} [{records.hidden_text(hidden)}], eta={lr:g}: "
       f"{len(outcomes)} seeds, {sum(flags)} stalled",
       xlabel="epoch",
     )
@@ -404,7 +404,7 @@ def plot_stalled(cases: Sequence[dict], path):
       ax.set(xlabel="epoch", ylabel=label)
       plotting.integer_epochs(ax)
     ax_row[0].set_title(
-      f"{pairing} [{'-'.join(map(str, hidden))}], eta={lr:g}", fontsize=9
+      f"{pairing} [{records.hidden_text(hidden)}], eta={lr:g}", fontsize=9
     )
     ax_row[0].legend(fontsize=7)
   return plotting.save_figure(fig, path)
