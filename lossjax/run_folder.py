@@ -65,7 +65,7 @@ def saved_config(workdir: Path, config_type: type) -> Any:
   return config_lib.from_json(config_type, saved)
 
 
-def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+def differences(old: Any, new: Any) -> list[str]:
   """The fingerprinted settings in which two configs differ, as
   ``name: old value there, new value here`` (nested fields dotted)."""
   old_fields, new_fields = old.identity(), new.identity()
@@ -76,12 +76,12 @@ def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
       continue
     if isinstance(a, dict) and isinstance(b, dict):
       out += [
-        f"{prefix}{name}.{k}: {a.get(k)!r} there, {b.get(k)!r} here"
+        f"{name}.{k}: {a.get(k)!r} there, {b.get(k)!r} here"
         for k in sorted(set(a) | set(b))
         if a.get(k) != b.get(k)
       ]
     else:
-      out.append(f"{prefix}{name}: {a!r} there, {b!r} here")
+      out.append(f"{name}: {a!r} there, {b!r} here")
   return out
 
 

@@ -342,8 +342,9 @@ def finished_groups(
     return {}
   if not same or not (workdir / "metrics.jsonl").is_file():
     return {}
+  key = selected_epochs.probability_key
   rows = records.read_jsonl(workdir / "metrics.jsonl")
-  by_run = records.group_rows(rows, selected_epochs.probability_key)
+  by_run = records.group_rows(rows, key)
   scaled_path = workdir / "temperature.jsonl"
   scaled = records.read_jsonl(scaled_path) if scaled_path.is_file() else []
   saved = calibration_report.read_probabilities(
@@ -352,16 +353,12 @@ def finished_groups(
   probabilities = {} if saved is None else saved[0]
   out = {}
   for index, (group, runs) in enumerate(groups):
-    keys = [
-      selected_epochs.probability_key(selected_epochs.run_key(group, run))
-      for run in runs
-    ]
+    keys = [key(selected_epochs.run_key(group, run)) for run in runs]
     epochs = list(range(group.epochs + 1))
     if all([r["epoch"] for r in by_run.get(k, [])] == epochs for k in keys):
       # In the order the files hold them, so a resumed run rewrites them
       # unchanged.
       mine = set(keys)
-      key = selected_epochs.probability_key
       out[index] = FinishedGroup(
         rows=[r for r in rows if key(r) in mine],
         scaled=[r for r in scaled if key(r) in mine],
