@@ -435,7 +435,11 @@ class Result:
   config: Config
   evaluated: list[Evaluated]
   ece_chance: list[dict]
-  findings: str = ""
+
+  @functools.cached_property
+  def findings(self) -> str:
+    """:func:`findings_table` of these claims and the results they read."""
+    return findings_table(self, Path(self.config.results))
 
 
 def ece_chance_rows(folder: Path, draws: int = 200) -> list[dict]:
@@ -555,10 +559,7 @@ def run(config: Config, *, workdir: Path | None = None, log=progress.info):
     evaluated.append(evaluate(claim, config))
     log(f"{claim.id}: {evaluated[-1].interval.verdict}")
   chance = ece_chance_rows(Path(config.results) / CALIBRATION)
-  result = Result(config, evaluated, chance)
-  return dataclasses.replace(
-    result, findings=findings_table(result, Path(config.results))
-  )
+  return Result(config, evaluated, chance)
 
 
 def _claim_text(e: Evaluated) -> str:
@@ -570,10 +571,10 @@ def _claim_text(e: Evaluated) -> str:
   )
 
 
-def findings_table(result: Result, root: Path, prefix: str = "") -> str:
+def findings_table(result: Result, root: Path) -> str:
   """The README's findings: one row per question, its answer, the key
-  number with its interval (from the claims) and the page; ``prefix`` is
-  the path from the page that shows the table to the repository."""
+  number with its interval (from the claims, or read under ``root``) and
+  the page (relative to the repository, where the README is)."""
   by_id = {e.claim.id: e for e in result.evaluated}
   lines = [
     "| question | answer | key numbers (95% interval over seeds) | page |",
@@ -586,7 +587,7 @@ def findings_table(result: Result, root: Path, prefix: str = "") -> str:
       numbers = f.number(root)
     name = Path(f.page).stem
     cells = [c.replace("|", "\\|") for c in (f.question, f.answer, numbers)]
-    lines.append(f"| {' | '.join(cells)} | [{name}]({prefix}{f.page}) |")
+    lines.append(f"| {' | '.join(cells)} | [{name}]({f.page}) |")
   return "\n".join(lines) + "\n"
 
 
