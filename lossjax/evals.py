@@ -183,7 +183,8 @@ class MultiLabelEval:
   best validation exact-set accuracy is chosen (``threshold``) and applied
   to both splits. Per split: ``<split>_exact_set_accuracy`` (also as
   ``<split>_accuracy``, what the comparison study selects on),
-  ``_micro_f1``, ``_macro_f1``, ``_average_precision`` (threshold-free),
+  ``_micro_f1``, ``_macro_f1``, ``_average_precision`` and
+  ``_top_k_set_accuracy`` (both threshold-free),
   ``_exact_set_accuracy_by_count`` (examples with 1, 2, ... labels; see
   :data:`LABEL_COUNTS`), ``_predicted_counts`` (labels predicted per class)
   and ``_cost``; ``output_error`` and ``output_slope`` on validation.
@@ -236,6 +237,9 @@ class MultiLabelEval:
           f"{prefix}_micro_f1": micro,
           f"{prefix}_macro_f1": macro,
           f"{prefix}_average_precision": set_metrics.mean_average_precision(
+            s, y
+          ),
+          f"{prefix}_top_k_set_accuracy": set_metrics.top_k_set_accuracy(
             s, y
           ),
           f"{prefix}_predicted_counts": jnp.sum(

@@ -9,6 +9,10 @@ predicted for example ``i`` when :math:`s_{ij} \ge t`.
   equals the target set.
 - :func:`f1_scores`: micro-averaged F1 (every (example, class) decision
   pooled) and macro-averaged F1 (per class, then averaged).
+- :func:`top_k_set_accuracy`: the fraction of examples whose ``k``
+  highest-scoring classes are exactly their ``k`` labels (``k`` the
+  example's true number of labels); threshold-free and per example, so a
+  bad ranking is told apart from a bad threshold.
 - :func:`mean_average_precision`: per class, the mean precision at the rank
   of each positive example when the examples are sorted by score, averaged
   over classes with a positive; threshold-free.
@@ -71,6 +75,21 @@ def f1_scores(
     return jnp.where(denominator > 0, 2 * tp / jnp.maximum(denominator, 1), 1.0)
 
   return f1(tp.sum(), fp.sum(), fn.sum()), jnp.mean(f1(tp, fp, fn))
+
+
+def top_k_set_accuracy(scores: ArrayLike, targets: ArrayLike) -> jax.Array:
+  """Fraction of examples whose top-``k`` classes equal their label set.
+
+  ``k`` is each example's own number of labels. Equal scores are ranked by
+  class index (a stable sort), so a pairing whose scores tie is not
+  credited with the tie.
+  """
+  scores = jnp.asarray(scores)
+  actual = jnp.asarray(targets) > 0.5
+  # The rank of each class within its example: 0 for the highest score.
+  rank = jnp.argsort(jnp.argsort(-scores, axis=-1, stable=True), axis=-1)
+  top_k = rank < jnp.sum(actual, axis=-1, keepdims=True)
+  return jnp.mean(jnp.all(top_k == actual, axis=-1))
 
 
 def mean_average_precision(scores: ArrayLike, targets: ArrayLike) -> jax.Array:

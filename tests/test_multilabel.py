@@ -188,6 +188,32 @@ class SetMetricsTest(absltest.TestCase):
       rtol=1e-6,
     )
 
+  def test_top_k_set_accuracy_by_hand(self):
+    # Example 0 (2 labels): top 2 are {0, 1}, right. Example 1 (1 label):
+    # top 1 is {1}, right. Example 2 (1 label): top 1 is {0}, right.
+    chex.assert_trees_all_close(
+      set_metrics.top_k_set_accuracy(self.SCORES, self.TARGETS), 1.0
+    )
+    # A threshold cannot get all three (best 2/3): the ranking is right,
+    # the threshold is what fails.
+    best = max(
+      float(set_metrics.exact_set_accuracy(self.SCORES, self.TARGETS, t))
+      for t in set_metrics.THRESHOLDS
+    )
+    self.assertAlmostEqual(best, 2 / 3, places=6)
+    # Example 1's label moved to class 2 (second highest): a ranking error.
+    targets = self.TARGETS.at[1].set(jnp.array([0.0, 0.0, 1.0]))
+    chex.assert_trees_all_close(
+      set_metrics.top_k_set_accuracy(self.SCORES, targets), 2 / 3
+    )
+    # Tied scores are not credited: classes 0 and 1 tie, the label is 1.
+    chex.assert_trees_all_close(
+      set_metrics.top_k_set_accuracy(
+        jnp.array([[0.5, 0.5, 0.0]]), jnp.array([[0.0, 1.0, 0.0]])
+      ),
+      0.0,
+    )
+
   def test_choose_threshold(self):
     t = set_metrics.choose_threshold(self.SCORES, self.TARGETS)
     self.assertAlmostEqual(float(t), 0.35, places=6)  # 2/3, the first best
