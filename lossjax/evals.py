@@ -239,9 +239,7 @@ class MultiLabelEval:
           f"{prefix}_average_precision": set_metrics.mean_average_precision(
             s, y
           ),
-          f"{prefix}_top_k_set_accuracy": set_metrics.top_k_set_accuracy(
-            s, y
-          ),
+          f"{prefix}_top_k_set_accuracy": set_metrics.top_k_set_accuracy(s, y),
           f"{prefix}_predicted_counts": jnp.sum(
             set_metrics.predicted_sets(s, threshold), axis=0
           ),
