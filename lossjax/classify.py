@@ -57,8 +57,9 @@ class DeviceData:
 
   ``eval`` holds ``validation`` and ``test``, and with label noise
   ``mislabelled``: the training examples whose label was corrupted, with
-  that wrong label (what :class:`lossjax.evals.ClassificationEval` reads
-  for ``memorised``).
+  their wrong and their clean label, ``(n, 2)`` (what
+  :class:`lossjax.evals.ClassificationEval` reads for ``memorised`` and
+  its chance level).
   """
 
   train: tuple[jax.Array, jax.Array]
@@ -81,7 +82,12 @@ class DeviceData:
     if wrong.size:
       evals["mislabelled"] = (
         jnp.asarray(dataset.train.images[wrong]),
-        jnp.asarray(dataset.train.labels[wrong]),
+        jnp.asarray(
+          np.stack(
+            [dataset.train.labels[wrong], dataset.clean_train_labels[wrong]],
+            axis=-1,
+          )
+        ),
       )
     return cls(
       train=put(dataset.train),

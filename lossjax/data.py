@@ -629,6 +629,17 @@ def _existing_dir(value: str) -> None:
     )
 
 
+# The label-noise options: they change nothing (and are not fingerprinted)
+# while --label_noise is 0.
+NOISE_FIELDS = (
+  "label_noise",
+  "label_noise_kind",
+  "label_noise_seed",
+  "label_noise_per_seed",
+  "clean_validation",
+)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DataConfig(config_lib.Config):
   """Which data a study trains on: the flags every data study shares."""
@@ -686,8 +697,21 @@ class DataConfig(config_lib.Config):
   )
   label_noise_seed: int = config_lib.field(
     0,
-    "Fixes which labels are corrupted and to what (independent of --seeds).",
+    "Fixes which labels are corrupted and to what (with "
+    "--label_noise_per_seed, the first training seed's draw).",
     check=config_lib.at_least(0),
+  )
+  label_noise_per_seed: bool = config_lib.field(
+    False,
+    "Draw the label noise anew for every training seed (draw seed: "
+    "--label_noise_seed plus the training seed), so that the spread over "
+    "--seeds includes the draw; off: every seed trains on one draw.",
+  )
+  clean_validation: bool = config_lib.field(
+    False,
+    "With --label_noise: leave the validation labels clean, so that rates "
+    "and epochs are selected on clean labels (an oracle a user rarely has; "
+    "off: validation labels are as noisy as the training labels).",
   )
 
   multilabel: int | None = config_lib.field(
@@ -712,7 +736,7 @@ class DataConfig(config_lib.Config):
     seeds and kinds change nothing then)."""
     fields = super().identity()
     if not self.label_noise:
-      for name in ("label_noise", "label_noise_kind", "label_noise_seed"):
+      for name in NOISE_FIELDS:
         fields.pop(name)
     if self.multilabel is None:
       for name in ("multilabel", "multilabel_seed"):
@@ -728,6 +752,11 @@ class DataConfig(config_lib.Config):
     if self.data_dir is not None:
       object.__setattr__(self, "data_dir", os.path.normpath(self.data_dir))
 
+  @property
+  def noise_varies_with_seed(self) -> bool:
+    """Whether each training seed trains on its own draw of label noise."""
+    return bool(self.label_noise) and self.label_noise_per_seed
+
   def resolved(self) -> "DataConfig":
     """This config with ``data_dir`` set to the offline copy it would use.
 
@@ -740,7 +769,9 @@ class DataConfig(config_lib.Config):
     found = find_offline_copy(self.dataset)
     return self if found is None else self.replace(data_dir=str(found))
 
-  def load(self, *, loaded: Dataset | None = None) -> Dataset:
+  def load(
+    self, *, loaded: Dataset | None = None, training_seed: int | None = None
+  ) -> Dataset:
     """The data this config describes.
 
     ``loaded``: the same data already read (:meth:`load_source` of a config
@@ -749,6 +780,8 @@ class DataConfig(config_lib.Config):
     again. Either way, this config's ``train_size``, ``eval_size``, label
     noise and multi-label composition are then applied, so a study given
     ``loaded`` trains on exactly what its ``config.json`` says.
+    ``training_seed``: with :attr:`noise_varies_with_seed`, whose draw of
+    label noise (``None``: the draw of ``label_noise_seed`` itself).
     """
     if loaded is None:
       loaded = self.load_source()
@@ -761,8 +794,24 @@ class DataConfig(config_lib.Config):
       loaded.with_train_size(self.train_size).with_eval_size(self.eval_size),
       fraction=self.label_noise,
       kind=self.label_noise_kind,
-      seed=self.label_noise_seed,
+      seed=self.label_noise_seed
+      + (training_seed or 0) * self.noise_varies_with_seed,
+      clean_validation=self.clean_validation,
     )
+    if self.noise_varies_with_seed:  # described by its first draw's seed
+      dataset = dataclasses.replace(
+        dataset,
+        notes=(
+          *dataset.notes[:-1],
+          label_corruption.describe_noise(
+            self.label_noise,
+            self.label_noise_kind,
+            self.label_noise_seed,
+            per_seed=True,
+            clean_validation=self.clean_validation,
+          ),
+        ),
+      )
     if self.multilabel is None:
       return dataset
     try:

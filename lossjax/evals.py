@@ -65,12 +65,14 @@ class ClassificationEval:
   """Accuracy, cost and calibration on each split; output error and slope.
 
   ``data`` is ``{"validation": (x, labels), "test": (x, labels)}``, and
-  with label noise ``"mislabelled": (x, wrong labels)``, the training
-  examples whose label was corrupted. Per split ``<split>_ece``,
+  with label noise ``"mislabelled": (x, (wrong label, clean label))``, the
+  training examples whose label was corrupted. Per split ``<split>_ece``,
   ``<split>_nll`` and ``<split>_brier`` measure the pairing's
   :meth:`~lossjax.Pairing.class_probabilities` (:mod:`lossjax.calibration`);
   ``memorised`` is the fraction of mislabelled examples the network assigns
-  to their wrong label. The output
+  to their wrong label, and ``memorised_chance`` what it would be if the
+  network ignored the wrong label: the fraction it gets wrong (not the
+  clean label) over ``k - 1``. The output
   error is the mean norm of ``dC/dz`` (BP1), the signal backpropagation
   carries into the network; the output slope is the mean of
   ``d a_j / d z_j`` (how unsaturated the outputs are).
@@ -96,7 +98,14 @@ class ClassificationEval:
       logits = mlp_logits(params, x, activation=self.hidden_activation)
       predicted = self.pairing.predicted_class(logits)
       if split == "mislabelled":
-        metrics["memorised"] = jnp.mean(predicted == labels)
+        wrong, clean = labels[:, 0], labels[:, 1]
+        metrics["memorised"] = jnp.mean(predicted == wrong)
+        # Memorised by chance: the share that predicting some other class
+        # than the clean one would put on the wrong label if it ignored it
+        # (1 in k - 1 of those errors).
+        metrics["memorised_chance"] = jnp.mean(predicted != clean) / (
+          logits.shape[-1] - 1
+        )
         continue
       prefix = "val" if split == "validation" else split
       probabilities = self.pairing.class_probabilities(logits)

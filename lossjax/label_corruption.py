@@ -86,8 +86,17 @@ def corrupt_labels(
   return noisy.astype(labels.dtype)
 
 
-def with_label_noise(dataset, *, fraction: float, kind: str, seed: int):
+def with_label_noise(
+  dataset,
+  *,
+  fraction: float,
+  kind: str,
+  seed: int,
+  clean_validation: bool = False,
+):
   """``dataset`` with corrupted training and validation labels.
+
+  ``clean_validation``: corrupt the training labels only.
 
   The returned :class:`lossjax.data.Dataset` keeps the clean training labels
   (``clean_train_labels``), so that what the network fits to a wrong label
@@ -98,7 +107,8 @@ def with_label_noise(dataset, *, fraction: float, kind: str, seed: int):
   if fraction == 0:
     return dataset
   corrupted = {}
-  for stream, name in enumerate(("train", "validation")):
+  splits = ("train",) if clean_validation else ("train", "validation")
+  for stream, name in enumerate(splits):
     split = getattr(dataset, name)
     labels = corrupt_labels(
       split.labels,
@@ -112,14 +122,47 @@ def with_label_noise(dataset, *, fraction: float, kind: str, seed: int):
     dataset,
     **corrupted,
     clean_train_labels=dataset.train.labels,
-    notes=(*dataset.notes, describe_noise(fraction, kind, seed)),
+    notes=(
+      *dataset.notes,
+      describe_noise(
+        fraction,
+        kind,
+        seed,
+        clean_validation=clean_validation,
+      ),
+    ),
   )
 
 
-def describe_noise(fraction: float, kind: str, seed: int) -> str:
+def describe_noise(
+  fraction: float,
+  kind: str,
+  seed: int,
+  *,
+  per_seed: bool = False,
+  clean_validation: bool = False,
+) -> str:
   """What :func:`with_label_noise` did, in words (the data description's
   note and the summaries' label line)."""
-  return (
-    f"{100 * fraction:g}% of training and validation labels corrupted "
-    f"({kind}, seed {seed}); test labels clean"
+  scheme = noise_scheme(
+    kind, seed, per_seed=per_seed, clean_validation=clean_validation
   )
+  return f"{100 * fraction:g}% of {scheme}"
+
+
+def noise_scheme(
+  kind: str,
+  seed: int,
+  *,
+  per_seed: bool = False,
+  clean_validation: bool = False,
+) -> str:
+  """Which labels are corrupted, how and by which draw, in words."""
+  which = "training" if clean_validation else "training and validation"
+  draw = (
+    f"drawn per training seed: seed {seed} + the training seed"
+    if per_seed
+    else f"seed {seed}"
+  )
+  clean = "validation and test" if clean_validation else "test"
+  return f"{which} labels corrupted ({kind}, {draw}); {clean} labels clean"

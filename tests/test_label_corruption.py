@@ -94,6 +94,49 @@ class DatasetNoiseTest(absltest.TestCase):
     again = self.config(label_noise=0.4, label_noise_seed=7).load()
     np.testing.assert_array_equal(again.train.labels, noisy.train.labels)
 
+  def test_a_draw_per_training_seed(self):
+    config = self.config(label_noise=0.4, label_noise_seed=7)
+    per_seed = config.replace(label_noise_per_seed=True)
+    self.assertTrue(per_seed.noise_varies_with_seed)
+    self.assertFalse(config.noise_varies_with_seed)
+    # Without it, every training seed gets the one draw of seed 7.
+    np.testing.assert_array_equal(
+      config.load(training_seed=3).train.labels, config.load().train.labels
+    )
+    # With it, training seed s gets the draw of seed 7 + s.
+    draws = [per_seed.load(training_seed=s).train.labels for s in (0, 1, 2)]
+    np.testing.assert_array_equal(draws[0], config.load().train.labels)
+    np.testing.assert_array_equal(
+      draws[2], config.replace(label_noise_seed=9).load().train.labels
+    )
+    self.assertFalse(np.array_equal(draws[0], draws[1]))
+    self.assertIn(
+      "drawn per training seed: seed 7 + the training seed",
+      per_seed.load(training_seed=2).describe(),
+    )
+    # Off while there is no noise: it changes nothing, so no fingerprint.
+    self.assertEqual(
+      self.config().fingerprint(),
+      self.config(
+        label_noise_per_seed=True, clean_validation=True
+      ).fingerprint(),
+    )
+    self.assertNotEqual(config.fingerprint(), per_seed.fingerprint())
+
+  def test_clean_validation_corrupts_the_training_labels_only(self):
+    clean = self.config().load()
+    noisy = self.config(label_noise=0.4, clean_validation=True).load()
+    np.testing.assert_array_equal(
+      noisy.validation.labels, clean.validation.labels
+    )
+    wrong = noisy.train.labels != clean.train.labels
+    self.assertEqual(int(wrong.sum()), round(0.4 * len(wrong)))
+    # The training draw is the one without the option.
+    np.testing.assert_array_equal(
+      noisy.train.labels, self.config(label_noise=0.4).load().train.labels
+    )
+    self.assertIn("validation and test labels clean", noisy.describe())
+
   def test_loaded_data_gets_the_configs_options(self):
     # Issue 20: one meaning for a study's dataset=: the data as read, to
     # which every config applies its own sizes, noise and composition.
@@ -127,10 +170,11 @@ class DatasetNoiseTest(absltest.TestCase):
   def test_device_data_carries_the_mislabelled_examples(self):
     noisy = self.config(label_noise=0.25).load()
     device = DeviceData.from_dataset(noisy)
-    x, wrong_labels = device.eval["mislabelled"]
+    x, labels = device.eval["mislabelled"]
     index = noisy.mislabelled()
     chex.assert_trees_all_close(x, noisy.train.images[index])
-    np.testing.assert_array_equal(wrong_labels, noisy.train.labels[index])
+    np.testing.assert_array_equal(labels[:, 0], noisy.train.labels[index])
+    np.testing.assert_array_equal(labels[:, 1], noisy.clean_train_labels[index])
     self.assertNotIn(
       "mislabelled", DeviceData.from_dataset(self.config().load()).eval
     )
@@ -147,10 +191,13 @@ class MemorisedTest(absltest.TestCase):
     data_ = {
       "validation": (x, jnp.array([0, 1, 2, 0])),
       "test": (x, jnp.array([0, 1, 2, 1])),
-      "mislabelled": (x, jnp.array([0, 2, 2, 1])),  # predicted 0, 1, 2, 0
+      # Predicted 0, 1, 2, 0; wrong labels 0, 2, 2, 1; clean labels 1, 1, 0, 0.
+      "mislabelled": (x, jnp.array([[0, 1], [2, 1], [2, 0], [1, 0]])),
     }
     metrics = evaluate(params, data_)
     chex.assert_trees_all_close(metrics["memorised"], 0.5)
+    # Wrong (not the clean label) on examples 0 and 2: 2/4, over k - 1 = 2.
+    chex.assert_trees_all_close(metrics["memorised_chance"], 0.25)
     chex.assert_trees_all_close(metrics["test_accuracy"], 0.75)
     for key in ("val_ece", "test_ece", "val_nll", "test_brier"):
       self.assertIn(key, metrics)

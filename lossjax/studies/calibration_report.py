@@ -17,7 +17,13 @@ from lossjax.data import DataConfig
 from lossjax.studies import selected_epochs
 
 # Per-epoch metrics summarised at the selected and at the last epoch.
-EPOCH_METRICS = ("test_ece", "test_nll", "test_brier", "memorised")
+EPOCH_METRICS = (
+  "test_ece",
+  "test_nll",
+  "test_brier",
+  "memorised",
+  "memorised_chance",
+)
 # Metrics of temperature.jsonl (fitted at the selected and the last epoch).
 SCALED_METRICS = (
   "temperature",
@@ -101,8 +107,8 @@ def memorised_table(rows: Sequence[dict]) -> str:
   """Test accuracy and memorisation at the selected and the last epoch."""
   lines = [
     "| pairing | lr | test % at best val | test % last | memorised % at best "
-    "val | memorised % last |",
-    "|---|---|---|---|---|---|",
+    "val | memorised % last | chance % last |",
+    "|---|---|---|---|---|---|---|",
   ]
   for r in rows:
     lines.append(
@@ -110,14 +116,19 @@ def memorised_table(rows: Sequence[dict]) -> str:
       f"{results.format_value(r['test_at_best_val_mean'], 4)} | "
       f"{results.format_value(r['final_test_mean'], 4)} | "
       f"{_pct(r['memorised_at_best_val_mean'])} | "
-      f"{_pct(r['final_memorised_mean'])} |"
+      f"{_pct(r['final_memorised_mean'])} | "
+      f"{_pct(r.get('final_memorised_chance_mean'))} |"
     )
   return "\n".join(lines) + "\n"
 
 
 def _noise_note(data: DataConfig) -> str:
   return label_corruption.describe_noise(
-    data.label_noise, data.label_noise_kind, data.label_noise_seed
+    data.label_noise,
+    data.label_noise_kind,
+    data.label_noise_seed,
+    per_seed=data.label_noise_per_seed,
+    clean_validation=data.clean_validation,
   )
 
 
@@ -146,9 +157,11 @@ def sections(selected_rows: Sequence[dict], data: DataConfig) -> list[str]:
       "\n## What if labels are wrong?\n",
       f"Labels: {_noise_note(data)}. Test accuracy (%) on "
       "clean test labels, at the best validation epoch (validation labels "
-      "are as noisy as the training labels) and at the last; *memorised*: the "
-      "fraction of mislabelled training examples the network assigns to "
-      "their wrong label.\n",
+      f"are {'clean' if data.clean_validation else 'as noisy as the training labels'}) "
+      "and at the last; *memorised*: the fraction of mislabelled training "
+      "examples the network assigns to their wrong label; *chance*: what it "
+      "would be if the network's errors on them ignored the wrong label (its "
+      "error rate on them over k - 1).\n",
       memorised_table(selected_rows),
     ]
   return out

@@ -19,6 +19,7 @@ what it finished.
 
 import dataclasses
 import functools
+import itertools
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,30 +82,35 @@ class Config(cfg.Config):
     """One group per architecture (and, on multi-label data, per training
     target: normalised for ``"multiclass"`` pairings), holding every
     pairing, rate and seed: a seed's runs share a mini-batch order, so they
-    train together in the windowed loop."""
+    train together in the windowed loop. Where each seed trains on its own
+    draw of label noise (``--label_noise_per_seed``), one group per seed."""
     out = []
-    for hidden in self.hidden:
-      for pairings in self.pairing_groups():
-        group = classify.GroupConfig(
-          pairings=pairings,
-          hidden=hidden,
-          init=self.init,
-          batch_size=self.batch_size,
-          epochs=self.epochs,
-          optimizer=self.optimizer,
-          l2=self.l2,
-          window=self.window,
-          hidden_activation=self.hidden_activation,
-        )
-        runs = [
-          classify.RunConfig(
-            seed=s, lr=lr, init_scale=self.init_scale, pairing=p
-          )
-          for p in pairings
-          for lr in cfg.lrs_for(self.lrs, p)
-          for s in self.seeds
-        ]
-        out.append((group, runs))
+    seed_sets = (
+      [(s,) for s in self.seeds]
+      if self.data.noise_varies_with_seed
+      else [tuple(self.seeds)]
+    )
+    for hidden, pairings, seeds in itertools.product(
+      self.hidden, self.pairing_groups(), seed_sets
+    ):
+      group = classify.GroupConfig(
+        pairings=pairings,
+        hidden=hidden,
+        init=self.init,
+        batch_size=self.batch_size,
+        epochs=self.epochs,
+        optimizer=self.optimizer,
+        l2=self.l2,
+        window=self.window,
+        hidden_activation=self.hidden_activation,
+      )
+      runs = [
+        classify.RunConfig(seed=s, lr=lr, init_scale=self.init_scale, pairing=p)
+        for p in pairings
+        for lr in cfg.lrs_for(self.lrs, p)
+        for s in seeds
+      ]
+      out.append((group, runs))
     return out
 
   def pairing_groups(self) -> list[tuple[Pairing, ...]]:
@@ -223,12 +229,27 @@ def run(
   larger one (default: this comparison's epochs).
   """
   config = config.replace(data=config.data.resolved())  # what ran
-  dataset = config.data.load(loaded=dataset)
+  source = config.data.load_source() if dataset is None else dataset
+  dataset = config.data.load(loaded=source)
   check_batch_size(config.batch_size, len(dataset.train))
   groups = config.groups()
   classify.check_memory(groups, dataset)
   log(dataset.describe())
-  data = classify.DeviceData.from_dataset(dataset)
+
+  @functools.lru_cache(maxsize=1)  # groups come seed by seed
+  def device_data(seed: int | None) -> classify.DeviceData:
+    """A group's data: with label noise drawn per seed, its seed's draw."""
+    if seed is None:
+      return classify.DeviceData.from_dataset(dataset)
+    return classify.DeviceData.from_dataset(
+      config.data.load(loaded=source, training_seed=seed)
+    )
+
+  def data_of(runs) -> classify.DeviceData:
+    return device_data(
+      runs[0].seed if config.data.noise_varies_with_seed else None
+    )
+
   result = Result(
     config,
     [],
@@ -251,7 +272,7 @@ def run(
       workdir, "metrics.jsonl", keep=[r for g in kept for r in g.rows]
     ) as out,
     records.JsonlWriter.maybe(
-      None if data.multilabel else workdir,
+      None if dataset.multilabel else workdir,
       "temperature.jsonl",
       keep=[r for g in kept for r in g.scaled],
     ) as scaled_out,
@@ -269,6 +290,7 @@ def run(
         result.test_probabilities.update(finished[index].test_probabilities)
         continue
       timer.start()
+      data = data_of(runs)
       # Calibration reads class labels; multi-label data has label sets.
       tracker = (
         selected_epochs.NoTracker()

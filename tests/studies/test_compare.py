@@ -405,6 +405,49 @@ class CompareTest(absltest.TestCase):
     self.assertIn("compile", epochs[1])  # the first training epoch compiles
     self.assertNotIn("compile", epochs[2])  # the second reuses the program
 
+  def test_each_seed_trains_on_its_own_draw_of_label_noise(self):
+    # Issue 27: the noise draw varies with the seed. Seed s of a run with
+    # --label_noise_per_seed is the run of seed s alone on draw 5 + s.
+    noisy = toy_source(self.tmp, label_noise=0.4, label_noise_seed=5)
+    config = compare.Config(
+      data=noisy.replace(label_noise_per_seed=True),
+      pairings=("sigmoid_mse", "softmax_nll"),
+      lrs=(("sigmoid_mse", 1.0), ("softmax_nll", 0.3)),
+      hidden=((8,),),
+      epochs=1,
+      seeds=(0, 1),
+    )
+    # One group per seed (its own data); without the option, one group.
+    self.assertEqual(
+      [sorted({r.seed for r in runs}) for _, runs in config.groups()],
+      [[0], [1]],
+    )
+    self.assertLen(config.replace(data=noisy).groups(), 1)
+    rows = compare.run(config, log=lambda *_: None).rows
+    for seed in (0, 1):
+      alone = compare.run(
+        config.replace(
+          data=noisy.replace(label_noise_seed=5 + seed), seeds=(seed,)
+        ),
+        log=lambda *_: None,
+      ).rows
+      mine = [r for r in rows if r["seed"] == seed]
+      self.assertEqual(
+        [(r["pairing"], r["epoch"]) for r in mine],
+        [(r["pairing"], r["epoch"]) for r in alone],
+      )
+      for a, b in zip(mine, alone, strict=True):
+        for key in ("val_accuracy", "memorised", "memorised_chance"):
+          self.assertAlmostEqual(a[key], b[key], places=6, msg=key)
+    # ... and not the run on the first draw (the draws differ).
+    shared = compare.run(
+      config.replace(data=noisy, seeds=(1,)), log=lambda *_: None
+    ).rows
+    self.assertNotEqual(
+      [r["memorised"] for r in shared],
+      [r["memorised"] for r in rows if r["seed"] == 1],
+    )
+
   def test_a_given_dataset_gets_the_configs_sizes(self):
     # Issue 20: compare.run used a given dataset as it was, saturation.run
     # cut its training split; now both apply config.data to the data read.
