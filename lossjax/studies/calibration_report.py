@@ -32,6 +32,7 @@ SCALED_METRICS = (
   "test_brier_scaled",
 )
 PROBABILITIES_FILE = "test_probabilities.npz"
+SCALED_FIGURE = "reliability_scaled.png"
 
 
 def summary_fields(
@@ -148,7 +149,8 @@ def sections(selected_rows: Sequence[dict], data: DataConfig) -> list[str]:
     "(Guo et al. 2017); NLL: mean -ln p(label), nats; Brier: mean squared "
     "distance to the one-hot label, in [0, 2]. T: the temperature fitted on "
     "the validation set (T > 1: the outputs were over-confident); *after T*: "
-    "the same metrics at that temperature. `reliability.png` draws them; "
+    "the same metrics at that temperature. `reliability.png` and "
+    f"`{SCALED_FIGURE}` draw them, with each bin's share of examples; "
     f"`{PROBABILITIES_FILE}` holds the probabilities.\n",
     calibration_table(selected_rows),
   ]
@@ -238,83 +240,101 @@ def plot_reliability(
   labels: np.ndarray,
   pairings: Mapping[str, object],
   path: Path,
+  *,
+  scaled: bool = False,
+  columns: int = 4,
 ) -> Path:
-  """Reliability diagrams, before (top) and after (bottom) temperature scaling.
+  """Reliability diagrams of each pairing's test probabilities, as trained
+  or (``scaled``) at each seed's fitted temperature.
 
   ``runs_by_pairing``: per pairing name, each seed's ``(test probabilities,
-  temperature)``; the seeds' predictions are pooled into one diagram. Bars:
-  accuracy per confidence bin; the diagonal is perfect calibration; the gap
-  to it, weighted by the bin's share of examples, sums to the ECE.
+  temperature)``. Bars: accuracy per confidence bin, the seeds' predictions
+  pooled; the diagonal is perfect calibration. Under each diagram, the share
+  of examples in each bin (log scale): a gap in a near-empty bin weighs
+  little in the ECE. The ECE printed is the mean over seeds of each seed's
+  ECE, as in the summary table.
   """
   plt = plotting.plt
   names = list(runs_by_pairing)
-  fig, axes = plt.subplots(
-    2, len(names), figsize=(3.2 * len(names), 6.4), squeeze=False
-  )
-  for column, name in enumerate(names):
-    runs = runs_by_pairing[name]
-    pooled_labels = np.concatenate([labels] * len(runs))
-    before = np.concatenate([p for p, _ in runs])
-    after = np.concatenate(
-      [
-        p
-        if t is None
-        else np.asarray(calibration.temperature_scale(p, np.float32(t)))
-        for p, t in runs
-      ]
-    )
-    temps = [t for _, t in runs if t is not None]
-    for row, (probabilities, title) in enumerate(
+  columns = min(columns, len(names))
+  rows = -(-len(names) // columns)
+  fig = plt.figure(figsize=(3.3 * columns, 4.4 * rows), layout="constrained")
+  grid = fig.add_gridspec(2 * rows, columns, height_ratios=[3, 1] * rows)
+  for i, name in enumerate(names):
+    row, column = divmod(i, columns)
+    runs = [
       (
-        (before, "as trained"),
-        (
-          after,
-          "after T" + (f" = {np.mean(temps):.2f}" if temps else " (none)"),
-        ),
+        p
+        if not scaled or t is None
+        else np.asarray(calibration.temperature_scale(p, np.float32(t))),
+        t,
       )
-    ):
-      ax = axes[row, column]
-      _draw_bins(ax, probabilities, pooled_labels, pairings[name])
-      ax.set_title(f"{pairings[name].display_label}\n{title}", fontsize=9)
-      if column == 0:
-        ax.set_ylabel("accuracy in bin")
-      if row == 1:
-        ax.set_xlabel("confidence (largest probability)")
+      for p, t in runs_by_pairing[name]
+    ]
+    diagram = fig.add_subplot(grid[2 * row, column])
+    counts = fig.add_subplot(grid[2 * row + 1, column], sharex=diagram)
+    _draw_bins(diagram, counts, runs, labels, pairings[name])
+    temps = [t for _, t in runs if t is not None]
+    title = pairings[name].display_label
+    if scaled:
+      title += f"\nafter T = {np.mean(temps):.2f}" if temps else " (no T)"
+    diagram.set_title(title, fontsize=9)
+    diagram.tick_params(labelbottom=False)
+    if column == 0:
+      diagram.set_ylabel("accuracy in bin")
+      counts.set_ylabel("examples (%)", fontsize=8)
+    counts.set_xlabel("confidence (largest probability)", fontsize=8)
   fig.suptitle(
-    f"Reliability on the test set ({calibration.NUM_BINS} bins, seeds pooled)"
+    f"Reliability on the test set, {'after temperature scaling' if scaled else 'as trained'} "
+    f"({calibration.NUM_BINS} bins, {len(next(iter(runs_by_pairing.values())))} "
+    "seeds pooled; ECE: mean over seeds)"
   )
   return plotting.save_figure(fig, path)
 
 
-def _draw_bins(ax, probabilities, labels, pairing) -> None:
-  finite = np.all(np.isfinite(probabilities), axis=-1)
-  if not finite.any():
+def mean_seed_ece(per_seed: Sequence[calibration.CalibrationBins]) -> float:
+  """The diagrams' ECE: each seed's ECE, then their mean (as the summary
+  table averages per seed), not the ECE of the pooled bars."""
+  return float(np.mean([float(calibration.bins_ece(b)) for b in per_seed]))
+
+
+def _draw_bins(ax, count_ax, runs, labels, pairing) -> None:
+  """One pairing's diagram on ``ax`` and its bin shares on ``count_ax``."""
+  finite = [p for p, _ in runs if np.all(np.isfinite(p))]
+  if not finite:
     ax.text(0.5, 0.5, "diverged", ha="center", transform=ax.transAxes)
     return
-  bins = calibration.calibration_bins(
-    probabilities[finite], labels[finite].astype(np.int32)
+  labels = np.asarray(labels).astype(np.int32)
+  per_seed = [calibration.calibration_bins(p, labels) for p in finite]
+  counts = np.sum([np.asarray(b.counts) for b in per_seed], axis=0)
+  right = np.sum(
+    [np.asarray(b.accuracy) * np.asarray(b.counts) for b in per_seed], axis=0
   )
-  edges, counts = np.asarray(bins.edges), np.asarray(bins.counts)
-  accuracy = np.asarray(bins.accuracy)
+  edges = np.asarray(per_seed[0].edges)
   occupied = counts > 0
+  accuracy = np.where(occupied, right / np.maximum(counts, 1), 0.0)
   width = edges[1] - edges[0]
-  ax.bar(
-    edges[:-1][occupied],
-    accuracy[occupied],
+  style = dict(
     width=width,
     align="edge",
     color=pairing.display_color,
-    alpha=0.75,
     edgecolor="black",
     linewidth=0.5,
   )
+  ax.bar(edges[:-1][occupied], accuracy[occupied], alpha=0.75, **style)
   ax.plot([0, 1], [0, 1], "k--", linewidth=1)
-  ece = float(
-    np.sum(counts * np.abs(accuracy - np.asarray(bins.confidence)))
-    / counts.sum()
-  )
-  ax.text(0.04, 0.9, f"ECE {100 * ece:.2f}%", transform=ax.transAxes)
+  ece = mean_seed_ece(per_seed)
+  diverged = len(runs) - len(finite)
+  note = f" ({diverged} diverged)" if diverged else ""
+  ax.text(0.04, 0.9, f"ECE {100 * ece:.2f}%{note}", transform=ax.transAxes)
   ax.set(xlim=(0, 1), ylim=(0, 1))
+  share = 100 * counts / counts.sum()
+  count_ax.bar(edges[:-1][occupied], share[occupied], alpha=0.5, **style)
+  count_ax.set_yscale("log")
+  count_ax.set_ylim(0.01, 100)
+  count_ax.set_yticks([0.01, 1, 100], ["0.01", "1", "100"])
+  count_ax.minorticks_off()
+  count_ax.tick_params(labelsize=7)
 
 
 def selected_runs(
@@ -351,7 +371,8 @@ def write_outputs(
   pairings: Mapping[str, object],
   workdir: Path,
 ) -> list[Path]:
-  """``test_probabilities.npz`` and ``reliability.png`` of the selected
+  """``test_probabilities.npz``, ``reliability.png`` and
+  ``reliability_scaled.png`` of the selected
   runs; nothing for a run without them (multi-label, or from before
   calibration was recorded)."""
   keys = selected_runs(test_probabilities, summary_rows)
@@ -372,12 +393,14 @@ def write_outputs(
     by_pairing.setdefault(key[0], []).append(
       (test_probabilities[key][1], temperatures.get(key))
     )
-  paths.append(
-    plot_reliability(
-      by_pairing,
-      np.asarray(test_labels),
-      pairings,
-      workdir / "reliability.png",
+  for name, scaled in (("reliability.png", False), (SCALED_FIGURE, True)):
+    paths.append(
+      plot_reliability(
+        by_pairing,
+        np.asarray(test_labels),
+        pairings,
+        workdir / name,
+        scaled=scaled,
+      )
     )
-  )
   return paths

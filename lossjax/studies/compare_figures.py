@@ -74,7 +74,11 @@ def plot_metric(
   rows = result.summary.chosen if rows is None else rows
   archs = list(dict.fromkeys(tuple(r["hidden"]) for r in rows))
   fig, axes = plt.subplots(
-    1, len(archs), figsize=(5.5 * len(archs), 4), squeeze=False
+    1,
+    len(archs),
+    figsize=(5.5 * len(archs) + 4, 4),  # + the legend's width
+    squeeze=False,
+    layout="constrained",
   )
   for ax, arch in zip(axes[0], archs, strict=True):
     arch_rows = [r for r in rows if tuple(r["hidden"]) == arch]
@@ -108,12 +112,11 @@ def plot_metric(
     )
     if log_scale:
       ax.set_yscale("log")
-  # Off the data: one legend, right of the panels.
+  # Off the data: one legend, right of the panels (a constrained layout
+  # keeps the panels' width; tight_layout would squeeze them for it).
   handles, labels = axes[0][-1].get_legend_handles_labels()
   if handles:
-    axes[0][-1].legend(
-      handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1)
-    )
+    fig.legend(handles, labels, fontsize=8, loc="outside right upper")
   return plotting.save_figure(fig, path)
 
 
@@ -184,6 +187,12 @@ def plot_grad_norms(result, path, rows: Sequence[dict] | None = None):
 FIGURES = (
   ("test_accuracy", "test accuracy (%)", "accuracy", {"percent": True}),
   ("test_ece", "test expected calibration error (%)", "ece", {"percent": True}),
+  (
+    "test_nll",
+    "test NLL (nats, probabilities floored at 1e-6)",
+    "nll",
+    {"log_scale": True},
+  ),
   (
     "memorised",
     "mislabelled training examples fitted to their wrong label (%)",
