@@ -6,6 +6,7 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.colors  # noqa: F401 - used as plotting.matplotlib.colors
+import matplotlib.ticker  # noqa: F401 - used as plotting.matplotlib.ticker
 
 matplotlib.use("Agg")  # experiments run on servers and in CI: no display.
 

@@ -342,11 +342,29 @@ def plot_grad_ratio(summary, path: Path, colors: dict[str, str]) -> Path:
   plt = plotting.plt
   panels = records.group_rows(summary, lambda r: (r["hidden_activation"],))
   fig, axes = plt.subplots(
-    1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False, sharey=True
+    1,
+    len(panels),
+    figsize=(5.5 * len(panels), 4.6),
+    squeeze=False,
+    sharey=True,
+    layout="constrained",
   )
   for ax, ((activation,), rows) in zip(axes[0], panels.items(), strict=True):
     _plot_ratio_panel(ax, rows, colors)
     ax.set_title(f"{activation} hidden layers: |dC/db| first / last (epoch 1)")
+  # One legend for every panel, below them (off the data); the panels may
+  # have different entries (a diverged run), so they are collected from all.
+  entries = {}
+  for ax in axes[0]:
+    for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+      entries.setdefault(label, handle)
+  fig.legend(
+    entries.values(),
+    entries.keys(),
+    fontsize=8,
+    loc="outside lower center",
+    ncol=3,
+  )
   return plotting.save_figure(fig, path)
 
 
@@ -370,10 +388,31 @@ def _plot_ratio_panel(ax, summary, colors: dict[str, str]) -> None:
       linestyle="-" if init == "large" else "--",
       label=f"{init} init, {pairing}",
     )
+    # A run without a ratio is marked at the top of the panel, not dropped:
+    # x where its gradient was not finite (diverged), o where the last
+    # layer's was 0 (dead).
+    missing = [r for r in group if r["epoch1_first_over_last"] is None]
+    for k, r in enumerate(missing):
+      diverged = r["epoch1_grad_norm_last_hidden"] is None
+      ax.plot(
+        r["depth"],
+        0.96,
+        marker="x" if diverged else "o",
+        markersize=9,
+        markerfacecolor="none",
+        color=colors[pairing],
+        transform=ax.get_xaxis_transform(),
+        clip_on=False,
+        linestyle="none",
+        label=None
+        if k
+        else f"{init} init, {pairing}: "
+        + ("diverged" if diverged else "dead last layer"),
+      )
   ax.axhline(1, color="grey", linewidth=0.8)
   ax.set(xlabel="hidden layers", ylabel="ratio")
   ax.set_yscale("log")
-  ax.legend(fontsize=8)
+  plotting.integer_epochs(ax)  # whole numbers of layers
 
 
 def write(result: "Result", workdir: str | Path) -> list[Path]:
