@@ -39,3 +39,17 @@ def block(name: str) -> str:
       f"{len(found)} result blocks named {name} in the pages"
     )
   return found[0]
+
+
+FIGURE = re.compile(r"!\[[^\]]*\]\(([^)\s]+\.png)\)")
+
+
+def embedded_figures() -> list[Path]:
+  """Every figure a page embeds (``![...](....png)``), resolved."""
+  return sorted(
+    {
+      (page.parent / target).resolve()
+      for page in PAGES
+      for target in FIGURE.findall(read(page))
+    }
+  )

@@ -33,6 +33,7 @@ from lossjax.studies import (
   softmax_temperature,
 )
 from tests import pages
+from tests.test_figures import assert_same_figures
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "experiments" / "results"
@@ -94,6 +95,7 @@ class SlowdownResultsTest(parameterized.TestCase):
       "slowdown_nielsen_ch3": slowdown.PRESETS["nielsen_ch3"],
     }
     self.assertEqual(config, slowdown.Config(**preset[name]))
+    assert_same_figures(self, workdir, RESULTS / name)
 
 
 class QuickStudiesResultsTest(absltest.TestCase):
@@ -107,11 +109,19 @@ class QuickStudiesResultsTest(absltest.TestCase):
       json.loads(json.dumps(fresh.summary.to_json())),
       committed(name, "summary.json"),
     )
+    self.assert_drawn_as_committed(name, softmax_temperature.write, fresh)
+
+  def assert_drawn_as_committed(self, name, write, result):
+    workdir = Path(self.enter_context(tempfile.TemporaryDirectory()))
+    write(result, workdir)
+    assert_same_figures(self, workdir, RESULTS / name)
 
   def test_entropy_floor(self):
     name = "entropy_floor"
     config = cfg.load_json(entropy_floor.Config, RESULTS / name / "config.json")
-    fresh = entropy_floor.run(config).summary.to_json()
+    result = entropy_floor.run(config)
+    fresh = result.summary.to_json()
+    self.assert_drawn_as_committed(name, entropy_floor.write, result)
     saved = committed(name, "summary.json")
     chex.assert_trees_all_close(
       [r["min_cost_descent"] for r in fresh["rows"]],
@@ -123,7 +133,9 @@ class QuickStudiesResultsTest(absltest.TestCase):
   def test_convexity(self):
     name = "convexity"
     config = cfg.load_json(convexity.Config, RESULTS / name / "config.json")
-    fresh = json.loads(json.dumps(convexity.run(config).summary.to_json()))
+    result = convexity.run(config)
+    self.assert_drawn_as_committed(name, convexity.write, result)
+    fresh = json.loads(json.dumps(result.summary.to_json()))
     saved = committed(name, "summary.json")
     self.assertEqual(saved.pop("settings"), config.to_json())
     self.assertEqual(fresh.pop("dtype"), saved.pop("dtype"))
