@@ -94,15 +94,12 @@ def wrote_line(workdir: Path, start: float) -> str:
   return f"wrote {', '.join(names) or 'nothing'} in {workdir}"
 
 
-TIMING_FILE = "timing.json"
-
-
 def write_timing(workdir: Path, total: float) -> dict[str, float]:
   """``timing.json``: where the run's ``total`` seconds went
   (:func:`lossjax.progress.phase_seconds`), also logged as one line."""
   seconds = progress.phase_seconds(total)
   progress.info(progress.phases_text(seconds))
-  results.write_json(workdir / TIMING_FILE, seconds)
+  results.write_json(workdir / progress.TIMING_FILE, seconds)
   return seconds
 
 

@@ -45,6 +45,8 @@ def compile_seconds() -> float:
 
 # Where a run's wall time goes (see :func:`phase`), since the last reset.
 PHASES = ("train", "evaluate", "compile", "write")
+# Where a study's folder records them (lossjax.cli.write_timing).
+TIMING_FILE = "timing.json"
 _phase_seconds = dict.fromkeys(PHASES, 0.0)
 
 

@@ -18,7 +18,7 @@ import pytest
 from absl import flags as absl_flags
 from absl.testing import absltest
 
-from lossjax import cli, studies
+from lossjax import cli, progress, studies
 from lossjax import config as cfg
 from tests import cli_runner, datasets, holding
 
@@ -345,7 +345,7 @@ class CliTest(absltest.TestCase):
     proc = run_cli("mnist", command)
     self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
     # Nothing trained: the finished group was read back.
-    timing = json.loads((workdir / cli.TIMING_FILE).read_text())
+    timing = json.loads((workdir / progress.TIMING_FILE).read_text())
     self.assertEqual(timing["train_seconds"], 0.0)
     self.assertEqual(json.loads((workdir / "summary.json").read_text()), before)
 

@@ -28,6 +28,7 @@ from lossjax.studies import (
   convexity,
   entropy_floor,
   label_noise,
+  run_times,
   saturation,
   slowdown,
   softmax_temperature,
@@ -188,7 +189,7 @@ class TrainingResultsTest(parameterized.TestCase):
     ("mnist_multilabel", "multilabel", {}),
     ("fashion_mnist_pairings", "pairings", {}),
     ("fashion_mnist_nielsen", "nielsen", {"seeds": (0,)}),
-    ("fashion_mnist_square_loss", "square_loss", {}),
+    ("fashion_mnist_square_loss", "square_loss", {"seeds": (0, 1, 2)}),
   )
   def test_the_readme_command_repeats_the_run(self, name, preset, flags):
     # The README runs each study as --preset=<preset> (plus --dataset for
@@ -383,6 +384,13 @@ class TrainingResultsTest(parameterized.TestCase):
     self.assertEqual(readme_block("benchmark"), record["table"])
     self.assertEqual(benchmark.summary(record), record["table"])
     self.assertGreater(record["matmul_gflops"], 0)
+
+  def test_the_run_times_are_read_from_every_studys_folder(self):
+    # Issue 25: the README's run times come from the studies' records.
+    table = run_times.table(RESULTS)
+    self.assertEqual((RESULTS / "claims" / "run_times.md").read_text(), table)
+    self.assertEqual(readme_block("run_times"), table)
+    self.assertNotIn("not measured", table)
 
   def test_report_is_linked_and_present(self):
     self.assertIn("experiments/results/report/report.md)", README)

@@ -26,7 +26,7 @@ import numpy as np
 
 from lossjax import calibration, progress, records, results, stats
 from lossjax import config as cfg
-from lossjax.studies import calibration_report, compare
+from lossjax.studies import calibration_report, compare, run_times
 
 # Where a statistic is read in each seed's runs (and "epoch:N").
 AT = ("selected", "last", "drop", "temperature")
@@ -441,6 +441,11 @@ class Result:
     """:func:`findings_table` of these claims and the results they read."""
     return findings_table(self, Path(self.config.results))
 
+  @functools.cached_property
+  def run_times(self) -> str:
+    """Each study's command and time (:func:`run_times.table`)."""
+    return run_times.table(Path(self.config.results))
+
 
 def ece_chance_rows(folder: Path, draws: int = 200) -> list[dict]:
   """Per selected pairing of a calibration study: its test ECE (mean over
@@ -663,4 +668,5 @@ def write(result: Result, workdir: str | Path) -> list[Path]:
     ),
     results.atomic_write_text(workdir / "claims.md", summary(result)),
     results.atomic_write_text(workdir / "findings.md", result.findings),
+    results.atomic_write_text(workdir / "run_times.md", result.run_times),
   ]
