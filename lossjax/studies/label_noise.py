@@ -238,6 +238,30 @@ def rates_table(selected: dict[float, list[dict]]) -> str:
   return "\n".join(lines) + "\n"
 
 
+def plateau_table(selected: dict[float, list[dict]]) -> str:
+  """Per pairing and level: how many seeds end on the plateau (some class
+  rarely or never predicted at the last epoch), out of how many."""
+  levels = list(selected)
+  lines = [
+    "| pairing | " + " | ".join(f"{100 * n:g}%" for n in levels) + " |",
+    "|---|" + "---|" * len(levels),
+  ]
+  cells = {
+    (n, r["pairing"]): (
+      f"{len(r.get('rarely_predicting_seeds_final', []))}/{r['seeds']}"
+    )
+    for n, rows in selected.items()
+    for r in rows
+  }
+  for pairing in dict.fromkeys(p for _, p in cells):
+    lines.append(
+      f"| {pairing} | "
+      + " | ".join(cells.get((n, pairing), "-") for n in levels)
+      + " |"
+    )
+  return "\n".join(lines) + "\n"
+
+
 def summary(result: Result) -> str:
   """summary.md: the clean level's calibration, then every level's accuracy
   and memorisation."""
@@ -277,6 +301,10 @@ def summary(result: Result) -> str:
     "epoch (the network's error rate on those examples over k - 1: what its "
     "errors would put on the wrong label if they ignored it).\n",
     noise_table(selected),
+    "\nSeeds that end on a plateau (some class predicted for fewer than "
+    f"{seed_spread.RARE_SHARE:.0%} of an even share of the test examples at "
+    "the last epoch): a mean over seeds of two regimes describes neither.\n",
+    plateau_table(selected),
     "\nRate selected at each noise level (on "
     f"{'clean' if c.data.clean_validation else 'noisy'} validation):\n",
     rates_table(selected),

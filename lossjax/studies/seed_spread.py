@@ -101,9 +101,16 @@ def summary_fields(outcomes: Sequence[dict]) -> dict:
 
   ``final_test_median``, ``..._min``, ``..._max`` (and ``best_test_...``),
   ``stalled_final`` / ``stalled_best`` (counts) and ``stalled_seeds_final``
-  / ``stalled_seeds_best`` (the seeds).
+  / ``stalled_seeds_best`` (the seeds); ``rarely_predicting_seeds_final``:
+  the seeds whose network rarely or never predicts some class at the last
+  epoch (:func:`rarely_predicted`), the plateau's signature even where every
+  seed sits on it (then none is *stalled*, which is relative to the best).
   """
-  fields = {}
+  fields = {
+    "rarely_predicting_seeds_final": [
+      o["seed"] for o in outcomes if o["rarely_predicted"]
+    ]
+  }
   for stat in ("final", "best"):
     values = [o[stat] for o in outcomes]
     stats = spread(values)
