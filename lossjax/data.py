@@ -760,9 +760,11 @@ class DataConfig(config_lib.Config):
   def resolved(self) -> "DataConfig":
     """This config with ``data_dir`` set to the offline copy it would use.
 
-    Studies record the resolved config, so that ``config.json`` names the
-    directory a run read. (Resolving when the config is built would freeze
-    the lookup into every default, whatever ``--dataset`` says.)
+    Only the loading resolves it: a study records the config as given, so
+    that its ``config.json`` replays on any machine, where the copy is found
+    again by the dataset's name (``$LOSSJAX_DATA_DIR``, ``../shared/data``)
+    and checked against the official files' md5 sums
+    (:data:`OFFICIAL_MD5`), not a path of the machine that ran it.
     """
     if self.data_dir is not None:
       return self

@@ -228,7 +228,6 @@ def run(
   :class:`lossjax.progress.Progress` when this comparison is part of a
   larger one (default: this comparison's epochs).
   """
-  config = config.replace(data=config.data.resolved())  # what ran
   source = config.data.load_source() if dataset is None else dataset
   dataset = config.data.load(loaded=source)
   check_batch_size(config.batch_size, len(dataset.train))

@@ -124,7 +124,6 @@ def run(
   :func:`lossjax.studies.compare.run`; it is read once and each level
   applies its own label noise to it.
   """
-  config = config.replace(data=config.data.resolved())
   source = dataset or config.data.load_source()
   clean = config.data.load(loaded=source)
   if workdir is not None:

@@ -386,7 +386,6 @@ def run(
   if workdir is None:
     raise ValueError("the report writes each study's outputs: give a workdir.")
   workdir = Path(workdir)
-  config = config.replace(data=config.data.resolved())  # what ran
   source = dataset or config.data.load_source()
   # First, so that a folder the report was killed in says which report it
   # holds (a rerun resumes it; lossjax.run_folder).

@@ -132,7 +132,6 @@ def run(
   studies; ``config.data``'s sizes, label noise and multi-label composition
   are applied to it as to data loaded here.
   """
-  config = config.replace(data=config.data.resolved())  # what ran
   dataset = config.data.load(loaded=dataset)
   check_batch_size(config.batch_size, len(dataset.train))
   groups = config.groups()

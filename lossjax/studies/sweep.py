@@ -79,8 +79,6 @@ def run(
   """Trains what ``workdir`` does not hold yet (a workdir is required)."""
   if workdir is None:
     raise ValueError("a sweep keeps its chunks in a workdir: give one.")
-  if config.task == "mlp":
-    config = config.replace(data=config.data.resolved())  # what ran
   return run_sweep(config, workdir, overwrite=overwrite, log=log)
 
 
