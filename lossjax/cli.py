@@ -215,7 +215,95 @@ def start(main_fn: Callable[[Sequence[str]], None]) -> None:
   app.run(main_fn, flags_parser=parse_flags)
 
 
-def run(study: types.ModuleType) -> None:
-  """Defines the flags and runs: the whole body of an experiment script."""
+def run(
+  study: types.ModuleType,
+  *,
+  redraw: Callable[[Path], Any] | None = None,
+  distributed: bool = False,
+) -> None:
+  """Defines the flags and runs: the whole body of an experiment script.
+
+  ``redraw(workdir) -> result``: the study can redraw a finished run from
+  its folder; adds ``--report_only`` (read, do not train). ``distributed``:
+  the study can run as several processes; adds ``--coordinator_address``,
+  ``--num_processes`` and ``--process_id`` (process 0 holds and writes the
+  workdir; the others only train).
+  """
   define(study)
-  start(main(study))
+  if redraw is not None:
+    flags.DEFINE_bool(
+      "report_only",
+      False,
+      "Do not train: redraw summary.md and the figures from --workdir's "
+      "config.json and records (e.g. after an interrupted run).",
+      module_name=sys.argv[0],
+    )
+
+    def run_or_redraw(config, workdir):
+      if flags.FLAGS.report_only:
+        return redraw(workdir)
+      return study.run(config, workdir=workdir)
+
+    start(
+      main(
+        study,
+        run=run_or_redraw,
+        trains=lambda: not flags.FLAGS.report_only,
+      )
+    )
+  elif distributed:
+    _define_process_flags()
+
+    def join_and_run(config, workdir):
+      _join_processes()
+      return study.run(config, workdir=workdir)
+
+    start(
+      main(
+        study,
+        run=join_and_run,
+        writes=lambda: flags.FLAGS.process_id == 0,
+      )
+    )
+  else:
+    start(main(study))
+
+
+def _define_process_flags() -> None:
+  flags.DEFINE_string(
+    "coordinator_address",
+    None,
+    "host:port of process 0, for jax.distributed.initialize; unset for one "
+    "process.",
+    module_name=sys.argv[0],
+  )
+  flags.DEFINE_integer(
+    "num_processes",
+    1,
+    "Number of processes.",
+    lower_bound=1,
+    module_name=sys.argv[0],
+  )
+  flags.DEFINE_integer(
+    "process_id",
+    0,
+    "This process's index.",
+    lower_bound=0,
+    module_name=sys.argv[0],
+  )
+
+
+def _join_processes() -> None:
+  """Joins the other processes of a multi-process run (if any)."""
+  f = flags.FLAGS
+  if f.num_processes == 1:
+    return
+  if not f.coordinator_address or f.process_id >= f.num_processes:
+    raise ValueError(
+      "--num_processes > 1 needs --coordinator_address=host:port and a "
+      "--process_id below --num_processes."
+    )
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  jax.distributed.initialize(
+    f.coordinator_address, f.num_processes, f.process_id
+  )
