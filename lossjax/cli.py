@@ -20,8 +20,7 @@ from typing import Any
 import jax
 from absl import app, flags
 
-from lossjax import config as config_lib
-from lossjax import progress, results, run_folder
+from lossjax import config_flags, progress, results, run_folder
 from lossjax.data import DataError
 
 
@@ -109,7 +108,7 @@ def define(study: types.ModuleType) -> None:
 
   They belong to the main module, so the script's ``--help`` lists them.
   """
-  config_lib.define_flags(
+  config_flags.define_flags(
     study.Config, getattr(study, "PRESETS", None), module_name=sys.argv[0]
   )
   flags.DEFINE_bool(
@@ -172,7 +171,7 @@ def main(
     clock = time.perf_counter()
     progress.reset_phases()
     try:
-      config = config_lib.config_from_flags(
+      config = config_flags.config_from_flags(
         study.Config, getattr(study, "PRESETS", None)
       )
       workdir = checked_workdir(flags.FLAGS.workdir)

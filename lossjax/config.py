@@ -1,20 +1,15 @@
-"""Study configurations as data, and the one mechanism that makes flags of them.
+"""Study configurations as data: the base class, its parsing and checks.
 
 A study's configuration is a frozen :class:`Config` dataclass. Each field
 says, in its metadata, what it means (``help``), how to read it from text
-(``parse``) and what values it accepts (``check``); the shared fields
-(:func:`pairings_field`, :func:`seeds_field`, :func:`lrs_field`, ...) are
-defined once here, so ``--pairings`` or ``--seeds`` mean and check the same
-thing in every study. Values are coerced (lists from JSON to tuples, pairing
-names to :class:`lossjax.Pairing` values) and checked when the config is
-built, from Python, from flags or from a ``config.json``: nothing reaches a
-study unchecked.
+(``parse``) and what values it accepts (``check``). Values are coerced
+(lists from JSON to tuples, pairing names to :class:`lossjax.Pairing`
+values) and checked when the config is built, from Python, from flags or
+from a ``config.json``: nothing reaches a study unchecked.
 
-:func:`define_flags` turns a config class into absl flags (nested configs
-are flattened), plus ``--workdir``, ``--preset`` and ``--config``;
-:func:`config_from_flags` builds the config: defaults, then the preset (a
-dict of field values), then a ``config.json`` of an earlier run, then the
-flags given on the command line.
+The fields every study shares (``--pairings``, ``--seeds``, ``--lrs``, ...)
+live in :mod:`lossjax.config_fields`; the absl flags made of a config, in
+:mod:`lossjax.config_flags`, which only the command line imports.
 """
 
 import dataclasses
@@ -24,13 +19,11 @@ import math
 import os
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from absl import flags
-
-from lossjax.pairings import PAIRINGS, Pairing, pairing_spec, resolve_pairing
+from lossjax.pairings import Pairing, pairing_spec, resolve_pairing
 
 # ---------------------------------------------------------------------------
 # Fields.
@@ -69,7 +62,7 @@ def field(
   )
 
 
-def _number(kind: type) -> Callable[[str], Any]:
+def number_parser(kind: type) -> Callable[[str], Any]:
   def parse(text: str):
     try:
       return kind(text)
@@ -98,7 +91,7 @@ def _split_top_level(text: str) -> list[str]:
   return [*items, "".join(current)]
 
 
-def _list(parse: Callable[[str], Any]) -> Callable[[str], tuple]:
+def list_parser(parse: Callable[[str], Any]) -> Callable[[str], tuple]:
   def parse_list(text: str) -> tuple:
     return tuple(
       parse(item.strip()) for item in _split_top_level(text) if item.strip()
@@ -122,17 +115,22 @@ def number_text(value: float) -> str:
   return short if float(short) == value else repr(float(value))
 
 
-_PARSERS = {int: _number(int), float: _number(float), str: str, bool: _bool}
+_PARSERS = {
+  int: number_parser(int),
+  float: number_parser(float),
+  str: str,
+  bool: _bool,
+}
 
 
-def _parser_for(annotation: Any) -> Callable[[str], Any]:
+def parser_for(annotation: Any) -> Callable[[str], Any]:
   origin = typing.get_origin(annotation)
   args = typing.get_args(annotation)
   if origin in (typing.Union, types.UnionType) and type(None) in args:
     (inner,) = [a for a in args if a is not type(None)]
-    return _optional(_parser_for(inner))
+    return _optional(parser_for(inner))
   if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-    return _list(_parser_for(args[0]))
+    return list_parser(parser_for(args[0]))
   if annotation is Pairing:
     return resolve_pairing
   if annotation in _PARSERS:
@@ -172,7 +170,7 @@ def _coerce(annotation: Any, value: Any) -> Any:
   return value
 
 
-def _coerce_field(f: dataclasses.Field, annotation: Any, value: Any) -> Any:
+def coerce_field(f: dataclasses.Field, annotation: Any, value: Any) -> Any:
   """``value`` as field ``f`` holds it: its own ``coerce``, else by type."""
   coerce = f.metadata.get("coerce")
   return coerce(value) if coerce else _coerce(annotation, value)
@@ -241,224 +239,6 @@ def all_of(*checks: Callable[[Any], None]) -> Callable[[Any], None]:
 
 
 # ---------------------------------------------------------------------------
-# The shared fields: one meaning, one check, wherever they appear.
-
-
-def pairings_field(default: tuple[str, ...], help: str = "") -> Any:  # noqa: A002
-  return field(
-    default,
-    "Pairings of output activation and cost: built-in names "
-    f"({', '.join(PAIRINGS)}), "
-    "parametrised ones (smoothed_nll(eps=0.1), rescaled_mse(k=3,m=5)), or "
-    "your own as package.module:attribute naming a lossjax.Pairing."
-    + (f" {help}" if help else ""),
-    check=lambda v: nonempty_unique(v, key=lambda p: p.name),
-  )
-
-
-def seeds_field(default: tuple[int, ...] = (0,)) -> Any:
-  return field(
-    default,
-    "Seeds (initialisation and mini-batch order), distinct integers in "
-    "[0, 2**32); runs of several seeds train together in one vmap.",
-    check=all_of(nonempty_unique, each(_seed)),
-  )
-
-
-def _seed(value: int) -> None:
-  if not 0 <= value < 2**32:
-    raise ValueError(f"seed {value} is outside [0, 2**32)")
-
-
-# A learning-rate entry is a rate for every pairing, or (pairing name, rate).
-LrEntry = float | tuple[str, float]
-
-
-def _parse_lr(text: str) -> LrEntry:
-  name, sep, rate = text.rpartition("=")
-  if sep:
-    return (name, _number(float)(rate))
-  return _number(float)(text)
-
-
-def _coerce_lrs(values) -> tuple[LrEntry, ...]:
-  out = []
-  for v in values:
-    if isinstance(v, (list, tuple)):
-      name, rate = v
-      out.append((str(name), float(rate)))
-    else:
-      out.append(float(v))
-  return tuple(out)
-
-
-def _format_lrs(values: tuple[LrEntry, ...]) -> str:
-  return ",".join(
-    f"{e[0]}={number_text(e[1])}" if isinstance(e, tuple) else number_text(e)
-    for e in values
-  )
-
-
-def _check_lrs(values: tuple[LrEntry, ...]) -> None:
-  for entry in values:
-    rate = entry[1] if isinstance(entry, tuple) else entry
-    positive(rate)
-  unique(values, key=_format_lrs_entry)
-
-
-def _format_lrs_entry(entry: LrEntry) -> str:
-  return _format_lrs((entry,))
-
-
-def lrs_field(
-  default: tuple = (),
-  help: str = "",  # noqa: A002
-  *,
-  aliases: tuple[str, ...] = ("lr",),
-) -> Any:
-  """A learning-rate grid; ``aliases``: other flag names (one study may
-  have several rate fields, only one of them ``--lr``)."""
-  return dataclasses.field(
-    default=default,
-    metadata={
-      "help": "Learning rates (a grid): each entry a rate for every pairing, "
-      "or pairing=rate for one pairing (e.g. sigmoid_mse=0.15,sigmoid_bce=0.005)"
-      ". Empty: each pairing's default_lr." + (f" {help}" if help else ""),
-      "parse": _list(_parse_lr),
-      "format": _format_lrs,
-      "check": _check_lrs,
-      "coerce": _coerce_lrs,
-      "aliases": aliases,
-    },
-  )
-
-
-def rate_grid(
-  *groups: tuple[tuple[str, ...], tuple[float, ...]],
-) -> tuple[tuple[str, float], ...]:
-  """``pairing=rate`` entries for an lrs field: every rate of each group for
-  every pairing named in it, e.g. ``rate_grid((("sigmoid_mse",), (1.0,
-  3.0)))``."""
-  return tuple(
-    (name, rate) for names, rates in groups for name in names for rate in rates
-  )
-
-
-def lrs_for(lrs: tuple[LrEntry, ...], pairing: Pairing) -> tuple[float, ...]:
-  """The learning rates a pairing trains with under ``lrs`` (see lrs_field).
-
-  Rates given for the pairing by name, else the rates given for every
-  pairing, else the pairing's ``default_lr``.
-
-  Raises:
-    ValueError: none of the three gives a rate.
-  """
-  own = tuple(
-    rate
-    for e in lrs
-    if isinstance(e, tuple) and e[0] == pairing.name
-    for rate in [e[1]]
-  )
-  if own:
-    return own
-  shared = tuple(e for e in lrs if not isinstance(e, tuple))
-  if shared:
-    return shared
-  if pairing.default_lr is not None:
-    return (pairing.default_lr,)
-  raise ValueError(
-    f"no learning rate for pairing {pairing.name!r}: it has no default_lr; "
-    f"give --lrs=RATE or --lrs={pairing.name}=RATE."
-  )
-
-
-def check_lrs_cover(
-  lrs: tuple[LrEntry, ...], pairings: tuple[Pairing, ...]
-) -> None:
-  """Every pairing has a rate, and every pairing=rate names a pairing."""
-  names = {p.name for p in pairings}
-  stray = [e[0] for e in lrs if isinstance(e, tuple) and e[0] not in names]
-  if stray:
-    raise ValueError(
-      f"lrs: rates given for {', '.join(stray)}, which are not in pairings "
-      f"({', '.join(sorted(names))})."
-    )
-  for p in pairings:
-    lrs_for(lrs, p)
-
-
-def _parse_architecture(text: str) -> tuple[int, ...]:
-  sizes = tuple(_number(int)(part) for part in text.split("x"))
-  if min(sizes) < 1:
-    raise ValueError(f"hidden sizes must be >= 1, got {text!r}")
-  return sizes
-
-
-def architecture_text(sizes: tuple[int, ...]) -> str:
-  """Hidden sizes as ``--hidden`` reads them: ``(100, 30)`` -> ``100x30``."""
-  return "x".join(map(str, sizes))
-
-
-def hidden_field(default: tuple[tuple[int, ...], ...] = ((30,),)) -> Any:
-  return field(
-    default,
-    "Architectures: comma-separated; within one, hidden sizes joined by "
-    "'x'. '30,100' trains [784,30,10] and [784,100,10]; '100x30' trains "
-    "[784,100,30,10].",
-    parse=_list(_parse_architecture),
-    format=lambda v: ",".join(map(architecture_text, v)),
-    check=lambda v: nonempty_unique(v),
-  )
-
-
-def epochs_field(
-  default: int, help: str = "Passes over the training data."
-) -> Any:  # noqa: A002
-  return field(default, help, check=at_least(1))
-
-
-def window_field() -> Any:
-  return field(
-    None,
-    "Steps per window of the exact windowed SGD, which plain SGD uses when "
-    "configurations share a mini-batch order (their first layers then cost "
-    "a few large matrix products per window). Unset: the library chooses "
-    "(lossjax.choose_window); 0: the generic per-step loop. Both give the "
-    "same results up to round-off.",
-    check=at_least(0),
-  )
-
-
-def hidden_activation_check(value: str) -> None:
-  """Raises ``ValueError`` unless ``value`` names a hidden activation."""
-  from lossjax.hidden import resolve_hidden_activation
-
-  resolve_hidden_activation(value)
-
-
-def hidden_activation_field(default: str = "sigmoid") -> Any:
-  return field(
-    default,
-    "Hidden-layer activation: sigmoid (the book's), tanh, relu, identity, or "
-    "your own as package.module:attribute naming a lossjax.HiddenActivation "
-    "or an element-wise function (its derivative then comes from jax).",
-    check=hidden_activation_check,
-  )
-
-
-def init_field(default: str = "normalized") -> Any:
-  from lossjax.init import INITIALIZERS
-
-  return field(
-    default,
-    "Initialiser: normalized = N(0,1/n_in) weights, N(0,1) biases; large = "
-    "N(0,1) (the book's chapter 1); glorot (for sigmoid and tanh layers); he "
-    "(for relu layers); gaussian; constant.",
-    choices=tuple(INITIALIZERS),
-  )
-
-
-# ---------------------------------------------------------------------------
 # The base class.
 
 
@@ -473,10 +253,10 @@ class Config:
     hints = typing.get_type_hints(type(self))
     for f in dataclasses.fields(self):
       value = getattr(self, f.name)
-      if _is_config(hints[f.name]):
+      if is_config(hints[f.name]):
         value = _nested(f.name, hints[f.name], value)
       try:
-        value = _coerce_field(f, hints[f.name], value)
+        value = coerce_field(f, hints[f.name], value)
         check = f.metadata.get("check")
         if check is not None and value is not None:
           check(value)
@@ -522,7 +302,7 @@ class Config:
     return dataclasses.replace(self, **changes)
 
 
-def _is_config(annotation: Any) -> bool:
+def is_config(annotation: Any) -> bool:
   return isinstance(annotation, type) and issubclass(annotation, Config)
 
 
@@ -579,253 +359,3 @@ def load_json(cls: type[Config], path: str | os.PathLike) -> Config:
       f"config {path}: {e} Give the config.json a run wrote (its "
       '"config" record) or a record of the fields.'
     ) from None
-
-
-# ---------------------------------------------------------------------------
-# Flags.
-
-
-def _flat_fields(
-  cls: type[Config],
-) -> Iterator[tuple[tuple[str, ...], dataclasses.Field, Any]]:
-  hints = typing.get_type_hints(cls)
-  for f in dataclasses.fields(cls):
-    if _is_config(hints[f.name]):
-      for path, inner, annotation in _flat_fields(hints[f.name]):
-        yield (f.name, *path), inner, annotation
-    else:
-      yield (f.name,), f, hints[f.name]
-
-
-def _formatter_for(annotation: Any) -> Callable[[Any], str]:
-  """Writes a value of ``annotation`` as the text its parser reads back."""
-  origin = typing.get_origin(annotation)
-  args = typing.get_args(annotation)
-  if origin in (typing.Union, types.UnionType) and type(None) in args:
-    (inner,) = [a for a in args if a is not type(None)]
-    inner_format = _formatter_for(inner)
-    return lambda v: "none" if v is None else inner_format(v)
-  if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-    item = _formatter_for(args[0])
-    return lambda v: ",".join(item(x) for x in v)
-  if annotation is Pairing:
-    return pairing_spec
-  if annotation is bool:
-    return lambda v: "true" if v else "false"
-  if annotation is float:
-    return number_text
-  if annotation in (int, str):
-    return str
-  raise TypeError(f"no text format for {annotation}; give field(format=...).")
-
-
-def field_text(f: dataclasses.Field, annotation: Any, value: Any) -> str:
-  """``value`` of field ``f`` as flag text that parses back to it."""
-  if value is None:
-    return "none"
-  format_value = f.metadata.get("format") or _formatter_for(annotation)
-  return format_value(_coerce_field(f, annotation, value))
-
-
-def _default_of(cls: type[Config], path: tuple[str, ...]) -> Any:
-  """The default of the (nested) field at ``path``: a nested config's field
-  defaults to its value in the outer field's default (e.g. a study's
-  ``DataConfig(eval_size=2000)``), not to the inner class's own default."""
-  value: Any = cls
-  for name in path:
-    if isinstance(value, Config):
-      value = getattr(value, name)
-      continue
-    f = {f.name: f for f in dataclasses.fields(value)}[name]
-    if f.default is not dataclasses.MISSING:
-      value = f.default
-    elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-      value = f.default_factory()  # type: ignore[misc]
-    else:
-      value = typing.get_type_hints(value)[name]
-  return value
-
-
-def _define_field_flag(
-  name: str,
-  f: dataclasses.Field,
-  annotation: Any,
-  default: Any,
-  *,
-  flag_values: flags.FlagValues,
-  module_name: str | None,
-) -> None:
-  """One typed absl flag for a config field.
-
-  Enumerations, booleans, integers and floats get absl's typed flags (typed
-  help, ``--noX``); everything else is a string the field's parser reads.
-  The config still checks every value, so flags, Python and ``config.json``
-  are validated by the same code.
-  """
-  common = {"flag_values": flag_values, "module_name": module_name}
-  help_text = f.metadata["help"]
-  kind = _typed_flag_kind(f, annotation)
-  if kind == "enum":
-    flags.DEFINE_enum(
-      name, default, list(f.metadata["choices"]), help_text, **common
-    )
-  elif kind is not None:
-    define = {
-      bool: flags.DEFINE_bool,
-      int: flags.DEFINE_integer,
-      float: flags.DEFINE_float,
-    }[kind]
-    define(name, default, help_text, **common)
-  else:
-    flags.DEFINE_string(
-      name, field_text(f, annotation, default), help_text, **common
-    )
-
-
-def define_flags(
-  cls: type[Config],
-  presets: Mapping[str, Mapping[str, Any]] | None = None,
-  *,
-  workdir_help: str = "Directory for the results (required; created with "
-  "the first file a run writes).",
-  flag_values: flags.FlagValues = flags.FLAGS,
-  module_name: str | None = None,
-) -> None:
-  """Defines one flag per field of ``cls``, and ``--workdir``, ``--preset``,
-  ``--config``. Every value is checked by the config itself when
-  :func:`config_from_flags` builds it.
-
-  ``module_name``: the module the flags belong to, whose ``--help`` lists
-  them (an experiment script passes ``sys.argv[0]``, absl's name for the
-  main module); default: the caller.
-  """
-  common = {"flag_values": flag_values, "module_name": module_name}
-  flags.DEFINE_string("workdir", None, workdir_help, **common)
-  flags.DEFINE_string(
-    "config",
-    None,
-    "A config.json written by an earlier run: repeat that run (flags given "
-    "as well override its values).",
-    **common,
-  )
-  if presets:
-    flags.DEFINE_enum(
-      "preset",
-      None,
-      list(presets),
-      "Named settings, applied before the flags given: "
-      + "; ".join(
-        f"{name}: {describe_preset(cls, values)}"
-        for name, values in presets.items()
-      ),
-      **common,
-    )
-  for path, f, annotation in _flat_fields(cls):
-    name = path[-1]
-    _define_field_flag(
-      name,
-      f,
-      annotation,
-      _default_of(cls, path),
-      flag_values=flag_values,
-      module_name=module_name,
-    )
-    for alias in f.metadata.get("aliases", ()):
-      flags.DEFINE_alias(alias, name, **common)
-
-
-def _preset_items(
-  cls: type[Config], values: Mapping[str, Any]
-) -> Iterator[tuple[str, dataclasses.Field, Any, Any]]:
-  """(flag name, field, annotation, value) of each setting of a preset."""
-  fields = {path[-1]: (f, a) for path, f, a in _flat_fields(cls)}
-  for name, value in values.items():
-    if name in fields:
-      yield name, *fields[name], value
-    else:  # a nested config given as a dict, e.g. "data": {...}
-      for inner, inner_value in value.items():
-        yield inner, *fields[inner], inner_value
-
-
-def describe_preset(cls: type[Config], values: Mapping[str, Any]) -> str:
-  """A preset as the flags that set it, ready to paste: ``--k=v --k2=v2``."""
-  return " ".join(
-    f"--{name}={field_text(f, annotation, v)}"
-    for name, f, annotation, v in _preset_items(cls, values)
-  )
-
-
-def _typed_flag_kind(f: dataclasses.Field, annotation: Any) -> Any:
-  """Which absl flag type parses field ``f``: ``"enum"``, ``bool``, ``int``
-  or ``float``; ``None`` for a string flag that the field's parser reads.
-  The one decision :func:`_define_field_flag` and :func:`config_from_flags`
-  both follow."""
-  if f.metadata.get("choices"):
-    return "enum"
-  if annotation in (bool, int, float) and not f.metadata.get("parse"):
-    return annotation
-  return None
-
-
-def config_from_flags(
-  cls: type[Config],
-  presets: Mapping[str, Mapping[str, Any]] | None = None,
-  *,
-  flag_values: flags.FlagValues = flags.FLAGS,
-) -> Config:
-  """Builds ``cls`` from defaults, ``--preset``, ``--config`` and given flags.
-
-  Raises:
-    ValueError: a flag that does not parse, or a value the config rejects;
-      the message names the flag.
-  """
-  values: dict[str, Any] = {}
-  nested: dict[str, dict[str, Any]] = {}
-
-  def put(path: tuple[str, ...], value: Any) -> None:
-    if len(path) == 1:
-      values[path[0]] = value
-    else:
-      nested.setdefault(path[0], {})[path[1]] = value
-
-  fields = {
-    path[-1]: (path, f, annotation) for path, f, annotation in _flat_fields(cls)
-  }
-  if presets and flag_values["preset"].value:
-    for name, _, _, value in _preset_items(
-      cls, presets[flag_values["preset"].value]
-    ):
-      put(fields[name][0], value)
-  if flag_values["config"].value:
-    saved = load_json(cls, flag_values["config"].value).to_json()
-    for path, _, _ in fields.values():
-      value: Any = saved
-      for part in path:
-        value = value[part]
-      put(path, value)
-  for name, (path, f, annotation) in fields.items():
-    flag = flag_values[name]
-    if not flag.present:
-      continue
-    if _typed_flag_kind(f, annotation) is not None:
-      put(path, flag.value)
-      continue
-    parse = f.metadata.get("parse") or _parser_for(annotation)
-    try:
-      put(path, parse(flag.value))
-    except (ValueError, TypeError) as e:
-      raise ValueError(f"--{name}={flag.value}: {e}") from None
-  for key, inner in nested.items():
-    base = values.get(key)
-    if base is None:
-      base = _default_of(cls, (key,))
-    base_values = base.to_json() if isinstance(base, Config) else dict(base)
-    values[key] = {**base_values, **inner}
-  try:
-    return cls(**values)
-  except ValueError as e:
-    # "field: problem" becomes "--field: problem"; other messages (cross-field
-    # checks) stay as they are.
-    text = str(e)
-    is_field = text.split(":", 1)[0] in fields
-    raise ValueError(f"--{text}" if is_field else text) from None

@@ -25,7 +25,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from lossjax import config as cfg
-from lossjax import progress, results, run_folder
+from lossjax import config_fields, progress, results, run_folder
 from lossjax.data import DataConfig, check_batch_size
 from lossjax.evals import NeuronEval, ValidationEval
 from lossjax.init import init_mlp
@@ -48,7 +48,7 @@ class SweepSpec(cfg.Config):
     "the data flags.",
     choices=tuple(TASKS),
   )
-  pairings: tuple[Pairing, ...] = cfg.pairings_field(
+  pairings: tuple[Pairing, ...] = config_fields.pairings_field(
     ("sigmoid_mse", "sigmoid_bce"), "The neuron task needs binary pairings."
   )
   init_scales: tuple[float, ...] = cfg.field(
@@ -60,13 +60,13 @@ class SweepSpec(cfg.Config):
     default=(0.15,),
     metadata={
       "help": "Learning rates (the grid; every pairing trains with each).",
-      "parse": cfg._list(cfg._number(float)),
+      "parse": cfg.list_parser(cfg.number_parser(float)),
       "check": cfg.all_of(cfg.nonempty_unique, cfg.each(cfg.positive)),
       "aliases": ("lr",),
     },
   )
-  seeds: tuple[int, ...] = cfg.seeds_field()
-  epochs: int = cfg.epochs_field(300)
+  seeds: tuple[int, ...] = config_fields.seeds_field()
+  epochs: int = config_fields.epochs_field(300)
   target_cost: float = cfg.field(
     0.05,
     "mlp: epochs_to_target is the first epoch whose validation cost is "
@@ -102,16 +102,16 @@ class SweepSpec(cfg.Config):
   hidden: tuple[int, ...] = cfg.field(
     (30,),
     "mlp: hidden sizes joined by 'x', e.g. 100x30.",
-    parse=cfg._parse_architecture,
-    format=cfg.architecture_text,
+    parse=config_fields._parse_architecture,
+    format=config_fields.architecture_text,
     check=cfg.each(cfg.at_least(1)),
   )
-  init: str = cfg.init_field()
-  hidden_activation: str = cfg.hidden_activation_field()
+  init: str = config_fields.init_field()
+  hidden_activation: str = config_fields.hidden_activation_field()
   batch_size: int = cfg.field(
     10, "mlp: mini-batch size.", check=cfg.at_least(1)
   )
-  window: int | None = cfg.window_field()
+  window: int | None = config_fields.window_field()
 
   def validate(self):
     if self.task == "neuron":

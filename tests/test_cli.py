@@ -18,7 +18,7 @@ import pytest
 from absl import flags as absl_flags
 from absl.testing import absltest
 
-from lossjax import cli, progress, studies
+from lossjax import cli, config_flags, progress, studies
 from lossjax import config as cfg
 from tests import cli_runner, datasets, holding
 
@@ -534,7 +534,7 @@ class CliTest(absltest.TestCase):
       module = importlib.import_module(
         "lossjax.studies." + ("compare" if study == "mnist" else study)
       )
-      for path, _, _ in cfg._flat_fields(module.Config):
+      for path, _, _ in config_flags._flat_fields(module.Config):
         with self.subTest(f"{study} --{path[-1]}"):
           self.assertRegex(text, rf"\n\s+--(\[no\])?{path[-1]}:")
 
@@ -606,9 +606,11 @@ class CliTest(absltest.TestCase):
           "lossjax.studies." + ("compare" if study == "mnist" else study)
         )
         values = absl_flags.FlagValues()
-        cfg.define_flags(module.Config, module.PRESETS, flag_values=values)
+        config_flags.define_flags(
+          module.Config, module.PRESETS, flag_values=values
+        )
         values(["prog", f"--workdir={workdir}", *runs[study][0]])
-        asked = cfg.config_from_flags(
+        asked = config_flags.config_from_flags(
           module.Config, module.PRESETS, flag_values=values
         )
         saved = cfg.load_json(module.Config, workdir / "config.json")

@@ -11,7 +11,7 @@ from absl.testing import absltest, parameterized
 
 import lossjax
 from lossjax import config as cfg
-from lossjax import studies
+from lossjax import config_fields, config_flags, studies
 from lossjax.data import DataConfig
 
 
@@ -20,16 +20,18 @@ class Toy(cfg.Config):
   """A config with one field of each kind the studies use."""
 
   data: DataConfig = DataConfig(dataset="toy", validation_size=5)
-  pairings: tuple[lossjax.Pairing, ...] = cfg.pairings_field(("sigmoid_mse",))
-  seeds: tuple[int, ...] = cfg.seeds_field()
-  lrs: tuple = cfg.lrs_field()
-  hidden: tuple[tuple[int, ...], ...] = cfg.hidden_field()
-  epochs: int = cfg.epochs_field(2)
+  pairings: tuple[lossjax.Pairing, ...] = config_fields.pairings_field(
+    ("sigmoid_mse",)
+  )
+  seeds: tuple[int, ...] = config_fields.seeds_field()
+  lrs: tuple = config_fields.lrs_field()
+  hidden: tuple[tuple[int, ...], ...] = config_fields.hidden_field()
+  epochs: int = config_fields.epochs_field(2)
   scale: float = cfg.field(1.0, "A positive number.", check=cfg.positive)
   note: str | None = cfg.field(None, "Optional text.")
 
   def validate(self):
-    cfg.check_lrs_cover(self.lrs, self.pairings)
+    config_fields.check_lrs_cover(self.lrs, self.pairings)
 
 
 PRESETS = {
@@ -41,12 +43,12 @@ PRESETS = {
 def parse(argv, presets=PRESETS, cls=Toy):
   """``cls`` from flags ``argv``; absl's own parse errors as ValueError."""
   values = flags.FlagValues()
-  cfg.define_flags(cls, presets, flag_values=values)
+  config_flags.define_flags(cls, presets, flag_values=values)
   try:
     values(["prog", *argv])
   except flags.Error as e:
     raise ValueError(str(e)) from None
-  return cfg.config_from_flags(cls, presets, flag_values=values)
+  return config_flags.config_from_flags(cls, presets, flag_values=values)
 
 
 def study_modules():
@@ -74,8 +76,8 @@ class ConfigTest(parameterized.TestCase):
     self.assertEqual(toy.lrs, (0.5, ("sigmoid_bce", 2.0)))
     self.assertEqual(toy.hidden, ((30,), (100, 30)))
     self.assertEqual(toy.data.validation_size, 7)
-    self.assertEqual(cfg.lrs_for(toy.lrs, toy.pairings[0]), (2.0,))
-    self.assertEqual(cfg.lrs_for(toy.lrs, toy.pairings[1]), (0.5,))
+    self.assertEqual(config_fields.lrs_for(toy.lrs, toy.pairings[0]), (2.0,))
+    self.assertEqual(config_fields.lrs_for(toy.lrs, toy.pairings[1]), (0.5,))
 
   def test_json_round_trip(self):
     toy = Toy(
@@ -198,7 +200,7 @@ class FlagsTest(parameterized.TestCase):
 
   def test_every_flag_has_help(self):
     values = flags.FlagValues()
-    cfg.define_flags(Toy, PRESETS, flag_values=values)
+    config_flags.define_flags(Toy, PRESETS, flag_values=values)
     for name in (
       "pairings",
       "seeds",
@@ -227,9 +229,11 @@ class StudyPresetsTest(parameterized.TestCase):
       for preset in study.PRESETS or {}:
         with self.subTest(f"{name} --preset={preset}"):
           values = flags.FlagValues()
-          cfg.define_flags(study.Config, study.PRESETS, flag_values=values)
+          config_flags.define_flags(
+            study.Config, study.PRESETS, flag_values=values
+          )
           values(["prog", f"--preset={preset}"])
-          config = cfg.config_from_flags(
+          config = config_flags.config_from_flags(
             study.Config, study.PRESETS, flag_values=values
           )
           self.assertIsInstance(config, study.Config)
@@ -286,7 +290,9 @@ class ShownTextTest(parameterized.TestCase):
     for name, study in study_modules().items():
       with self.subTest(name):
         values = flags.FlagValues()
-        cfg.define_flags(study.Config, study.PRESETS, flag_values=values)
+        config_flags.define_flags(
+          study.Config, study.PRESETS, flag_values=values
+        )
         argv = []
         for flag_name, flag in values._flags().items():
           if flag_name != flag.name or flag.default_as_str is None:
@@ -303,7 +309,7 @@ class ShownTextTest(parameterized.TestCase):
     for name, study in study_modules().items():
       for preset, values in (study.PRESETS or {}).items():
         with self.subTest(f"{name} --preset={preset}"):
-          shown = cfg.describe_preset(study.Config, values)
+          shown = config_flags.describe_preset(study.Config, values)
           argv = shown.split(" ") if shown else []
           self.assertEqual(
             parse(argv, study.PRESETS, study.Config),
@@ -326,12 +332,14 @@ class TypedFlagsTest(parameterized.TestCase):
   def test_flag_types(self):
     values = flags.FlagValues()
     benchmark = study_modules()["benchmark"]
-    cfg.define_flags(benchmark.Config, flag_values=values)
+    config_flags.define_flags(benchmark.Config, flag_values=values)
     self.assertIsInstance(values["torch"], flags.BooleanFlag)
     self.assertEqual(values["examples"].flag_type(), "int")
     values = flags.FlagValues()
     compare = study_modules()["compare"]
-    cfg.define_flags(compare.Config, compare.PRESETS, flag_values=values)
+    config_flags.define_flags(
+      compare.Config, compare.PRESETS, flag_values=values
+    )
     self.assertEqual(values["init_scale"].flag_type(), "float")
     self.assertIsInstance(values["optimizer"], flags.EnumFlag)
     self.assertIsInstance(values["label_noise_kind"], flags.EnumFlag)

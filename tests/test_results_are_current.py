@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from absl.testing import absltest, parameterized
 
-from lossjax import calibration, data, records, results
+from lossjax import calibration, config_fields, data, records, results
 from lossjax import config as cfg
 from lossjax.studies import (
   benchmark,
@@ -212,7 +212,7 @@ class TrainingResultsTest(parameterized.TestCase):
     runs = (
       len(c.seeds)
       * len(c.hidden)
-      * sum(len(cfg.lrs_for(c.lrs, p)) for p in c.pairings)
+      * sum(len(config_fields.lrs_for(c.lrs, p)) for p in c.pairings)
     )
     self.assertLen(result.rows, runs * (c.epochs + 1))
     self.assertEqual(result.summary.rows, committed(name, "summary.json"))
@@ -291,7 +291,9 @@ class TrainingResultsTest(parameterized.TestCase):
     )
     for noise, level in result.levels.items():
       c = level.config
-      runs = len(c.seeds) * sum(len(cfg.lrs_for(c.lrs, p)) for p in c.pairings)
+      runs = len(c.seeds) * sum(
+        len(config_fields.lrs_for(c.lrs, p)) for p in c.pairings
+      )
       self.assertLen(level.rows, runs * (c.epochs + 1))
       self.assertEqual(c.data.label_noise, noise)
       sub = label_noise.level_dir(workdir, noise)

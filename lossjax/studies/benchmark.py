@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import progress, results
+from lossjax import config_fields, progress, results
 from lossjax.init import init_mlp
 from lossjax.pairings import Pairing
 from lossjax.reference_numpy import NumpyNetwork
@@ -41,7 +41,9 @@ LEARNING_RATE = 0.5
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(cfg.Config):
-  pairings: tuple[Pairing, ...] = cfg.pairings_field((DEFAULT_PAIRING,))
+  pairings: tuple[Pairing, ...] = config_fields.pairings_field(
+    (DEFAULT_PAIRING,)
+  )
   examples: int = cfg.field(
     50_000, "Examples per epoch.", check=cfg.at_least(BATCH_SIZE)
   )

@@ -26,7 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lossjax import classify, progress, records, results, run_folder
+from lossjax import (
+  classify,
+  config_fields,
+  progress,
+  records,
+  results,
+  run_folder,
+)
 from lossjax import config as cfg
 from lossjax.data import DataConfig, check_batch_size
 from lossjax.pairings import Pairing
@@ -47,16 +54,16 @@ class Config(cfg.Config):
   """Everything one comparison trains (see each field's help)."""
 
   data: DataConfig = DataConfig()
-  pairings: tuple[Pairing, ...] = cfg.pairings_field(
+  pairings: tuple[Pairing, ...] = config_fields.pairings_field(
     ("sigmoid_mse", "sigmoid_bce", "softmax_nll", "softmax_mse")
   )
-  hidden: tuple[tuple[int, ...], ...] = cfg.hidden_field()
-  hidden_activation: str = cfg.hidden_activation_field()
-  lrs: tuple = cfg.lrs_field()
+  hidden: tuple[tuple[int, ...], ...] = config_fields.hidden_field()
+  hidden_activation: str = config_fields.hidden_activation_field()
+  lrs: tuple = config_fields.lrs_field()
   batch_size: int = cfg.field(10, "Mini-batch size.", check=cfg.at_least(1))
-  epochs: int = cfg.epochs_field(30)
-  seeds: tuple[int, ...] = cfg.seeds_field()
-  init: str = cfg.init_field()
+  epochs: int = config_fields.epochs_field(30)
+  seeds: tuple[int, ...] = config_fields.seeds_field()
+  init: str = config_fields.init_field()
   init_scale: float = cfg.field(
     1.0, "Multiplies every initial weight and bias.", check=cfg.finite
   )
@@ -69,12 +76,12 @@ class Config(cfg.Config):
   optimizer: str = cfg.field(
     "sgd", "Optax optimiser.", choices=tuple(OPTIMIZERS)
   )
-  window: int | None = cfg.window_field()
+  window: int | None = config_fields.window_field()
 
   NOT_IN_FINGERPRINT = ("window",)  # equal results up to round-off
 
   def validate(self):
-    cfg.check_lrs_cover(self.lrs, self.pairings)
+    config_fields.check_lrs_cover(self.lrs, self.pairings)
 
   def groups(
     self,
@@ -107,7 +114,7 @@ class Config(cfg.Config):
       runs = [
         classify.RunConfig(seed=s, lr=lr, init_scale=self.init_scale, pairing=p)
         for p in pairings
-        for lr in cfg.lrs_for(self.lrs, p)
+        for lr in config_fields.lrs_for(self.lrs, p)
         for s in seeds
       ]
       out.append((group, runs))

@@ -4,7 +4,7 @@ Each is a dict of :class:`lossjax.studies.compare.Config` field values,
 applied before the flags given.
 """
 
-from lossjax import config as cfg
+from lossjax import config_fields
 
 # A ranking the README states rests on at least 5 seeds
 # (lossjax.stats.MIN_SEEDS); the gradient preset states none and keeps 3.
@@ -38,7 +38,7 @@ PRESETS = {
     "pairings": ["sigmoid_mse", "sigmoid_bce", "softmax_nll", "identity_mse"],
     "hidden": [[30]],
     "hidden_activation": "relu",
-    "lrs": cfg.rate_grid(
+    "lrs": config_fields.rate_grid(
       (("sigmoid_mse",), (0.1, 0.3, 1.0, 3.0)),
       (("sigmoid_bce", "softmax_nll"), (0.015, 0.05, 0.15, 0.5)),
       (("identity_mse",), (0.001, 0.003, 0.01, 0.03)),
@@ -60,7 +60,7 @@ PRESETS = {
       "rescaled_mse(k=3,m=5)",
     ],
     "hidden": [[100]],
-    "lrs": cfg.rate_grid(
+    "lrs": config_fields.rate_grid(
       (("sigmoid_mse", "softmax_mse"), (0.3, 1.0, 3.0, 10.0, 30.0)),
       (
         ("sigmoid_bce", "softmax_nll", "smoothed_nll(eps=0.1)"),
@@ -92,7 +92,7 @@ PRESETS["multilabel"] = {
     "identity_mse",
   ],
   "hidden": [[100]],
-  "lrs": cfg.rate_grid(
+  "lrs": config_fields.rate_grid(
     (("sigmoid_mse", "softmax_mse"), (1.0, 3.0)),
     (("sigmoid_bce", "softmax_nll"), (0.1, 0.3)),
     (("identity_mse",), (0.03, 0.1)),

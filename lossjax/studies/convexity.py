@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import curvature, plotting, progress, results
+from lossjax import config_fields, curvature, plotting, progress, results
 from lossjax.losses import loss
 from lossjax.pairings import Pairing
 
@@ -25,7 +25,7 @@ from lossjax.pairings import Pairing
 class Config(cfg.Config):
   """Sizes of the study (the defaults run in seconds)."""
 
-  pairings: tuple[Pairing, ...] = cfg.pairings_field(
+  pairings: tuple[Pairing, ...] = config_fields.pairings_field(
     (
       "sigmoid_mse",
       "sigmoid_bce",

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import entropy, plotting, progress, results
+from lossjax import config_fields, entropy, plotting, progress, results
 from lossjax.losses import loss
 from lossjax.pairings import Pairing, smoothed_nll
 
@@ -35,7 +35,7 @@ def _open_unit_interval(value: float) -> None:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(cfg.Config):
-  pairings: tuple[Pairing, ...] = cfg.pairings_field(("sigmoid_bce",))
+  pairings: tuple[Pairing, ...] = config_fields.pairings_field(("sigmoid_bce",))
   targets: tuple[float, ...] = cfg.field(
     (0.1, 0.25, 0.5, 0.75, 0.9),
     "Soft targets y, in [0, 1].",

@@ -19,7 +19,14 @@ import dataclasses
 from pathlib import Path
 
 from lossjax import config as cfg
-from lossjax import label_corruption, plotting, progress, records, results
+from lossjax import (
+  config_fields,
+  label_corruption,
+  plotting,
+  progress,
+  records,
+  results,
+)
 from lossjax.studies import calibration_report, compare, seed_spread
 
 
@@ -78,7 +85,7 @@ PRESETS = {
   "mnist": {
     "pairings": [name for names, _ in _RATES for name in names],
     "hidden": [[100]],
-    "lrs": cfg.rate_grid(*_RATES),
+    "lrs": config_fields.rate_grid(*_RATES),
     "batch_size": 10,
     "epochs": 30,
     "init": "normalized",

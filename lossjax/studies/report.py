@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 import lossjax
 from lossjax import config as cfg
-from lossjax import progress, results
+from lossjax import config_fields, progress, results
 from lossjax.data import DataConfig
 from lossjax.pairings import PAIRINGS, Pairing, resolve_pairing
 from lossjax.sharded_sweep import SweepResult
@@ -67,13 +67,13 @@ class Config(cfg.Config):
   """How big each study is (presets: quick, full)."""
 
   data: DataConfig = DataConfig()
-  pairings: tuple[Pairing, ...] = cfg.pairings_field(
+  pairings: tuple[Pairing, ...] = config_fields.pairings_field(
     ("sigmoid_mse", "sigmoid_bce", "softmax_nll", "softmax_mse"),
     "Pairings of the comparison on data (section 1).",
   )
-  hidden_activation: str = cfg.hidden_activation_field()
-  student_lrs: tuple = cfg.lrs_field(
-    cfg.rate_grid(
+  hidden_activation: str = config_fields.hidden_activation_field()
+  student_lrs: tuple = config_fields.lrs_field(
+    config_fields.rate_grid(
       (("sigmoid_mse",), (1.0, 3.0, 10.0)),
       (("softmax_nll", SMOOTHED), (0.1, 0.3, 1.0)),
       (("identity_mse",), (0.01, 0.03, 0.1)),
@@ -82,13 +82,13 @@ class Config(cfg.Config):
     "Section 9: the rate grid of each pairing; the rate with the best "
     "validation accuracy is reported.",
   )
-  calibration_lrs: tuple = cfg.lrs_field(
+  calibration_lrs: tuple = config_fields.lrs_field(
     CALIBRATION_LRS,
     "Sections 11-12: each pairing of the calibration and label-noise study "
     "and its rate (pairing=rate entries).",
     aliases=(),
   )
-  multilabel_lrs: tuple = cfg.lrs_field(
+  multilabel_lrs: tuple = config_fields.lrs_field(
     MULTILABEL_LRS,
     "Section 13: each pairing on multi-label data and its rate "
     "(pairing=rate entries).",
@@ -100,8 +100,8 @@ class Config(cfg.Config):
   mnist_eval: int | None = cfg.field(
     2_000, "Comparison: validation/test examples.", check=cfg.at_least(1)
   )
-  mnist_epochs: int = cfg.epochs_field(3, "Comparison: epochs.")
-  mnist_seeds: tuple[int, ...] = cfg.seeds_field((0, 1))
+  mnist_epochs: int = config_fields.epochs_field(3, "Comparison: epochs.")
+  mnist_seeds: tuple[int, ...] = config_fields.seeds_field((0, 1))
   saturation_depths: tuple[int, ...] = cfg.field(
     (1, 3, 5),
     "Saturation: depths.",
@@ -113,7 +113,7 @@ class Config(cfg.Config):
   saturation_eval: int | None = cfg.field(
     1_000, "Saturation: validation/test examples.", check=cfg.at_least(1)
   )
-  saturation_epochs: int = cfg.epochs_field(4, "Saturation: epochs.")
+  saturation_epochs: int = config_fields.epochs_field(4, "Saturation: epochs.")
   convexity_grid_2d: int = cfg.field(
     31, "Convexity: 2-D grid points per axis.", check=cfg.at_least(3)
   )

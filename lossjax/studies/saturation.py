@@ -18,7 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lossjax import classify, plotting, progress, records, results
+from lossjax import (
+  classify,
+  config_fields,
+  plotting,
+  progress,
+  records,
+  results,
+)
 from lossjax import config as cfg
 from lossjax.data import DataConfig, check_batch_size
 from lossjax.evals import ClassificationEval
@@ -42,7 +49,7 @@ class Config(cfg.Config):
     "Hidden activations to compare: names of lossjax.HIDDEN_ACTIVATIONS or "
     "package.module:attribute.",
     check=cfg.all_of(
-      cfg.nonempty_unique, cfg.each(cfg.hidden_activation_check)
+      cfg.nonempty_unique, cfg.each(config_fields.hidden_activation_check)
     ),
   )
   inits: tuple[str, ...] = cfg.field(
@@ -50,19 +57,19 @@ class Config(cfg.Config):
     "Initialisers to compare.",
     check=cfg.all_of(cfg.nonempty_unique, cfg.each(cfg.one_of(INITIALIZERS))),
   )
-  pairings: tuple[Pairing, ...] = cfg.pairings_field(
+  pairings: tuple[Pairing, ...] = config_fields.pairings_field(
     ("sigmoid_mse", "softmax_nll")
   )
-  lrs: tuple = cfg.lrs_field()
-  epochs: int = cfg.epochs_field(10)
+  lrs: tuple = config_fields.lrs_field()
+  epochs: int = config_fields.epochs_field(10)
   batch_size: int = cfg.field(10, "Mini-batch size.", check=cfg.at_least(1))
-  seeds: tuple[int, ...] = cfg.seeds_field()
-  window: int | None = cfg.window_field()
+  seeds: tuple[int, ...] = config_fields.seeds_field()
+  window: int | None = config_fields.window_field()
 
   NOT_IN_FINGERPRINT = ("window",)  # equal results up to round-off
 
   def validate(self):
-    cfg.check_lrs_cover(self.lrs, self.pairings)
+    config_fields.check_lrs_cover(self.lrs, self.pairings)
 
   def groups(self) -> list[tuple[tuple, classify.GroupConfig, list]]:
     """``((depth, activation, init), group, runs)`` for every setting: all
@@ -83,7 +90,7 @@ class Config(cfg.Config):
       runs = [
         classify.RunConfig(seed=s, lr=lr, pairing=pairing)
         for pairing in self.pairings
-        for lr in cfg.lrs_for(self.lrs, pairing)
+        for lr in config_fields.lrs_for(self.lrs, pairing)
         for s in self.seeds
       ]
       out.append(((depth, activation, init), group, runs))

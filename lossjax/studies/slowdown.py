@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import plotting, progress, results
+from lossjax import config_fields, plotting, progress, results
 from lossjax.evals import NeuronEval
 from lossjax.losses import activation_slope
 from lossjax.neuron import (
@@ -45,14 +45,14 @@ def _parse_init(text: str) -> tuple[float, float]:
 class Config(cfg.Config):
   """What to train (see each field's help)."""
 
-  pairings: tuple[Pairing, ...] = cfg.pairings_field(
+  pairings: tuple[Pairing, ...] = config_fields.pairings_field(
     ("sigmoid_mse", "sigmoid_bce", "identity_mse"),
     "Binary pairings only (one output unit).",
   )
   inits: tuple[tuple[float, float], ...] = cfg.field(
     ((0.0, 0.0), (2.0, 2.0)),
     "Starting points: each entry v means w=b=v; 'w:b' sets them separately.",
-    parse=cfg._list(_parse_init),
+    parse=cfg.list_parser(_parse_init),
     format=lambda inits: ",".join(
       cfg.number_text(w)
       if w == b
@@ -64,8 +64,8 @@ class Config(cfg.Config):
       [cfg.each(cfg.finite)(i) for i in v],
     ),
   )
-  lrs: tuple = cfg.lrs_field((0.15,))
-  epochs: int = cfg.epochs_field(300, "Gradient steps (one example).")
+  lrs: tuple = config_fields.lrs_field((0.15,))
+  epochs: int = config_fields.epochs_field(300, "Gradient steps (one example).")
   widget_rule: tuple[Pairing, ...] = cfg.field(
     (),
     "Pairings also trained with the book widget's update, which uses dC/da "
@@ -77,7 +77,7 @@ class Config(cfg.Config):
 
   def validate(self):
     check_single_output_pairings(self.pairings)
-    cfg.check_lrs_cover(self.lrs, self.pairings)
+    config_fields.check_lrs_cover(self.lrs, self.pairings)
     stray = [p.name for p in self.widget_rule if p not in self.pairings]
     if stray:
       raise ValueError(f"widget_rule: {stray} are not in pairings.")
@@ -126,7 +126,9 @@ def epochs_to_halve(outputs: np.ndarray, y: float) -> int | None:
 
 
 def _train(config: Config, pairing: Pairing, rule: str):
-  grid = list(itertools.product(config.inits, cfg.lrs_for(config.lrs, pairing)))
+  grid = list(
+    itertools.product(config.inits, config_fields.lrs_for(config.lrs, pairing))
+  )
   w0 = jnp.array([init[0] for init, _ in grid], jnp.float32)
   b0 = jnp.array([init[1] for init, _ in grid], jnp.float32)
   x = jnp.full((1, 1), config.x, jnp.float32)

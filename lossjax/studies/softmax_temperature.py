@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import plotting, progress, results
+from lossjax import config_fields, plotting, progress, results
 from lossjax.pairings import Pairing
 
 SHOWN_SCALES = (0.1, 1.0, 10.0, 1e6)
@@ -32,13 +32,13 @@ def _check_logits(values) -> None:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(cfg.Config):
-  pairings: tuple[Pairing, ...] = cfg.pairings_field(
+  pairings: tuple[Pairing, ...] = config_fields.pairings_field(
     ("softmax_nll",), "Their activations are compared with the limit."
   )
   logits: tuple[tuple[float, ...], ...] = cfg.field(
     ((1.0, 2.0, 0.5, 1.9), (1.0, 3.0, 3.0, -1.0)),
     "Logit vectors, each with values joined by ':', e.g. 1:2:0.5,1:3:3:-1.",
-    parse=cfg._list(_parse_logits),
+    parse=cfg.list_parser(_parse_logits),
     format=lambda vectors: ",".join(
       ":".join(map(cfg.number_text, v)) for v in vectors
     ),
