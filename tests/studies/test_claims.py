@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +130,18 @@ class ClaimsTest(absltest.TestCase):
             f"the README still states {e.claim.id!r}, whose verdict is "
             f"{e.interval.verdict!r}",
           )
+
+  def test_each_finding_words_its_claims_verdicts(self):
+    # The findings table's answers: "tie" and "too few seeds" where, and
+    # only where, one of the row's claims has that verdict.
+    by_id = {e.claim.id: e for e in self.result.evaluated}
+    for f in claims.FINDINGS:
+      verdicts = {by_id[c].interval.verdict for c in f.claims}
+      with self.subTest(f.question):
+        self.assertEqual(stats.TOO_FEW in f.answer, stats.TOO_FEW in verdicts)
+        self.assertEqual(
+          re.search(r"\btie\b", f.answer) is not None, stats.TIE in verdicts
+        )
 
   def test_no_difference_rests_on_fewer_than_five_seeds(self):
     for e in self.result.evaluated:
