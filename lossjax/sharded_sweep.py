@@ -67,18 +67,13 @@ class SweepSpec(cfg.Config):
   )
   seeds: tuple[int, ...] = config_fields.seeds_field()
   epochs: int = config_fields.epochs_field(300)
-  target_cost: float = cfg.field(
-    0.05,
-    "mlp: epochs_to_target is the first epoch whose validation cost is "
-    "below this.",
-    check=cfg.finite,
-  )
   target_error: float = cfg.field(
     0.1,
-    "neuron: epochs_to_target is the first epoch whose output error |a - y| "
-    "is below this: one quantity for every pairing, as the slowdown table "
-    "measures (a cost threshold of 0.05 means a < 0.32 for the quadratic "
-    "cost but a < 0.05 for cross-entropy).",
+    "epochs_to_target is the first epoch whose error is below this: the "
+    "output error |a - y| for the neuron, the validation classification "
+    "error (1 - accuracy) for an MLP. One quantity for every pairing (a cost "
+    "threshold of 0.05 means a < 0.32 for the quadratic cost but a < 0.05 "
+    "for cross-entropy).",
     check=cfg.positive,
   )
   divergence_cost: float = cfg.field(
@@ -133,11 +128,10 @@ class SweepSpec(cfg.Config):
         "init",
         "hidden_activation",
         "batch_size",
-        "target_cost",
       ):
         fields.pop(name)
     else:
-      for name in ("x", "y", "target_error"):
+      for name in ("x", "y"):
         fields.pop(name)
     return fields
 
@@ -145,17 +139,21 @@ class SweepSpec(cfg.Config):
     """What ``epochs_to_target`` waits for, e.g. ``|a - y| < 0.1``."""
     if self.task == "neuron":
       return f"|a - y| < {self.target_error:g}"
-    return f"validation cost < {self.target_cost:g}"
+    return f"validation error < {self.target_error:g}"
 
   def reached_target(self, arrays: dict) -> np.ndarray:
     """Per configuration and epoch, whether the target is reached (the
-    output error for the neuron, the validation cost for an MLP)."""
+    output error for the neuron, the validation error for an MLP)."""
+    error = self.traced_error(arrays)
     with np.errstate(invalid="ignore"):
-      if self.task == "neuron":
-        error = np.abs(arrays["output"] - self.y)
-        return np.isfinite(error) & (error < self.target_error)
-      cost = arrays["cost"]
-      return np.isfinite(cost) & (cost < self.target_cost)
+      return np.isfinite(error) & (error < self.target_error)
+
+  def traced_error(self, arrays: dict) -> np.ndarray:
+    """What ``target_error`` bounds, per configuration and epoch: |a - y|
+    of the neuron, or an MLP's validation error (1 - accuracy)."""
+    if self.task == "neuron":
+      return np.abs(arrays["output"] - self.y)
+    return 1 - arrays["accuracy"]
 
   def grid(self) -> list[tuple[int, float, float]]:
     """``(seed, init_scale, lr)`` of every configuration of a pairing.

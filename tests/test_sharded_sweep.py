@@ -30,7 +30,6 @@ def neuron_spec(**overrides) -> sweep.SweepSpec:
     lrs=(0.15, 1.0),
     seeds=(0,),
     epochs=300,
-    target_cost=0.05,
     chunk_size=2,
   )
   fields.update(overrides)
@@ -51,7 +50,7 @@ def mlp_flags(data_dir: Path) -> list[str]:
     "--validation_size=50",
     "--eval_size=50",
     "--chunk_size=2",
-    "--target_cost=0.3",
+    "--target_error=0.7",
   ]
 
 
@@ -68,7 +67,7 @@ def mlp_spec(data_dir: Path, **overrides) -> sweep.SweepSpec:
     seeds=(0, 1),
     epochs=3,
     chunk_size=2,
-    target_cost=0.3,
+    target_error=0.7,
   )
   fields.update(overrides)
   return sweep.SweepSpec(**fields)
@@ -144,6 +143,18 @@ class SweepTest(absltest.TestCase):
           self.assertLessEqual(bce, mse)
         final = rows["sigmoid_bce", 0.0, lr]["final_output"]
         self.assertLess(abs(final - spec.y), spec.target_error)
+
+  def test_an_mlps_target_is_its_validation_error_whatever_its_cost(self):
+    # Issue 27: the MLP sweep's threshold was on the validation cost, which
+    # is another quantity for each pairing; now it is the error rate.
+    spec = mlp_spec(self.tmp, target_error=0.1)
+    self.assertEqual(spec.target_text(), "validation error < 0.1")
+    accuracy = np.array([[0.1, 0.6, 0.95], [0.1, 0.85, 0.89]])
+    for cost in (np.full((2, 3), 0.01), np.full((2, 3), 5.0)):
+      reached = spec.reached_target({"accuracy": accuracy, "cost": cost})
+      np.testing.assert_array_equal(
+        reached, [[False, False, True], [False, False, False]]
+      )
 
   def test_rerun_trains_only_missing_chunks_and_compiles_once(self):
     workdir = self.tmp / "w"
