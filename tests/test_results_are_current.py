@@ -331,6 +331,33 @@ class TrainingResultsTest(parameterized.TestCase):
           rtol=1e-5,
         )
 
+  def test_pair_noise_study_follows_from_its_level(self):
+    # Issue 27: the label-noise study with pair-flip noise (c -> c + 1).
+    workdir = RESULTS / "mnist_label_noise_pair"
+    result = label_noise.load(workdir)
+    self.assertEqual(result.config.data.label_noise_kind, "pair")
+    self.assertEqual(
+      result.config,
+      label_noise.Config(
+        **{
+          **label_noise.PRESETS["mnist"],
+          "noise_levels": (0.4,),
+          "data": result.config.data,
+        }
+      ),
+    )
+    text = label_noise.summary(result)
+    self.assertEqual(text, (workdir / "summary.md").read_text())
+    self.assertEqual(
+      label_noise.summary_rows(result),
+      committed("mnist_label_noise_pair", "summary.json"),
+    )
+    noise_part = text.split("## What if labels are wrong?")[1]
+    self.assertEqual(
+      readme_block("mnist_label_noise_pair_noise"),
+      noise_part[noise_part.index("| pairing") :],
+    )
+
   def test_every_saved_probability_file_gives_the_reported_accuracy(self):
     # Issue 27: one prediction, one probability. Run by run, the accuracy
     # recomputed from the committed test probabilities (their most probable
