@@ -331,7 +331,7 @@ def plot_noise(result: Result, path: Path) -> Path:
   plt = plotting.plt
   pairings = {p.name: p for p in result.config.pairings}
   rows = summary_rows(result)
-  fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+  fig, axes = plt.subplots(1, 3, figsize=(15, 4.8), layout="constrained")
   panels = (
     ("test_at_best_val_mean", 1, "test accuracy (%) at best validation epoch"),
     ("final_test_mean", 1, "test accuracy (%) at the last epoch"),
@@ -353,7 +353,14 @@ def plot_noise(result: Result, path: Path) -> Path:
         label=pairings[name].display_label,
       )
     ax.set(title=title, xlabel="label noise (%)")
-  axes[0].legend(fontsize=7)
+  # Off the data: one legend below the panels.
+  handles, labels = axes[0].get_legend_handles_labels()
+  fig.legend(handles, labels, fontsize=8, loc="outside lower center", ncol=4)
+  fig.suptitle(
+    f"{result.config.data.label_noise_kind} label noise, mean over "
+    f"{len(result.config.seeds)} seeds, each level's rate selected on its "
+    "validation labels"
+  )
   return plotting.save_figure(fig, path)
 
 
