@@ -51,8 +51,13 @@ def committed(name: str, file: str):
 
 
 def table_of(name: str) -> str:
+  """A comparison's result block: its summary.md from the first table up to
+  its next section (calibration, label noise: a page of their own quotes
+  them, and a page's headings are its own)."""
   text = (RESULTS / name / "summary.md").read_text()
-  return text[text.index("| pairing") :]
+  text = text[text.index("| pairing") :]
+  end = text.find("\n## ")
+  return text if end < 0 else text[: end + 1]
 
 
 class SlowdownResultsTest(parameterized.TestCase):
