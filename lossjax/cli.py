@@ -95,10 +95,22 @@ def wrote_line(workdir: Path, start: float) -> str:
 
 def write_timing(workdir: Path, total: float) -> dict[str, float]:
   """``timing.json``: where the run's ``total`` seconds went
-  (:func:`lossjax.progress.phase_seconds`), also logged as one line."""
+  (:func:`lossjax.progress.phase_seconds`), also logged as one line.
+
+  A rerun that computed nothing (it read every finished part back: no
+  training, no compilation) keeps the ``timing.json`` of the run that did:
+  the folder's record says what its results cost, not what reading them
+  back did.
+  """
   seconds = progress.phase_seconds(total)
   progress.info(progress.phases_text(seconds))
-  results.write_json(workdir / progress.TIMING_FILE, seconds)
+  path = workdir / progress.TIMING_FILE
+  if path.is_file() and not (
+    seconds["train_seconds"] or seconds["compile_seconds"]
+  ):
+    progress.info(f"nothing trained: {path.name} keeps the run that trained")
+    return seconds
+  results.write_json(path, seconds)
   return seconds
 
 
