@@ -520,9 +520,10 @@ def run_sweep(
     if done[k]:
       continue
     chunk_start = time.perf_counter()
-    arrays = train_configs(
-      on_devices, spec, pairing, configs, padded_size=chunk
-    )
+    with progress.phase("train"):  # timing.json: its compilation apart
+      arrays = train_configs(
+        on_devices, spec, pairing, configs, padded_size=chunk
+      )
     if is_main:
       if trained == 0:
         record_sweep(workdir, spec)
