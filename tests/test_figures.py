@@ -31,16 +31,22 @@ RESULTS = REPO / "experiments" / "results"
 
 
 def comparison_folders() -> list[str]:
-  """The committed folders a comparison wrote (its metrics, and a config
-  with rates: the saturation study's has none)."""
+  """The committed folders a comparison wrote (its metrics, and a
+  comparison's config)."""
   return sorted(
     str(p.parent.relative_to(RESULTS))
     for p in RESULTS.rglob("metrics.jsonl")
     if (p.parent / compare.SUMMARY_FILE).is_file()
     and not any(part.startswith(".") for part in p.parts)
-    and "lrs" in json.loads((p.parent / "config.json").read_text())["config"]
+    and is_comparison(json.loads((p.parent / "config.json").read_text()))
     and "sweep" not in p.parent.name
   )
+
+
+def is_comparison(record: dict) -> bool:
+  """A comparison's config has rates and no depths (the saturation
+  study's has both)."""
+  return "lrs" in record["config"] and "depths" not in record["config"]
 
 
 def label_noise_folders() -> list[str]:
