@@ -325,13 +325,14 @@ class TrainingResultsTest(parameterized.TestCase):
         for key, (_, p) in clean.test_probabilities.items()
         if (key[0], key[2]) == (row["pairing"], row["lr"])
       ]
-      self.assertLen(probabilities, 3)
+      seeds = len(clean.config.seeds)
+      self.assertLen(probabilities, seeds)
       for metric, fn in (
         ("test_ece", calibration.expected_calibration_error),
         ("test_brier", calibration.brier_score),
       ):
         chex.assert_trees_all_close(
-          sum(float(fn(p, labels)) for p in probabilities) / 3,
+          sum(float(fn(p, labels)) for p in probabilities) / seeds,
           row[f"{metric}_at_best_val_mean"],
           rtol=1e-5,
         )
@@ -399,7 +400,7 @@ class TrainingResultsTest(parameterized.TestCase):
 
     for key, gap in (
       ("test_exact_set_accuracy_at_best_val_mean", 0.10),
-      ("test_exact_set_accuracy_3_labels_at_best_val_mean", 0.19),
+      ("test_exact_set_accuracy_3_labels_at_best_val_mean", 0.18),
     ):
       lowest_independent, _ = worst_and_best(independent, key)
       _, best_softmax = worst_and_best(softmax, key)
