@@ -35,7 +35,7 @@ def _label_noise_level() -> dict:
 
   values = {**label_noise.PRESETS["mnist"]}
   del values["noise_levels"]
-  return {**values, "data": {"label_noise": 0.2}}
+  return {**values, "data": {**values["data"], "label_noise": 0.2}}
 
 
 STUDY_NAMES = (*STUDIES, "label_noise")

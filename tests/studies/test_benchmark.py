@@ -91,6 +91,14 @@ class BenchmarkTest(absltest.TestCase):
     with self.assertRaisesRegex(ValueError, "more than once"):
       benchmark.Config(studies=("nielsen", "nielsen"))
 
+  def test_the_label_noise_row_trains_the_studys_groups(self):
+    # The study draws the noise once per seed, one group per seed; the row
+    # replaced the preset's data options and timed one group of all seeds.
+    config = study_speed.study_config("label_noise", epochs=1)
+    self.assertEqual(config.data.label_noise, 0.2)
+    self.assertTrue(config.data.label_noise_per_seed)
+    self.assertLen(config.groups(), 3)
+
   def test_rejects_bad_model_counts(self):
     for models in ((0,), (-1,), ()):
       with self.subTest(models), self.assertRaisesRegex(ValueError, "models"):
