@@ -8,18 +8,18 @@ hand-written backpropagation, initialisers, and a ``jit``/``vmap`` training
 loop. The studies live in :mod:`lossjax.studies`.
 """
 
-from lossjax.activations import (
+from lossjax.core.activations import (
   sigmoid,
   sigmoid_prime,
   softmax,
   softmax_jacobian,
 )
-from lossjax.hidden import (
+from lossjax.core.hidden import (
   HIDDEN_ACTIVATIONS,
   HiddenActivation,
   resolve_hidden_activation,
 )
-from lossjax.init import (
+from lossjax.core.init import (
   INITIALIZERS,
   constant_init,
   gaussian_init,
@@ -29,7 +29,7 @@ from lossjax.init import (
   large_init,
   normalized_init,
 )
-from lossjax.losses import (
+from lossjax.core.losses import (
   activation_slope,
   loss,
   loss_by_index,
@@ -37,7 +37,7 @@ from lossjax.losses import (
   output_delta,
   target_vectors,
 )
-from lossjax.mlp import (
+from lossjax.core.mlp import (
   Params,
   backprop,
   forward,
@@ -45,8 +45,8 @@ from lossjax.mlp import (
   mean_loss,
   mlp_logits,
 )
-from lossjax.neuron import dc_da_grads, neuron_output, neuron_params
-from lossjax.pairings import (
+from lossjax.core.neuron import dc_da_grads, neuron_output, neuron_params
+from lossjax.core.pairings import (
   PAIRINGS,
   Pairing,
   check_closed_form,
@@ -54,14 +54,14 @@ from lossjax.pairings import (
   resolve_pairing,
   smoothed_nll,
 )
-from lossjax.train import (
+from lossjax.training.train import (
   choose_window,
   fit,
   fit_many,
   train_epochs,
   train_epochs_many,
 )
-from lossjax.train_state import (
+from lossjax.training.train_state import (
   OPTIMIZERS,
   Optimizer,
   TrainState,

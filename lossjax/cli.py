@@ -20,8 +20,9 @@ from typing import Any
 import jax
 from absl import app, flags
 
-from lossjax import config_flags, progress, results, run_folder
-from lossjax.data import DataError
+from lossjax import config_flags
+from lossjax.datasets.data import DataError
+from lossjax.output import progress, results, run_folder
 
 
 class UsageError(ValueError):
@@ -32,7 +33,7 @@ def checked_workdir(text: str | None) -> Path:
   """The workdir, if it is or can be made a writable directory; else
   :class:`UsageError`.
 
-  Nothing is created here; :func:`lossjax.run_folder.claimed` removes a
+  Nothing is created here; :func:`lossjax.output.run_folder.claimed` removes a
   workdir it created when the run fails before writing into it, so a run
   whose other inputs turn out bad (data that does not load) leaves nothing
   behind.
@@ -95,7 +96,7 @@ def wrote_line(workdir: Path, start: float) -> str:
 
 def write_timing(workdir: Path, total: float) -> dict[str, float]:
   """``timing.json``: where the run's ``total`` seconds went
-  (:func:`lossjax.progress.phase_seconds`), also logged as one line.
+  (:func:`lossjax.output.progress.phase_seconds`), also logged as one line.
 
   A rerun that computed nothing (it read every finished part back: no
   training, no compilation) keeps the ``timing.json`` of the run that did:
@@ -151,7 +152,7 @@ def main(
   workdir=workdir)`` for a script that adds flags of its own (the sweep's
   processes, the comparison's ``--report_only``); a ``ValueError`` it raises
   is a usage error like any other. The workdir is held by
-  :func:`lossjax.run_folder.claimed` for the whole run: locked, and checked
+  :func:`lossjax.output.run_folder.claimed` for the whole run: locked, and checked
   to hold no other run's results (``--overwrite`` replaces them) when
   ``trains()``; without training (a redraw) it reads the folder's own run.
   ``writes()``: whether this process writes the workdir (process 0 of a

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from lossjax.pairings import Pairing, pairing_spec, resolve_pairing
+from lossjax.core.pairings import Pairing, pairing_spec, resolve_pairing
 
 # ---------------------------------------------------------------------------
 # Fields.
@@ -276,7 +276,7 @@ class Config:
 
   # Fields that do not change what a run computes (how the loop is
   # scheduled, where the data is read from): a rerun that differs only in
-  # them resumes the run (see lossjax.run_folder).
+  # them resumes the run (see lossjax.output.run_folder).
   NOT_IN_FINGERPRINT: typing.ClassVar[tuple[str, ...]] = ()
 
   def identity(self) -> dict:

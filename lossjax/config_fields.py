@@ -21,7 +21,7 @@ from lossjax.config import (
   positive,
   unique,
 )
-from lossjax.pairings import PAIRINGS, Pairing
+from lossjax.core.pairings import PAIRINGS, Pairing
 
 
 def pairings_field(default: tuple[str, ...], help: str = "") -> Any:  # noqa: A002
@@ -211,7 +211,7 @@ def window_field() -> Any:
 
 def hidden_activation_check(value: str) -> None:
   """Raises ``ValueError`` unless ``value`` names a hidden activation."""
-  from lossjax.hidden import resolve_hidden_activation
+  from lossjax.core.hidden import resolve_hidden_activation
 
   resolve_hidden_activation(value)
 
@@ -227,7 +227,7 @@ def hidden_activation_field(default: str = "sigmoid") -> Any:
 
 
 def init_field(default: str = "normalized") -> Any:
-  from lossjax.init import INITIALIZERS
+  from lossjax.core.init import INITIALIZERS
 
   return field(
     default,

@@ -24,7 +24,7 @@ from lossjax.config import (
   number_text,
   parser_for,
 )
-from lossjax.pairings import Pairing, pairing_spec
+from lossjax.core.pairings import Pairing, pairing_spec
 
 
 def _flat_fields(

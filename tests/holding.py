@@ -7,12 +7,12 @@ from pathlib import Path
 
 def hold_folder(workdir: Path) -> subprocess.Popen:
   """A second process that holds ``workdir``'s lock
-  (:func:`lossjax.run_folder.lock`) until its stdin is closed."""
+  (:func:`lossjax.output.run_folder.lock`) until its stdin is closed."""
   holder = subprocess.Popen(
     [
       sys.executable,
       "-c",
-      "import sys; from pathlib import Path; from lossjax import run_folder; "
+      "import sys; from pathlib import Path; from lossjax.output import run_folder; "
       f"run_folder.lock(Path({str(workdir)!r})); print('locked', flush=True); "
       "sys.stdin.read()",
     ],

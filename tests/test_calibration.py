@@ -9,7 +9,7 @@ import numpy as np
 from absl.testing import absltest, parameterized
 
 import lossjax
-from lossjax import calibration
+from lossjax.metrics import calibration
 from tests.x64 import X64TestCase
 
 # Four examples, three classes. Confidences 0.7, 0.5, 0.9, 0.34; predicted

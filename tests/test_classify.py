@@ -10,7 +10,8 @@ import optax
 from absl.testing import absltest, parameterized
 
 import lossjax
-from lossjax import classify, data
+from lossjax.datasets import data
+from lossjax.training import classify
 from tests import datasets
 from tests.x64 import X64TestCase
 

@@ -18,8 +18,9 @@ import pytest
 from absl import flags as absl_flags
 from absl.testing import absltest
 
-from lossjax import cli, config_flags, progress, studies
+from lossjax import cli, config_flags, studies
 from lossjax import config as cfg
+from lossjax.output import progress
 from tests import cli_runner, datasets, holding
 
 REPO = Path(__file__).resolve().parents[1]

@@ -95,6 +95,52 @@ class LayersTest(absltest.TestCase):
     )
     self.assertEqual(importers, [])
 
+  def test_each_folder_imports_only_from_the_layers_above_it(self):
+    # Issue 29: the layers are folders (docs/library.md, "Code map"). A
+    # module may import its own layer and the layers before it in LAYERS.
+    layers = [
+      ["lossjax.core"],
+      ["lossjax.config", "lossjax.config_fields"],
+      ["lossjax.datasets"],
+      ["lossjax.metrics"],
+      ["lossjax.output"],
+      ["lossjax.training"],
+      ["lossjax.studies"],
+      ["lossjax.config_flags", "lossjax.cli"],
+    ]
+
+    def layer_of(module: str) -> int:
+      for i, prefixes in enumerate(layers):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+          return i
+      raise AssertionError(f"{module} is in no layer")
+
+    upward = []
+    for path in library_files():
+      rel = path.relative_to(REPO).with_suffix("")
+      parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+      module = ".".join(parts)
+      if module == "lossjax":  # the public names, gathered from every layer
+        continue
+      for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+          targets = [
+            f"{node.module}.{a.name}"
+            if node.module == "lossjax"
+            else node.module
+            for a in node.names
+          ]
+        elif isinstance(node, ast.Import):
+          targets = [a.name for a in node.names]
+        else:
+          continue
+        for target in targets:
+          if target.startswith("lossjax.") and layer_of(target) > layer_of(
+            module
+          ):
+            upward.append(f"{module} imports {target}")
+    self.assertEqual(upward, [])
+
   def test_no_library_module_over_500_lines_but_the_known_ones(self):
     # Issue 29: modules stay focused. These are over and say why in the
     # closing note; the list may only shrink.

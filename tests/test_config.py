@@ -12,7 +12,7 @@ from absl.testing import absltest, parameterized
 import lossjax
 from lossjax import config as cfg
 from lossjax import config_fields, config_flags, studies
-from lossjax.data import DataConfig
+from lossjax.datasets.data import DataConfig
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl.testing import absltest
 
-from lossjax import curvature as convexity
+from lossjax.core import curvature as convexity
 from tests.x64 import X64TestCase
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl.testing import absltest, parameterized
 
-from lossjax import data
+from lossjax.datasets import data
 from tests import datasets
 
 

@@ -6,7 +6,7 @@ import chex
 import jax.numpy as jnp
 from absl.testing import absltest, parameterized
 
-from lossjax import entropy
+from lossjax.core import entropy
 from tests.x64 import X64TestCase
 
 

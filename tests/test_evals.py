@@ -6,7 +6,7 @@ import jax.numpy as jnp
 from absl.testing import absltest
 
 import lossjax
-from lossjax import evals
+from lossjax.metrics import evals
 
 
 class HiddenStatsTest(absltest.TestCase):

@@ -22,7 +22,7 @@ from absl.testing import absltest, parameterized
 from matplotlib import image
 
 from lossjax import config as cfg
-from lossjax import records
+from lossjax.output import records
 from lossjax.studies import compare, label_noise, saturation
 from tests import pages
 

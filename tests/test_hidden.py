@@ -6,7 +6,7 @@ import jax.numpy as jnp
 from absl.testing import absltest, parameterized
 
 import lossjax
-from lossjax import hidden
+from lossjax.core import hidden
 from tests.x64 import X64TestCase
 
 USER = "experiments.user_pairing:"

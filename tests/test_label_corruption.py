@@ -10,10 +10,10 @@ import numpy as np
 from absl.testing import absltest, parameterized
 
 import lossjax
-from lossjax import data
-from lossjax import label_corruption as label_noise
-from lossjax.classify import DeviceData
-from lossjax.evals import ClassificationEval
+from lossjax.datasets import data
+from lossjax.datasets import label_corruption as label_noise
+from lossjax.metrics.evals import ClassificationEval
+from lossjax.training.classify import DeviceData
 from tests import datasets
 
 LABELS = np.arange(1000) % 10

@@ -224,7 +224,7 @@ class LossByIndexTest(chex.TestCase):
 
 
 class JitDifferenceTest(parameterized.TestCase):
-  """Value checks run eagerly only (documented in lossjax.losses)."""
+  """Value checks run eagerly only (documented in lossjax.core.losses)."""
 
   def test_out_of_range_label_raises_eagerly_and_is_zero_target_under_jit(self):
     z = jnp.zeros((1, 3))

@@ -9,9 +9,10 @@ import numpy as np
 from absl.testing import absltest, parameterized
 
 import lossjax
-from lossjax import data, multilabel, set_metrics
-from lossjax.data import DataError
-from lossjax.evals import MultiLabelEval
+from lossjax.datasets import data, multilabel
+from lossjax.datasets.data import DataError
+from lossjax.metrics import set_metrics
+from lossjax.metrics.evals import MultiLabelEval
 from tests import datasets
 
 

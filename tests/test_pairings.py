@@ -11,7 +11,7 @@ import numpy as np
 from absl.testing import absltest, parameterized
 
 import lossjax
-from lossjax import pairings
+from lossjax.core import pairings
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ from unittest import mock
 import jax
 from absl.testing import absltest
 
-from lossjax import progress
+from lossjax.output import progress
 
 COMPILE = "/jax/core/compile/backend_compile_duration"
 

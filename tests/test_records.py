@@ -2,7 +2,7 @@
 
 from absl.testing import absltest
 
-from lossjax import records
+from lossjax.output import records
 
 
 class HiddenTextTest(absltest.TestCase):

@@ -20,8 +20,11 @@ import numpy as np
 import pytest
 from absl.testing import absltest, parameterized
 
-from lossjax import calibration, config_fields, data, records, results
 from lossjax import config as cfg
+from lossjax import config_fields
+from lossjax.datasets import data
+from lossjax.metrics import calibration
+from lossjax.output import records, results
 from lossjax.studies import (
   benchmark,
   compare,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from absl.testing import absltest
 
-from lossjax import results, run_folder
+from lossjax.output import results, run_folder
 from lossjax.studies import slowdown
 from tests import holding
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from absl.testing import absltest
 
-from lossjax import data
-from lossjax import sharded_sweep as sweep
+from lossjax.datasets import data
 from lossjax.studies import sweep as sweep_study
+from lossjax.training import sharded_sweep as sweep
 from tests import datasets
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,7 +6,11 @@ import numpy as np
 from absl.testing import absltest
 
 import lossjax
-from lossjax.train_state import epoch_batches, epoch_record, init_opt_states
+from lossjax.training.train_state import (
+  epoch_batches,
+  epoch_record,
+  init_opt_states,
+)
 
 
 class EpochBatchesTest(absltest.TestCase):

@@ -12,9 +12,9 @@ import pytest
 from absl.testing import absltest, parameterized
 
 import lossjax
-from lossjax import windowed
-from lossjax.classify import RunConfig, order_grid
-from lossjax.train_state import init_opt_states
+from lossjax.training import windowed
+from lossjax.training.classify import RunConfig, order_grid
+from lossjax.training.train_state import init_opt_states
 from tests.x64 import X64TestCase
 
 # Every built-in pairing and both factories, one configuration each (the

@@ -6,7 +6,7 @@ process: (a) plain NumPy with per-example backprop, as the book's
 network2.py does (sigmoid + cross-entropy); (b) PyTorch eager, one model,
 and (b') ``torch.func.vmap`` over K models, when torch is installed (the
 ``bench`` extra); (c) lossjax's generic loop and (d) its exact windowed SGD
-(:mod:`lossjax.windowed`), each at every K; (e) the compute limit: the
+(:mod:`lossjax.training.windowed`), each at every K; (e) the compute limit: the
 network's FLOPs at the machine's float32 matrix-multiply rate, measured
 here with XLA. It also reports how far the windowed loop's float32
 parameters are from the generic loop's after one epoch.
@@ -25,18 +25,25 @@ import jax.numpy as jnp
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import config_fields, progress, results
-from lossjax.init import init_mlp
-from lossjax.pairings import Pairing
-from lossjax.reference_numpy import NumpyNetwork
+from lossjax import config_fields
+from lossjax.core.init import init_mlp
+from lossjax.core.pairings import Pairing
+from lossjax.output import progress, results
 from lossjax.studies import study_speed
-from lossjax.train import choose_window, fit_many
+from lossjax.studies.peers import (
+  BATCH_SIZE,
+  LEARNING_RATE,
+  SIZES,
+  best_time,
+  synthetic_data,
+  time_numpy,
+  time_torch,
+  time_torch_vmap,
+)
+from lossjax.training.train import choose_window, fit_many
 
 # network2.py's CrossEntropyCost with sigmoid outputs: the rows without a tag.
 DEFAULT_PAIRING = "sigmoid_bce"
-SIZES = (784, 30, 10)
-BATCH_SIZE = 10
-LEARNING_RATE = 0.5
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -106,124 +113,14 @@ class Row:
   fraction_of_matmul_peak: float | None = None
 
 
-def _best_time(fn, repeats: int) -> float:
-  best = float("inf")
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    best = min(best, time.perf_counter() - start)
-  return best
-
-
 def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
   """Float32 matrix-multiply throughput of XLA on the default device."""
   a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
   b = jax.random.normal(jax.random.key(1), (n, n), jnp.float32)
   matmul = jax.jit(jnp.matmul)
   matmul(a, b).block_until_ready()
-  seconds = _best_time(lambda: matmul(a, b).block_until_ready(), repeats)
+  seconds = best_time(lambda: matmul(a, b).block_until_ready(), repeats)
   return 2 * n**3 / seconds / 1e9
-
-
-def synthetic_data(num_examples: int, seed: int = 0):
-  rng = np.random.default_rng(seed)
-  x = rng.uniform(size=(num_examples, SIZES[0])).astype(np.float32)
-  labels = rng.integers(0, SIZES[-1], num_examples).astype(np.int32)
-  return x, labels
-
-
-def time_numpy(x, labels, *, examples: int) -> float:
-  """Seconds per epoch of ``len(x)`` examples, timed on ``examples`` of them."""
-  net = NumpyNetwork(list(SIZES))
-  one_hot = np.eye(SIZES[-1])[labels[:examples]]
-  rng = np.random.default_rng(0)
-  seconds = _best_time(
-    lambda: net.sgd_epoch(
-      x[:examples].astype(np.float64),
-      one_hot,
-      batch_size=BATCH_SIZE,
-      eta=LEARNING_RATE,
-      rng=rng,
-    ),
-    repeats=2,
-  )
-  return seconds * len(x) / examples
-
-
-def _torch_model(torch):
-  return torch.nn.Sequential(
-    torch.nn.Linear(SIZES[0], SIZES[1]),
-    torch.nn.Sigmoid(),
-    torch.nn.Linear(SIZES[1], SIZES[2]),
-  )
-
-
-def _torch_batches(torch, x, labels, examples):
-  xs = torch.from_numpy(x[:examples])
-  ys = torch.nn.functional.one_hot(
-    torch.from_numpy(labels[:examples]).long(), SIZES[-1]
-  ).float()
-  starts = range(0, examples - BATCH_SIZE + 1, BATCH_SIZE)
-  return [(xs[i : i + BATCH_SIZE], ys[i : i + BATCH_SIZE]) for i in starts]
-
-
-def _torch_cost(torch, logits, targets):
-  # Sigmoid + cross-entropy summed over outputs, mean over the batch.
-  per_output = torch.nn.functional.binary_cross_entropy_with_logits(
-    logits, targets, reduction="sum"
-  )
-  return per_output / BATCH_SIZE
-
-
-def time_torch(x, labels, *, examples: int) -> float | None:
-  """Seconds per epoch with PyTorch eager, or None if it is not installed."""
-  try:
-    import torch
-  except ImportError:
-    return None
-  torch.manual_seed(0)
-  model = _torch_model(torch)
-  optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
-  batches = _torch_batches(torch, x, labels, examples)
-
-  def epoch():
-    for xb, yb in batches:
-      optimizer.zero_grad()
-      _torch_cost(torch, model(xb), yb).backward()
-      optimizer.step()
-
-  seconds = _best_time(epoch, repeats=2)
-  return seconds * len(x) / examples
-
-
-def time_torch_vmap(x, labels, *, examples: int, models: int) -> float | None:
-  """Seconds per model-epoch of ``models`` models under ``torch.func.vmap``
-  (sharing the mini-batches), or None if torch is not installed."""
-  try:
-    import torch
-    from torch.func import functional_call, grad, stack_module_state, vmap
-  except ImportError:
-    return None
-  torch.manual_seed(0)
-  nets = [_torch_model(torch) for _ in range(models)]
-  params, buffers = stack_module_state(nets)
-  skeleton = _torch_model(torch).to("meta")
-  batches = _torch_batches(torch, x, labels, examples)
-
-  def cost(p, b, xb, yb):
-    return _torch_cost(torch, functional_call(skeleton, (p, b), (xb,)), yb)
-
-  grads_of_all = vmap(grad(cost), in_dims=(0, 0, None, None))
-
-  def epoch():
-    for xb, yb in batches:
-      grads = grads_of_all(params, buffers, xb, yb)
-      with torch.no_grad():
-        for name, value in params.items():
-          value.sub_(LEARNING_RATE * grads[name])
-
-  seconds = _best_time(epoch, repeats=2)
-  return seconds * len(x) / examples / models
 
 
 @functools.partial(
@@ -270,7 +167,7 @@ def time_lossjax(
   compiled = _train_models.lower(x, labels, **static).compile()
   compile_seconds = time.perf_counter() - start
   final = jax.block_until_ready(compiled(x, labels))  # warm-up, and the result
-  seconds = _best_time(
+  seconds = best_time(
     lambda: jax.block_until_ready(compiled(x, labels)), repeats=3
   )
   return seconds / models, compile_seconds, final
@@ -437,18 +334,32 @@ def summary(record: dict) -> str:
     f"{record['jax']}; XLA float32 matmul {record['matmul_gflops']:.1f} GFLOP/s; "
     f"{record['training_gflop_per_model_epoch']:.2f} GFLOP per model-epoch",
     "",
-    "| run | models | s / model-epoch | speed-up vs (a) | GFLOP/s | "
-    "fraction of matmul peak | compile s |",
-    "|---|---|---|---|---|---|---|",
   ]
-  for r in record["rows"]:
-    lines.append(
-      f"| {r['name']} | {r['models']} | {r['seconds_per_model_epoch']:.4g} | "
-      f"{r['speedup_vs_numpy']:.1f}x | "
-      f"{results.format_value(r['gflops'], 3)} | "
-      f"{'-' if r['fraction_of_matmul_peak'] is None else format(r['fraction_of_matmul_peak'], '.0%')} | "
-      f"{results.format_value(r['compile_seconds'], 2)} |"
-    )
+  lines += results.table_lines(
+    [
+      "run",
+      "models",
+      "s / model-epoch",
+      "speed-up vs (a)",
+      "GFLOP/s",
+      "fraction of matmul peak",
+      "compile s",
+    ],
+    (
+      [
+        r["name"],
+        str(r["models"]),
+        f"{r['seconds_per_model_epoch']:.4g}",
+        f"{r['speedup_vs_numpy']:.1f}x",
+        results.format_value(r["gflops"], 3),
+        "-"
+        if r["fraction_of_matmul_peak"] is None
+        else format(r["fraction_of_matmul_peak"], ".0%"),
+        results.format_value(r["compile_seconds"], 2),
+      ]
+      for r in record["rows"]
+    ),
+  )
   differences = record.get("float32_difference_after_one_epoch", {})
   if differences:
     lines += [
@@ -457,15 +368,24 @@ def summary(record: dict) -> str:
       "parameter in brackets): windowed vs generic loop; each vs the generic "
       "loop in float64.",
       "",
-      "| models | windowed vs generic | generic vs float64 | windowed vs float64 |",
-      "|---|---|---|---|",
+      *results.table_lines(
+        [
+          "models",
+          "windowed vs generic",
+          "generic vs float64",
+          "windowed vs float64",
+        ],
+        (
+          [
+            name,
+            f"{d['windowed_vs_generic']:.2g}",
+            f"{d['generic_vs_float64']:.2g}",
+            f"{d['windowed_vs_float64']:.2g} ({d['largest_parameter']:.2g})",
+          ]
+          for name, d in differences.items()
+        ),
+      ),
     ]
-    for name, d in differences.items():
-      lines.append(
-        f"| {name} | {d['windowed_vs_generic']:.2g} | "
-        f"{d['generic_vs_float64']:.2g} | {d['windowed_vs_float64']:.2g} "
-        f"({d['largest_parameter']:.2g}) |"
-      )
   study_rows = record.get("study_rows", [])
   if study_rows:
     lines += [
@@ -474,16 +394,28 @@ def summary(record: dict) -> str:
       "shape, 3 seeds; the study's last epoch, its evaluation included, "
       "compilation apart):",
       "",
-      "| study | models | groups | study s / epoch | loop alone s / epoch | "
-      "study / loop |",
-      "|---|---|---|---|---|---|",
+      *results.table_lines(
+        [
+          "study",
+          "models",
+          "groups",
+          "study s / epoch",
+          "loop alone s / epoch",
+          "study / loop",
+        ],
+        (
+          [
+            r["study"],
+            str(r["models"]),
+            str(r["groups"]),
+            f"{r['study_seconds_per_epoch']:.3g}",
+            f"{r['loop_seconds_per_epoch']:.3g}",
+            f"{r['ratio']:.2f}",
+          ]
+          for r in study_rows
+        ),
+      ),
     ]
-    for r in study_rows:
-      lines.append(
-        f"| {r['study']} | {r['models']} | {r['groups']} | "
-        f"{r['study_seconds_per_epoch']:.3g} | "
-        f"{r['loop_seconds_per_epoch']:.3g} | {r['ratio']:.2f} |"
-      )
   return "\n".join(lines) + "\n"
 
 

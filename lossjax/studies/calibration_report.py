@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lossjax import calibration, label_corruption, plotting, records, results
-from lossjax.data import DataConfig
+from lossjax.datasets import label_corruption
+from lossjax.datasets.data import DataConfig
+from lossjax.metrics import calibration
+from lossjax.output import plotting, records, results
 from lossjax.studies import selected_epochs
 
 # Per-epoch metrics summarised at the selected and at the last epoch.
@@ -79,11 +81,7 @@ def _num(value, digits=3) -> str:
 
 def calibration_table(rows: Sequence[dict]) -> str:
   """The selected rates' calibration, at the selected and the last epoch."""
-  lines = [
-    "| pairing | lr | epoch | test % | ECE % | NLL | Brier | T | "
-    "ECE % after T | NLL after T | Brier after T |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
-  ]
+  table = []
   for r in rows:
     for at, prefix, suffix, accuracy in (
       ("selected", "", "_at_best_val", r["test_at_best_val_mean"]),
@@ -93,34 +91,61 @@ def calibration_table(rows: Sequence[dict]) -> str:
       def get(metric, r=r, prefix=prefix, suffix=suffix):
         return r.get(f"{prefix}{metric}{suffix}_mean")
 
-      lines.append(
-        f"| {r['pairing']} | {r['lr']:g} | {at} | "
-        f"{'-' if accuracy is None else f'{accuracy:.2f}'} | "
-        f"{_pct(get('test_ece'))} | {_num(get('test_nll'))} | "
-        f"{_num(get('test_brier'))} | {_num(get('temperature'))} | "
-        f"{_pct(get('test_ece_scaled'))} | {_num(get('test_nll_scaled'))} | "
-        f"{_num(get('test_brier_scaled'))} |"
+      table.append(
+        [
+          r["pairing"],
+          f"{r['lr']:g}",
+          at,
+          "-" if accuracy is None else f"{accuracy:.2f}",
+          _pct(get("test_ece")),
+          _num(get("test_nll")),
+          _num(get("test_brier")),
+          _num(get("temperature")),
+          _pct(get("test_ece_scaled")),
+          _num(get("test_nll_scaled")),
+          _num(get("test_brier_scaled")),
+        ]
       )
-  return "\n".join(lines) + "\n"
+  headers = [
+    "pairing",
+    "lr",
+    "epoch",
+    "test %",
+    "ECE %",
+    "NLL",
+    "Brier",
+    "T",
+    "ECE % after T",
+    "NLL after T",
+    "Brier after T",
+  ]
+  return "\n".join(results.table_lines(headers, table)) + "\n"
 
 
 def memorised_table(rows: Sequence[dict]) -> str:
   """Test accuracy and memorisation at the selected and the last epoch."""
-  lines = [
-    "| pairing | lr | test % at best val | test % last | memorised % at best "
-    "val | memorised % last | chance % last |",
-    "|---|---|---|---|---|---|---|",
+  headers = [
+    "pairing",
+    "lr",
+    "test % at best val",
+    "test % last",
+    "memorised % at best val",
+    "memorised % last",
+    "chance % last",
   ]
-  for r in rows:
-    lines.append(
-      f"| {r['pairing']} | {r['lr']:g} | "
-      f"{results.format_value(r['test_at_best_val_mean'], 4)} | "
-      f"{results.format_value(r['final_test_mean'], 4)} | "
-      f"{_pct(r['memorised_at_best_val_mean'])} | "
-      f"{_pct(r['final_memorised_mean'])} | "
-      f"{_pct(r.get('final_memorised_chance_mean'))} |"
-    )
-  return "\n".join(lines) + "\n"
+  table = (
+    [
+      r["pairing"],
+      f"{r['lr']:g}",
+      results.format_value(r["test_at_best_val_mean"], 4),
+      results.format_value(r["final_test_mean"], 4),
+      _pct(r["memorised_at_best_val_mean"]),
+      _pct(r["final_memorised_mean"]),
+      _pct(r.get("final_memorised_chance_mean")),
+    ]
+    for r in rows
+  )
+  return "\n".join(results.table_lines(headers, table)) + "\n"
 
 
 def _noise_note(data: DataConfig) -> str:

@@ -4,9 +4,9 @@ committed results with its interval and a verdict.
 A :class:`Claim` names two sides (a pairing's runs in a committed study
 folder, and the statistic read from each seed), the direction the README
 states, and the README's own words for it (``says``). :func:`run` pairs the
-two sides seed by seed and gives :func:`lossjax.stats.paired_over_seeds`'s
+two sides seed by seed and gives :func:`lossjax.metrics.stats.paired_over_seeds`'s
 interval and verdict: ``higher`` or ``lower`` only when the interval
-excludes 0 *and* the study has at least :data:`lossjax.stats.MIN_SEEDS`
+excludes 0 *and* the study has at least :data:`lossjax.metrics.stats.MIN_SEEDS`
 seeds; otherwise ``tie`` or ``too few seeds``. A claim *holds* when its
 verdict is the stated direction. ``tests/studies/test_claims.py`` fails when
 the README still says the words of a claim that does not hold, or when the
@@ -24,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lossjax import calibration, progress, records, results, stats
 from lossjax import config as cfg
+from lossjax.metrics import calibration, stats
+from lossjax.output import progress, records, results
 from lossjax.studies import calibration_report, compare, label_noise, run_times
 
 # Where a statistic is read in each seed's runs (and "epoch:N").
@@ -526,7 +527,7 @@ def ece_chance_rows(folder: Path, draws: int = 200) -> list[dict]:
   """Per selected pairing of a calibration study: its test ECE (mean over
   seeds, at the selected epoch, from the saved probabilities) and the
   chance level of a calibrated model with the same confidences (the mean
-  and the 95% quantile of :func:`lossjax.stats.ece_chance_level`, averaged
+  and the 95% quantile of :func:`lossjax.metrics.stats.ece_chance_level`, averaged
   over seeds)."""
   saved = calibration_report.read_probabilities(
     folder / calibration_report.PROBABILITIES_FILE
@@ -659,19 +660,22 @@ def findings_table(result: Result, root: Path) -> str:
   number with its interval (from the claims, or read under ``root``) and
   the page (relative to the repository, where the README is)."""
   by_id = {e.claim.id: e for e in result.evaluated}
-  lines = [
-    "| question | answer | key numbers (95% interval over seeds) | page |",
-    "|---|---|---|---|",
-  ]
-  for f in FINDINGS:
+
+  def cells(f):
     if f.claims:
       numbers = "; ".join(_claim_text(by_id[c]) for c in f.claims)
     else:
       numbers = f.number(root)
-    name = Path(f.page).stem
-    cells = [c.replace("|", "\\|") for c in (f.question, f.answer, numbers)]
-    lines.append(f"| {' | '.join(cells)} | [{name}]({f.page}) |")
-  return "\n".join(lines) + "\n"
+    text = [c.replace("|", "\\|") for c in (f.question, f.answer, numbers)]
+    return [*text, f"[{Path(f.page).stem}]({f.page})"]
+
+  headers = [
+    "question",
+    "answer",
+    "key numbers (95% interval over seeds)",
+    "page",
+  ]
+  return "\n".join(results.table_lines(headers, map(cells, FINDINGS))) + "\n"
 
 
 def _number(value: float) -> str:
@@ -680,33 +684,54 @@ def _number(value: float) -> str:
 
 def table(result: Result) -> str:
   """The claims as a Markdown table: one row each."""
-  lines = [
-    "| claim | statistic | a | b | seeds | a - b [95% interval] | verdict | "
-    "holds |",
-    "|---|---|---|---|---|---|---|---|",
-  ]
-  for e in result.evaluated:
+
+  def cells(e):
     i = e.interval
-    b = e.claim.b.label() if e.claim.b else f"{e.claim.reference:g}"
-    lines.append(
-      f"| {e.claim.id} | {e.claim.statistic} | {e.claim.a.label()} | {b} | "
-      f"{i.n} | {_number(i.estimate)} [{_number(i.low)}, {_number(i.high)}] "
-      f"| {i.verdict} | {'yes' if e.holds else 'no'} |"
-    )
-  return "\n".join(lines) + "\n"
+    return [
+      e.claim.id,
+      e.claim.statistic,
+      e.claim.a.label(),
+      e.claim.b.label() if e.claim.b else f"{e.claim.reference:g}",
+      str(i.n),
+      f"{_number(i.estimate)} [{_number(i.low)}, {_number(i.high)}]",
+      i.verdict,
+      "yes" if e.holds else "no",
+    ]
+
+  headers = [
+    "claim",
+    "statistic",
+    "a",
+    "b",
+    "seeds",
+    "a - b [95% interval]",
+    "verdict",
+    "holds",
+  ]
+  return (
+    "\n".join(results.table_lines(headers, map(cells, result.evaluated))) + "\n"
+  )
 
 
 def ece_table(rows: list[dict]) -> str:
-  lines = [
-    "| pairing | seeds | test ECE % | chance ECE %: mean | chance ECE %: 95% |",
-    "|---|---|---|---|---|",
+  headers = [
+    "pairing",
+    "seeds",
+    "test ECE %",
+    "chance ECE %: mean",
+    "chance ECE %: 95%",
   ]
-  for r in rows:
-    lines.append(
-      f"| {r['pairing']} | {r['seeds']} | {r['ece']:.2f} | "
-      f"{r['chance_mean']:.2f} | {r['chance_95']:.2f} |"
-    )
-  return "\n".join(lines) + "\n"
+  cells = (
+    [
+      r["pairing"],
+      str(r["seeds"]),
+      f"{r['ece']:.2f}",
+      f"{r['chance_mean']:.2f}",
+      f"{r['chance_95']:.2f}",
+    ]
+    for r in rows
+  )
+  return "\n".join(results.table_lines(headers, cells)) + "\n"
 
 
 def summary(result: Result) -> str:

@@ -6,7 +6,7 @@ seed) of an architecture in one vmapped, jit-compiled program (a seed's runs
 share a mini-batch order, so they take the windowed loop), and records
 per epoch: training cost,
 validation and test accuracy, calibration (ECE, NLL, Brier score; see
-:mod:`lossjax.calibration`), the mean output slope (how saturated the
+:mod:`lossjax.metrics.calibration`), the mean output slope (how saturated the
 outputs are), the output error ``|dC/dz|``, each layer's gradient norm and,
 with label noise, the fraction of mislabelled training examples fitted to
 their wrong label (``memorised``). Each run's temperature is fitted on
@@ -26,17 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from lossjax import (
-  classify,
-  config_fields,
-  progress,
-  records,
-  results,
-  run_folder,
-)
 from lossjax import config as cfg
-from lossjax.data import DataConfig, check_batch_size
-from lossjax.pairings import Pairing
+from lossjax import config_fields
+from lossjax.core.pairings import Pairing
+from lossjax.datasets.data import DataConfig, check_batch_size
+from lossjax.output import progress, records, results, run_folder
 from lossjax.studies import (
   calibration_report,
   compare_figures,
@@ -46,7 +40,8 @@ from lossjax.studies import (
   selected_epochs,
 )
 from lossjax.studies.compare_figures import setting_key
-from lossjax.train_state import OPTIMIZERS
+from lossjax.training import classify
+from lossjax.training.train_state import OPTIMIZERS
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -229,10 +224,10 @@ def run(
   """Trains every group; streams ``metrics.jsonl`` and tables into ``workdir``.
 
   ``dataset``: the data already read
-  (:meth:`lossjax.data.DataConfig.load_source`), e.g. once for several
+  (:meth:`lossjax.datasets.data.DataConfig.load_source`), e.g. once for several
   studies; ``config.data``'s sizes, label noise and multi-label composition
   are applied to it as to data loaded here. ``timer``: the whole run's
-  :class:`lossjax.progress.Progress` when this comparison is part of a
+  :class:`lossjax.output.progress.Progress` when this comparison is part of a
   larger one (default: this comparison's epochs).
   """
   source = config.data.load_source() if dataset is None else dataset
@@ -404,7 +399,7 @@ def finished(workdir: Path, config: Config) -> bool:
 
 
 def epoch_timer(config: Config, repeats: int = 1) -> progress.Progress:
-  """A :class:`lossjax.progress.Progress` over every epoch of ``repeats``
+  """A :class:`lossjax.output.progress.Progress` over every epoch of ``repeats``
   comparisons like ``config`` (one compile per group each)."""
   groups = config.groups()
   return progress.Progress(
@@ -621,12 +616,7 @@ def summary_table(rows: Sequence[dict]) -> str:
   def pct(mean, std):
     return "-" if mean is None else f"{mean:.2f} ± {std:.2f}"
 
-  lines = [
-    "| pairing | hidden | lr | seeds | epochs | final test % | best test % "
-    "| test % at best val | output error (epoch 0 -> 1) | book (MNIST) % |",
-    "|---|---|---|---|---|---|---|---|---|---|",
-  ]
-  for r in rows:
+  def cells(r):
     book = r["book_test_accuracy"]
     name = r["pairing"]
     if r["diverged_seeds"]:
@@ -636,16 +626,33 @@ def summary_table(rows: Sequence[dict]) -> str:
         f" (unfinished {r['unfinished_seeds']}/{r['seeds']}: trained to "
         f"epoch {r['epochs']})"
       )
-    lines.append(
-      f"| {name} | {r['hidden']} | {r['lr']:g} | {r['seeds']} | "
-      f"{r['epochs']} | {pct(r['final_test_mean'], r['final_test_std'])} | "
-      f"{pct(r['best_test_mean'], r['best_test_std'])} | "
-      f"{pct(r['test_at_best_val_mean'], r['test_at_best_val_std'])} | "
+    return [
+      name,
+      str(r["hidden"]),
+      f"{r['lr']:g}",
+      str(r["seeds"]),
+      str(r["epochs"]),
+      pct(r["final_test_mean"], r["final_test_std"]),
+      pct(r["best_test_mean"], r["best_test_std"]),
+      pct(r["test_at_best_val_mean"], r["test_at_best_val_std"]),
       f"{results.format_value(r['output_error_epoch0'], 3)} -> "
-      f"{results.format_value(r['output_error_epoch1'], 3)} | "
-      f"{'-' if book is None else f'{book:.2f}'} |"
-    )
-  return "\n".join(lines) + "\n"
+      f"{results.format_value(r['output_error_epoch1'], 3)}",
+      "-" if book is None else f"{book:.2f}",
+    ]
+
+  headers = [
+    "pairing",
+    "hidden",
+    "lr",
+    "seeds",
+    "epochs",
+    "final test %",
+    "best test %",
+    "test % at best val",
+    "output error (epoch 0 -> 1)",
+    "book (MNIST) %",
+  ]
+  return "\n".join(results.table_lines(headers, map(cells, rows))) + "\n"
 
 
 def summary(result: Result) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lossjax import plotting, records
+from lossjax.output import plotting, records
 
 
 def setting_key(row: dict) -> tuple:

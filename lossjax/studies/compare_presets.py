@@ -7,7 +7,7 @@ applied before the flags given.
 from lossjax import config_fields
 
 # A ranking the README states rests on at least 5 seeds
-# (lossjax.stats.MIN_SEEDS); the gradient preset states none and keeps 3.
+# (lossjax.metrics.stats.MIN_SEEDS); the gradient preset states none and keeps 3.
 PRESETS = {
   # "Neural Networks and Deep Learning", chapters 1 and 3: 50,000 training
   # images, batch 10, 30 epochs, N(0, 1) weights and biases. The book reports

@@ -16,9 +16,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import config_fields, curvature, plotting, progress, results
-from lossjax.losses import loss
-from lossjax.pairings import Pairing
+from lossjax import config_fields
+from lossjax.core import curvature
+from lossjax.core.losses import loss
+from lossjax.core.pairings import Pairing
+from lossjax.output import plotting, progress, results
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

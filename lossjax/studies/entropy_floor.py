@@ -17,9 +17,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import config_fields, entropy, plotting, progress, results
-from lossjax.losses import loss
-from lossjax.pairings import Pairing, smoothed_nll
+from lossjax import config_fields
+from lossjax.core import entropy
+from lossjax.core.losses import loss
+from lossjax.core.pairings import Pairing, smoothed_nll
+from lossjax.output import plotting, progress, results
 
 
 def _unit_interval(values: tuple[float, ...]) -> None:

@@ -19,14 +19,9 @@ import dataclasses
 from pathlib import Path
 
 from lossjax import config as cfg
-from lossjax import (
-  config_fields,
-  label_corruption,
-  plotting,
-  progress,
-  records,
-  results,
-)
+from lossjax import config_fields
+from lossjax.datasets import label_corruption
+from lossjax.output import plotting, progress, records, results
 from lossjax.studies import calibration_report, compare, seed_spread
 
 
@@ -127,7 +122,7 @@ def run(
   """Runs (or reads back) one comparison per noise level.
 
   ``dataset``: the data already read
-  (:meth:`lossjax.data.DataConfig.load_source`), as in
+  (:meth:`lossjax.datasets.data.DataConfig.load_source`), as in
   :func:`lossjax.studies.compare.run`; it is read once and each level
   applies its own label noise to it.
   """
@@ -185,12 +180,12 @@ def noise_table(selected: dict[float, list[dict]]) -> str:
   """Test accuracy (%) at the best validation epoch / at the last epoch, and
   memorised (%) at the same two epochs, per pairing and noise level."""
   levels = list(selected)
-  accuracy_head = " | ".join(f"test % at {100 * n:g}% noise" for n in levels)
-  memorised_head = " | ".join(f"memorised % at {100 * n:g}%" for n in levels)
-  lines = [
-    f"| pairing | {accuracy_head} | {memorised_head} |",
-    "|---|" + "---|" * (2 * len(levels)),
+  headers = [
+    "pairing",
+    *(f"test % at {100 * n:g}% noise" for n in levels),
+    *(f"memorised % at {100 * n:g}%" for n in levels),
   ]
+  table = []
   by_pairing = records.group_rows(
     [{**r, "noise": n} for n, rows in selected.items() for r in rows],
     lambda r: (r["pairing"],),
@@ -216,42 +211,37 @@ def noise_table(selected: dict[float, list[dict]]) -> str:
       else "-"
       for n in levels
     ]
-    lines.append(
-      f"| {pairing} | {' | '.join(accuracy)} | {' | '.join(memorised)} |"
-    )
-  return "\n".join(lines) + "\n"
+    table.append([pairing, *accuracy, *memorised])
+  return "\n".join(results.table_lines(headers, table)) + "\n"
 
 
 def rates_table(selected: dict[float, list[dict]]) -> str:
   """The rate each level selected, per pairing."""
   levels = list(selected)
-  lines = [
-    "| pairing | " + " | ".join(f"{100 * n:g}%" for n in levels) + " |",
-    "|---|" + "---|" * len(levels),
-  ]
   rates = {
     (n, r["pairing"]): r["lr"] for n, rows in selected.items() for r in rows
   }
-  for pairing in dict.fromkeys(p for _, p in rates):
-    lines.append(
-      f"| {pairing} | "
-      + " | ".join(
+  table = (
+    [
+      pairing,
+      *(
         "-" if (n, pairing) not in rates else f"{rates[(n, pairing)]:g}"
         for n in levels
-      )
-      + " |"
-    )
-  return "\n".join(lines) + "\n"
+      ),
+    ]
+    for pairing in dict.fromkeys(p for _, p in rates)
+  )
+  return "\n".join(results.table_lines(_level_headers(levels), table)) + "\n"
+
+
+def _level_headers(levels) -> list[str]:
+  return ["pairing", *(f"{100 * n:g}%" for n in levels)]
 
 
 def plateau_table(selected: dict[float, list[dict]]) -> str:
   """Per pairing and level: how many seeds end on the plateau (some class
   rarely or never predicted at the last epoch), out of how many."""
   levels = list(selected)
-  lines = [
-    "| pairing | " + " | ".join(f"{100 * n:g}%" for n in levels) + " |",
-    "|---|" + "---|" * len(levels),
-  ]
   cells = {
     (n, r["pairing"]): (
       f"{len(r.get('rarely_predicting_seeds_final', []))}/{r['seeds']}"
@@ -259,13 +249,11 @@ def plateau_table(selected: dict[float, list[dict]]) -> str:
     for n, rows in selected.items()
     for r in rows
   }
-  for pairing in dict.fromkeys(p for _, p in cells):
-    lines.append(
-      f"| {pairing} | "
-      + " | ".join(cells.get((n, pairing), "-") for n in levels)
-      + " |"
-    )
-  return "\n".join(lines) + "\n"
+  table = (
+    [pairing, *(cells.get((n, pairing), "-") for n in levels)]
+    for pairing in dict.fromkeys(p for _, p in cells)
+  )
+  return "\n".join(results.table_lines(_level_headers(levels), table)) + "\n"
 
 
 def summary(result: Result) -> str:

@@ -1,8 +1,8 @@
 """A comparison on multi-label data: its summary fields, table and figure.
 
 The comparison study (:mod:`lossjax.studies.compare`) trains on multi-label
-data (``--multilabel=K``, :mod:`lossjax.multilabel`) with
-:class:`lossjax.evals.MultiLabelEval`; this module summarises those rows at
+data (``--multilabel=K``, :mod:`lossjax.datasets.multilabel`) with
+:class:`lossjax.metrics.evals.MultiLabelEval`; this module summarises those rows at
 each seed's best validation epoch (validation exact-set accuracy) and
 writes the test examples' ``source_indices`` and ``targets``.
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lossjax import plotting, records, results
-from lossjax.evals import LABEL_COUNTS
+from lossjax.metrics.evals import LABEL_COUNTS
+from lossjax.output import plotting, records, results
 
 METRICS = (
   "test_exact_set_accuracy",
@@ -77,30 +77,35 @@ def _pct(value) -> str:
 def table(rows: Sequence[dict]) -> str:
   """The selected rates at the best validation epoch."""
   counts = counts_of(rows)
-  lines = [
-    "| pairing | lr | exact-set % | "
-    + " | ".join(f"exact-set % ({c} label{'s' * (c > 1)})" for c in counts)
-    + " | top-k set % | micro F1 | macro F1 | mean AP | threshold |",
-    "|---|---|---|" + "---|" * len(counts) + "---|---|---|---|---|",
+  headers = [
+    "pairing",
+    "lr",
+    "exact-set %",
+    *(f"exact-set % ({c} label{'s' * (c > 1)})" for c in counts),
+    "top-k set %",
+    "micro F1",
+    "macro F1",
+    "mean AP",
+    "threshold",
   ]
-  for r in rows:
 
-    def get(metric, r=r):
+  def cells(r):
+    def get(metric):
       return r.get(f"{metric}_at_best_val_mean")
 
-    lines.append(
-      f"| {r['pairing']} | {r['lr']:g} | "
-      f"{_pct(get('test_exact_set_accuracy'))} | "
-      + " | ".join(
-        _pct(get(f"test_exact_set_accuracy_{c}_labels")) for c in counts
-      )
-      + f" | {_pct(get('test_top_k_set_accuracy'))}"
-      f" | {results.format_value(get('test_micro_f1'), 3)} | "
-      f"{results.format_value(get('test_macro_f1'), 3)} | "
-      f"{results.format_value(get('test_average_precision'), 3)} | "
-      f"{results.format_value(get('threshold'), 2)} |"
-    )
-  return "\n".join(lines) + "\n"
+    return [
+      r["pairing"],
+      f"{r['lr']:g}",
+      _pct(get("test_exact_set_accuracy")),
+      *(_pct(get(f"test_exact_set_accuracy_{c}_labels")) for c in counts),
+      _pct(get("test_top_k_set_accuracy")),
+      results.format_value(get("test_micro_f1"), 3),
+      results.format_value(get("test_macro_f1"), 3),
+      results.format_value(get("test_average_precision"), 3),
+      results.format_value(get("threshold"), 2),
+    ]
+
+  return "\n".join(results.table_lines(headers, map(cells, rows))) + "\n"
 
 
 def sections(selected_rows: Sequence[dict]) -> list[str]:

@@ -15,10 +15,10 @@ import jax.numpy as jnp
 
 import lossjax
 from lossjax import config as cfg
-from lossjax import config_fields, progress, results
-from lossjax.data import DataConfig
-from lossjax.pairings import PAIRINGS, Pairing, resolve_pairing
-from lossjax.sharded_sweep import SweepResult
+from lossjax import config_fields
+from lossjax.core.pairings import PAIRINGS, Pairing, resolve_pairing
+from lossjax.datasets.data import DataConfig
+from lossjax.output import progress, results
 from lossjax.studies import (
   compare,
   convexity,
@@ -36,6 +36,7 @@ from lossjax.studies.report_sections import (
   REPORT_NOISE,
   BackpropCheck,
 )
+from lossjax.training.sharded_sweep import SweepResult
 
 # Sections 11-12: every pairing of the README's label-noise study, each at
 # the rate that study selected on clean validation labels.
@@ -388,7 +389,7 @@ def run(
   workdir = Path(workdir)
   source = dataset or config.data.load_source()
   # First, so that a folder the report was killed in says which report it
-  # holds (a rerun resumes it; lossjax.run_folder).
+  # holds (a rerun resumes it; lossjax.output.run_folder).
   write_config(config, workdir)
   start = time.perf_counter()
   studies = run_studies(config, workdir, source, log)

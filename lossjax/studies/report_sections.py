@@ -5,8 +5,7 @@ the typed results of the studies that answer it (see
 import dataclasses
 
 import lossjax
-from lossjax import results
-from lossjax.sharded_sweep import SweepResult
+from lossjax.output import results
 from lossjax.studies import (
   calibration_report,
   compare,
@@ -18,6 +17,7 @@ from lossjax.studies import (
   slowdown,
   softmax_temperature,
 )
+from lossjax.training.sharded_sweep import SweepResult
 
 # Section 10: relu hidden layers under each kind of output, at rates the
 # README's --preset=relu study selected on validation (the sigmoid

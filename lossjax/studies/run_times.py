@@ -9,7 +9,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from lossjax import progress
+from lossjax.output import progress, results
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,9 +111,13 @@ def read_timing(folder: Path) -> dict | None:
 def table(root: Path) -> str:
   """The README's table: every study's pages, command and measured time
   (2 CPU cores; read from ``root/<folder>/timing.json``)."""
-  lines = ["| study | command | time (where it went) |", "|---|---|---|"]
-  for s in STUDIES:
-    pages = ", ".join(f"[{name}]({path})" for name, path in s.pages)
-    time = time_text(read_timing(root / s.folder))
-    lines.append(f"| {pages} | `{s.command}` | {time} |")
-  return "\n".join(lines) + "\n"
+  cells = (
+    [
+      ", ".join(f"[{name}]({path})" for name, path in s.pages),
+      f"`{s.command}`",
+      time_text(read_timing(root / s.folder)),
+    ]
+    for s in STUDIES
+  )
+  headers = ["study", "command", "time (where it went)"]
+  return "\n".join(results.table_lines(headers, cells)) + "\n"

@@ -18,19 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lossjax import (
-  classify,
-  config_fields,
-  plotting,
-  progress,
-  records,
-  results,
-)
 from lossjax import config as cfg
-from lossjax.data import DataConfig, check_batch_size
-from lossjax.evals import ClassificationEval
-from lossjax.init import INITIALIZERS
-from lossjax.pairings import Pairing
+from lossjax import config_fields
+from lossjax.core.init import INITIALIZERS
+from lossjax.core.pairings import Pairing
+from lossjax.datasets.data import DataConfig, check_batch_size
+from lossjax.metrics.evals import ClassificationEval
+from lossjax.output import plotting, progress, records, results
+from lossjax.training import classify
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -135,7 +130,7 @@ def run(
   """Trains every (depth, init, pairing, rate); streams metrics.jsonl.
 
   ``dataset``: the data already read
-  (:meth:`lossjax.data.DataConfig.load_source`), e.g. once for several
+  (:meth:`lossjax.datasets.data.DataConfig.load_source`), e.g. once for several
   studies; ``config.data``'s sizes, label noise and multi-label composition
   are applied to it as to data loaded here.
   """

@@ -21,7 +21,7 @@ import math
 import statistics
 from collections.abc import Sequence
 
-from lossjax import plotting, records
+from lossjax.output import plotting, records, results
 
 # Percentage points below the setting's best seed that count as stalled.
 STALL_MARGIN = 5.0
@@ -141,22 +141,36 @@ def spread_table(rows: Sequence[dict]) -> str:
     mean = r[f"{stat}_test_mean"]
     return "-" if mean is None else f"{mean:.2f} ± {r[f'{stat}_test_std']:.2f}"
 
-  lines = [
-    "| pairing | hidden | lr | book % | seeds | final: median [min, max] "
-    "| final: mean ± std | final: stalled | best: median [min, max] "
-    "| best: mean ± std | best: stalled |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
-  ]
-  for r in rows:
+  def cells(r):
     book = r["book_test_accuracy"]
-    lines.append(
-      f"| {r['pairing']} | {r['hidden']} | {r['lr']:g} | "
-      f"{'-' if book is None else f'{book:.2f}'} | {r['seeds']} | "
-      f"{median_range(r, 'final')} | {mean_std(r, 'final')} | "
-      f"{r['stalled_final']}/{r['seeds']} | {median_range(r, 'best')} | "
-      f"{mean_std(r, 'best')} | {r['stalled_best']}/{r['seeds']} |"
-    )
-  return "\n".join(lines) + "\n"
+    return [
+      r["pairing"],
+      str(r["hidden"]),
+      f"{r['lr']:g}",
+      "-" if book is None else f"{book:.2f}",
+      str(r["seeds"]),
+      median_range(r, "final"),
+      mean_std(r, "final"),
+      f"{r['stalled_final']}/{r['seeds']}",
+      median_range(r, "best"),
+      mean_std(r, "best"),
+      f"{r['stalled_best']}/{r['seeds']}",
+    ]
+
+  headers = [
+    "pairing",
+    "hidden",
+    "lr",
+    "book %",
+    "seeds",
+    "final: median [min, max]",
+    "final: mean ± std",
+    "final: stalled",
+    "best: median [min, max]",
+    "best: mean ± std",
+    "best: stalled",
+  ]
+  return "\n".join(results.table_lines(headers, map(cells, rows))) + "\n"
 
 
 def healthy_partner(outcomes: Sequence[dict], stalled_seeds) -> dict | None:
@@ -230,10 +244,8 @@ def stalled_text(cases: Sequence[dict]) -> str:
   lines = [
     "**Stalled runs** at their best epoch, each beside its setting's median "
     "healthy seed (docs/methods.md):\n",
-    "| setting | seed | final % | best % | rarely predicted | output error "
-    "(epoch 1 -> last) | output slope (epoch 1 -> last) |",
-    "|---|---|---|---|---|---|---|",
   ]
+  table = []
   for case in cases:
     pairing, hidden, lr = case["setting"]
     name = f"{pairing} [{records.hidden_text(hidden)}] eta={lr:g}"
@@ -243,16 +255,29 @@ def stalled_text(cases: Sequence[dict]) -> str:
     for run, role in runs:
       rows, last = run["rows"], max(r["epoch"] for r in run["rows"])
       rare = run["rarely_predicted"]
-      lines.append(
-        f"| {name} | {run['seed']} ({role}) | {_fmt(run['final'])} | "
-        f"{_fmt(run['best'])} | "
-        f"{_classes(rare)} | "
-        f"{_fmt3(_at_epoch(rows, 1, 'output_error'))} -> "
-        f"{_fmt3(_at_epoch(rows, last, 'output_error'))} | "
-        f"{_fmt3(_at_epoch(rows, 1, 'output_slope'))} -> "
-        f"{_fmt3(_at_epoch(rows, last, 'output_slope'))} |"
+      table.append(
+        [
+          name,
+          f"{run['seed']} ({role})",
+          _fmt(run["final"]),
+          _fmt(run["best"]),
+          _classes(rare),
+          f"{_fmt3(_at_epoch(rows, 1, 'output_error'))} -> "
+          f"{_fmt3(_at_epoch(rows, last, 'output_error'))}",
+          f"{_fmt3(_at_epoch(rows, 1, 'output_slope'))} -> "
+          f"{_fmt3(_at_epoch(rows, last, 'output_slope'))}",
+        ]
       )
-  return "\n".join(lines) + "\n"
+  headers = [
+    "setting",
+    "seed",
+    "final %",
+    "best %",
+    "rarely predicted",
+    "output error (epoch 1 -> last)",
+    "output slope (epoch 1 -> last)",
+  ]
+  return "\n".join([*lines, *results.table_lines(headers, table)]) + "\n"
 
 
 def _classes(rare):

@@ -5,14 +5,16 @@ While the comparison study (:mod:`lossjax.studies.compare`) trains a group,
 probabilities at its best validation epoch (the first, as
 :func:`lossjax.studies.compare.summarize` selects it) and at the last, then
 fits each run's temperature on validation at both
-(:func:`lossjax.calibration.scaled_metrics`): the rows of
+(:func:`lossjax.metrics.calibration.scaled_metrics`): the rows of
 ``temperature.jsonl`` and the arrays of ``test_probabilities.npz``.
 """
 
 import math
 from collections.abc import Sequence
 
-from lossjax import calibration, classify, results
+from lossjax.metrics import calibration
+from lossjax.output import results
+from lossjax.training import classify
 
 # The splits whose probabilities the comparison keeps (train_group's
 # ``probabilities=``).
@@ -22,7 +24,7 @@ SPLITS = ("validation", "test")
 class SelectedEpochs:
   """Each run's validation and test probabilities at its best validation
   epoch and at the last (one group; see the module docstring). Feed it each
-  epoch of :func:`lossjax.classify.train_group` run with
+  epoch of :func:`lossjax.training.classify.train_group` run with
   ``probabilities=SPLITS``."""
 
   def __init__(self, group: classify.GroupConfig, data: classify.DeviceData):

@@ -18,16 +18,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import config_fields, plotting, progress, results
-from lossjax.evals import NeuronEval
-from lossjax.losses import activation_slope
-from lossjax.neuron import (
+from lossjax import config_fields
+from lossjax.core.losses import activation_slope
+from lossjax.core.neuron import (
   DcDaGrads,
   check_single_output_pairings,
   neuron_params,
 )
-from lossjax.pairings import Pairing
-from lossjax.train import fit_many
+from lossjax.core.pairings import Pairing
+from lossjax.metrics.evals import NeuronEval
+from lossjax.output import plotting, progress, results
+from lossjax.training.train import fit_many
 
 UPDATE_GRADIENT = "dC/dz"
 UPDATE_WIDGET = "dC/da (book widget)"

@@ -15,8 +15,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import config_fields, plotting, progress, results
-from lossjax.pairings import Pairing
+from lossjax import config_fields
+from lossjax.core.pairings import Pairing
+from lossjax.output import plotting, progress, results
 
 SHOWN_SCALES = (0.1, 1.0, 10.0, 1e6)
 

@@ -3,7 +3,7 @@
 A researcher waits for a study, not for its loop. For each named study
 shape this trains the study itself (:func:`lossjax.studies.compare.run`, its
 groups, evaluation, selected epochs and temperature fits) for a few epochs,
-and then its groups' training loops alone (:class:`lossjax.classify.GroupLoop`,
+and then its groups' training loops alone (:class:`lossjax.training.classify.GroupLoop`,
 no evaluation), on synthetic data of MNIST's shape, in one process. The
 study's time per epoch is its last epoch's, as its progress line shows it
 (wall time less compilation, the evaluation and the selected epochs'
@@ -17,9 +17,11 @@ import time
 import jax
 import numpy as np
 
-from lossjax import classify, data, progress
 from lossjax import config as cfg
+from lossjax.datasets import data
+from lossjax.output import progress
 from lossjax.studies import compare, compare_presets
+from lossjax.training import classify
 
 # The study shapes (issue 25): a comparison preset, with what the study
 # changes in it; each runs with 3 seeds and the benchmark's epochs.
@@ -108,7 +110,7 @@ def loop_seconds_per_epoch(
 
 
 class _EpochTimes(progress.Progress):
-  """A :class:`lossjax.progress.Progress` that keeps every step's time."""
+  """A :class:`lossjax.output.progress.Progress` that keeps every step's time."""
 
   def __init__(self, total: int, *, starts: int):
     super().__init__(total, starts=starts)

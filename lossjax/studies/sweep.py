@@ -1,6 +1,6 @@
 """Sweeps: pairings x init scales x learning rates x seeds, resumable.
 
-The study front of :mod:`lossjax.sharded_sweep` (which trains the grid in vmapped,
+The study front of :mod:`lossjax.training.sharded_sweep` (which trains the grid in vmapped,
 sharded, resumable chunks): its config, presets, and the writers of
 ``metrics.jsonl``, ``summary.csv``, ``heatmap.png`` (a metric over init scale
 x learning rate, per pairing) and ``curves.png`` (median cost per epoch).
@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from lossjax import config as cfg
-from lossjax import plotting, progress, results
-from lossjax.sharded_sweep import (
+from lossjax.output import plotting, progress, results
+from lossjax.training.sharded_sweep import (
   SweepResult,
   SweepSpec,
   metric_rows,

@@ -10,7 +10,7 @@ import pytest
 from absl.testing import absltest
 
 from lossjax import config as cfg
-from lossjax.studies import benchmark, study_speed
+from lossjax.studies import benchmark, peers, study_speed
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
@@ -118,9 +118,9 @@ class BenchmarkTest(absltest.TestCase):
 )
 class TorchRowsTest(absltest.TestCase):
   def test_torch_rows_time_an_epoch(self):
-    x, labels = benchmark.synthetic_data(40)
-    eager = benchmark.time_torch(x, labels, examples=20)
-    vmapped = benchmark.time_torch_vmap(x, labels, examples=20, models=3)
+    x, labels = peers.synthetic_data(40)
+    eager = peers.time_torch(x, labels, examples=20)
+    vmapped = peers.time_torch_vmap(x, labels, examples=20, models=3)
     self.assertGreater(eager, 0)
     self.assertGreater(vmapped, 0)
 

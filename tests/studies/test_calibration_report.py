@@ -7,7 +7,7 @@ import numpy as np
 from absl.testing import absltest
 
 import lossjax
-from lossjax import calibration
+from lossjax.metrics import calibration
 from lossjax.studies import calibration_report
 
 # Two seeds' test probabilities for four examples of three classes.

@@ -9,7 +9,7 @@ import numpy as np
 import scipy.stats
 from absl.testing import absltest, parameterized
 
-from lossjax import calibration, stats
+from lossjax.metrics import calibration, stats
 from lossjax.studies import claims
 from tests import pages
 

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from absl.testing import absltest
 
-from lossjax import calibration, data, records
-from lossjax.data import DataError
+from lossjax.datasets import data
+from lossjax.datasets.data import DataError
+from lossjax.metrics import calibration
+from lossjax.output import records
 from lossjax.studies import compare
 from tests import datasets
 
@@ -313,7 +315,7 @@ class CompareTest(absltest.TestCase):
 
   def test_a_folder_of_another_config_is_not_read_back(self):
     # A library call into a folder of another run starts anew (the command
-    # line refuses it before: lossjax.run_folder).
+    # line refuses it before: lossjax.output.run_folder).
     config = compare.Config(
       data=toy_source(self.tmp), pairings=("softmax_nll",), hidden=((5,),)
     )

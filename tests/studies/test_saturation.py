@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from absl.testing import absltest
 
-from lossjax import records
+from lossjax.output import records
 from lossjax.studies import saturation
 from tests.studies.test_compare import toy_source
 

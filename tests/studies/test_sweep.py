@@ -9,7 +9,7 @@ from unittest import mock
 from absl.testing import absltest
 
 from lossjax import config as cfg
-from lossjax import plotting
+from lossjax.output import plotting
 from lossjax.studies import sweep
 
 

@@ -113,22 +113,35 @@ def format_value(value: Any, digits: int = 4) -> str:
   return str(value)
 
 
-def markdown_table(
-  rows: Sequence[Mapping[str, Any]],
-  columns: Sequence[str],
-  headers: Sequence[str] | None = None,
-) -> str:
-  """Renders ``rows`` as a GitHub Markdown table."""
-  headers = list(headers or columns)
+def table_lines(
+  headers: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> list[str]:
+  """The lines of a GitHub Markdown table: the header, its rule, a line per
+  row. Cells that are not strings go through :func:`format_value`; every
+  table the studies write is made here."""
   lines = [
     "| " + " | ".join(headers) + " |",
     "|" + "|".join("---" for _ in headers) + "|",
   ]
   for row in rows:
-    lines.append(
-      "| " + " | ".join(format_value(row.get(c)) for c in columns) + " |"
-    )
-  return "\n".join(lines) + "\n"
+    cells = [c if isinstance(c, str) else format_value(c) for c in row]
+    if len(cells) != len(headers):
+      raise ValueError(
+        f"a table row has {len(cells)} cells for {len(headers)} headers: "
+        f"{cells}"
+      )
+    lines.append("| " + " | ".join(cells) + " |")
+  return lines
+
+
+def markdown_table(
+  rows: Sequence[Mapping[str, Any]],
+  columns: Sequence[str],
+  headers: Sequence[str] | None = None,
+) -> str:
+  """Renders ``rows`` (dicts) as a GitHub Markdown table of ``columns``."""
+  cells = ([format_value(row.get(c)) for c in columns] for row in rows)
+  return "\n".join(table_lines(list(headers or columns), cells)) + "\n"
 
 
 def write_summary(

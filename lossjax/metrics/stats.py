@@ -26,7 +26,7 @@ import jax
 import numpy as np
 import scipy.stats
 
-from lossjax import calibration
+from lossjax.metrics import calibration
 
 CONFIDENCE = 0.95
 MIN_SEEDS = 5

@@ -23,7 +23,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lossjax.activations import output_sigmoid, sigmoid_prime, softmax_jacobian
+from lossjax.core.activations import (
+  output_sigmoid,
+  sigmoid_prime,
+  softmax_jacobian,
+)
 
 KINDS = ("binary", "multiclass")
 

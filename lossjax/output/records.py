@@ -10,7 +10,7 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from lossjax.results import atomic_write_text, json_line
+from lossjax.output.results import atomic_write_text, json_line
 
 
 class JsonlWriter:

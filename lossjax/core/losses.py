@@ -1,7 +1,7 @@
 """Per-example costs and output errors of any pairing, with input validation.
 
 Every function takes a pairing as a built-in name, an import string or a
-:class:`lossjax.Pairing` (see :mod:`lossjax.pairings`), logits ``z`` (the
+:class:`lossjax.Pairing` (see :mod:`lossjax.core.pairings`), logits ``z`` (the
 output layer's weighted input) and targets given either as vectors shaped
 like the logits or as integer class labels shaped ``logits.shape[:-1]``
 (converted to one-hot vectors before the pairing's ``cost`` or ``delta``
@@ -17,7 +17,7 @@ Validation happens in two places, by design:
   values are not available without a host round trip, and no check runs:
   an out-of-range integer label becomes an all-zero target row (so
   ``softmax_nll`` costs 0) and a target outside ``[0, 1]`` is used as given.
-  Check data where it enters (:mod:`lossjax.data` does for datasets), or
+  Check data where it enters (:mod:`lossjax.datasets.data` does for datasets), or
   call the function eagerly once. ``tests/test_losses.py`` pins both
   behaviours.
 """
@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from lossjax.pairings import Pairing, PairingLike, resolve_pairing
+from lossjax.core.pairings import Pairing, PairingLike, resolve_pairing
 
 # Multiclass targets must be probability vectors for a - y to be the
 # gradient of the log-likelihood; this is how far from 1 a row sum may be.

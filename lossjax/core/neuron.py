@@ -1,7 +1,7 @@
 """The seed's single neuron: one input, one output, ``z = w x + b``.
 
 It is an MLP with no hidden layer (``sizes = [1, 1]``), so everything in
-:mod:`lossjax.mlp` and :mod:`lossjax.train` applies to it unchanged. Any
+:mod:`lossjax.core.mlp` and :mod:`lossjax.training.train` applies to it unchanged. Any
 pairing of kind ``"binary"`` fits it (a softmax over one logit is constant).
 """
 
@@ -11,9 +11,13 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from lossjax.losses import activation_slope, output_activation, output_delta
-from lossjax.mlp import Params, mlp_logits
-from lossjax.pairings import Pairing, PairingLike, resolve_pairing
+from lossjax.core.losses import (
+  activation_slope,
+  output_activation,
+  output_delta,
+)
+from lossjax.core.mlp import Params, mlp_logits
+from lossjax.core.pairings import Pairing, PairingLike, resolve_pairing
 
 
 def single_output_pairing(pairing: PairingLike) -> Pairing:

@@ -25,10 +25,10 @@ import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
 
-from lossjax import windowed
-from lossjax.hidden import HiddenActivationLike
-from lossjax.mlp import Params, forward_from_first
-from lossjax.train_state import (
+from lossjax.core.hidden import HiddenActivationLike
+from lossjax.core.mlp import Params, forward_from_first
+from lossjax.training import windowed
+from lossjax.training.train_state import (
   EvalFn,
   GradFn,
   Optimizer,
@@ -39,7 +39,6 @@ from lossjax.train_state import (
   init_opt_states,
   init_train_state,
   layer_grad_norms,
-  learning_rate_of,
   per_example_cost,
 )
 
@@ -276,7 +275,7 @@ def _shared_order(
   num_examples = data[0].shape[0]
   batch_size = batch_size or num_examples
   _check_batch_size(batch_size, num_examples)
-  num_configs = learning_rate_of(states.opt_state).shape[0]
+  num_configs = _config_shape(states)[0]
   steps = num_examples // batch_size
   reason = windowed.unsupported_reason(optimizer, grad_fn)
   if window is None:
@@ -319,9 +318,16 @@ def _shared_order(
   )
 
 
+def _config_shape(states: TrainState) -> tuple[int, ...]:
+  """The configuration axes of stacked states: those of the first layer's
+  bias, a vector per configuration."""
+  (_, bias), *_ = states.params
+  return jnp.shape(bias)[:-1]
+
+
 def _config_axes(states: TrainState) -> tuple[int, int]:
   """(configuration axes, order axes) of stacked states, checked."""
-  config_axes = jnp.ndim(learning_rate_of(states.opt_state))
+  config_axes = len(_config_shape(states))
   order_axes = jnp.ndim(states.key)
   if config_axes not in (1, 2) or order_axes not in (
     config_axes - 1,
@@ -357,7 +363,7 @@ def train_epochs_many(
 
   Configurations that share an order and train with plain SGD (with or
   without weight decay, no ``grad_fn``) run the exact windowed loop of
-  :mod:`lossjax.windowed`, several times faster with many configurations:
+  :mod:`lossjax.training.windowed`, several times faster with many configurations:
   their first layers then cost a few large matrix products per window
   instead of a rank-``batch_size`` update per step.
 
@@ -429,7 +435,7 @@ def fit_many(
     keys: PRNG keys of the mini-batch orders (see :func:`train_epochs_many`):
       ``(n,)``, one key (shape ``()``) shared by all configurations, or
       ``(g,)`` for a grid. Configurations that share an order train several
-      times faster (see :mod:`lossjax.windowed`).
+      times faster (see :mod:`lossjax.training.windowed`).
     eval_data: shared pytree handed to ``eval_fn``.
     pairing_index: positions in a tuple ``pairing``, shaped like
       ``learning_rates``.

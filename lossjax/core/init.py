@@ -1,4 +1,4 @@
-"""Parameter initialisers for :mod:`lossjax.mlp` networks.
+"""Parameter initialisers for :mod:`lossjax.core.mlp` networks.
 
 Each initialiser returns a list of ``(w, b)`` with ``w`` shaped
 ``(n_in, n_out)``. :func:`init_mlp` picks one by name and multiplies every
@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from lossjax.mlp import Params
+from lossjax.core.mlp import Params
 
 Initializer = Callable[[jax.Array, Sequence[int]], Params]
 

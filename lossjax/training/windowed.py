@@ -41,9 +41,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lossjax.hidden import HiddenActivationLike
-from lossjax.mlp import Params, forward_from_first
-from lossjax.train_state import (
+from lossjax.core.hidden import HiddenActivationLike
+from lossjax.core.mlp import Params, forward_from_first
+from lossjax.training.train_state import (
   EvalFn,
   GradFn,
   Optimizer,
@@ -98,9 +98,9 @@ def train_epochs(
   window: int,
   hidden_activation: HiddenActivationLike = "sigmoid",
 ) -> tuple[TrainState, dict[str, jax.Array]]:
-  """``vmap(lossjax.train.train_epochs)`` for states sharing one key.
+  """``vmap(lossjax.training.train.train_epochs)`` for states sharing one key.
 
-  Same arguments and results as :func:`lossjax.train.train_epochs_many`
+  Same arguments and results as :func:`lossjax.training.train.train_epochs_many`
   with one shared key (``states.key`` of shape ``()``), for plain SGD (see
   :func:`unsupported_reason`); ``window`` is ``s``, the steps per window.
   An epoch's last ``steps % s`` steps form one shorter window.

@@ -18,17 +18,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lossjax import memory, progress
-from lossjax.data import Dataset
-from lossjax.evals import ClassificationEval, MultiLabelEval
-from lossjax.hidden import resolve_hidden_activation
-from lossjax.init import INITIALIZERS, init_mlp
-from lossjax.mlp import Params, mlp_logits
-from lossjax.multilabel import training_targets
-from lossjax.pairings import Pairing, resolve_pairing
-from lossjax.results import json_safe, write_json
-from lossjax.train import train_epochs_many
-from lossjax.train_state import EvalFn, Optimizer, TrainState, init_opt_states
+from lossjax.core.hidden import resolve_hidden_activation
+from lossjax.core.init import INITIALIZERS, init_mlp
+from lossjax.core.mlp import Params, mlp_logits
+from lossjax.core.pairings import Pairing, resolve_pairing
+from lossjax.datasets.data import Dataset
+from lossjax.datasets.multilabel import training_targets
+from lossjax.metrics.evals import ClassificationEval, MultiLabelEval
+from lossjax.output import progress
+from lossjax.output.results import json_safe, write_json
+from lossjax.training import memory
+from lossjax.training.train import train_epochs_many
+from lossjax.training.train_state import (
+  EvalFn,
+  Optimizer,
+  TrainState,
+  init_opt_states,
+)
 
 
 @dataclasses.dataclass
@@ -58,7 +64,7 @@ class DeviceData:
   ``eval`` holds ``validation`` and ``test``, and with label noise
   ``mislabelled``: the training examples whose label was corrupted, with
   their wrong and their clean label, ``(n, 2)`` (what
-  :class:`lossjax.evals.ClassificationEval` reads for ``memorised`` and
+  :class:`lossjax.metrics.evals.ClassificationEval` reads for ``memorised`` and
   its chance level).
   """
 
@@ -69,7 +75,7 @@ class DeviceData:
 
   @property
   def multilabel(self) -> bool:
-    """Whether the targets are multi-hot vectors (:mod:`lossjax.multilabel`)."""
+    """Whether the targets are multi-hot vectors (:mod:`lossjax.datasets.multilabel`)."""
     return self.train[1].ndim == 2
 
   @classmethod
@@ -245,15 +251,15 @@ class GroupEpoch(NamedTuple):
 
 
 Evaluator = Callable[[Pairing], EvalFn]
-"""Makes a pairing's ``eval_fn`` (e.g. a :class:`lossjax.evals.ClassificationEval`
+"""Makes a pairing's ``eval_fn`` (e.g. a :class:`lossjax.metrics.evals.ClassificationEval`
 with the pairing's other settings bound by ``functools.partial``)."""
 
 
 def default_evaluator(
   config: GroupConfig, data: DeviceData
 ) -> Callable[[Pairing], EvalFn]:
-  """:class:`lossjax.evals.ClassificationEval`, or
-  :class:`lossjax.evals.MultiLabelEval` for multi-hot targets, with the
+  """:class:`lossjax.metrics.evals.ClassificationEval`, or
+  :class:`lossjax.metrics.evals.MultiLabelEval` for multi-hot targets, with the
   group's hidden activation."""
   kind = MultiLabelEval if data.multilabel else ClassificationEval
   return functools.partial(kind, hidden_activation=config.hidden_activation)
@@ -368,7 +374,7 @@ def train_group(
   entries of the run's pairing's evaluator (``evaluator(pairing)``; default
   :func:`default_evaluator`). Multi-hot targets train every pairing of
   kind ``"multiclass"`` on normalised targets
-  (:func:`lossjax.multilabel.training_targets`), so a group of multi-label
+  (:func:`lossjax.datasets.multilabel.training_targets`), so a group of multi-label
   data holds pairings of one target normalisation.
 
   ``probabilities``: splits of ``data.eval`` on which each yield carries
@@ -434,7 +440,7 @@ def order_grid(runs: Sequence[RunConfig]) -> np.ndarray:
 
   Runs with the same seed see the same mini-batch order; when every seed has
   equally many runs, each row holds one seed's runs, so they train as one
-  windowed group (see :func:`lossjax.train.train_epochs_many`). Otherwise
+  windowed group (see :func:`lossjax.training.train.train_epochs_many`). Otherwise
   every run is its own row.
   """
   by_seed: dict[int, list[int]] = {}
@@ -505,8 +511,8 @@ def check_memory(
 ) -> None:
   """``ValueError`` with the estimate and the fix when a group of
   ``groups`` would not fit in the device's memory with ``dataset`` (a
-  :class:`lossjax.data.Dataset`) on it; ``fix`` says which flags make it
-  smaller. See :mod:`lossjax.memory`."""
+  :class:`lossjax.datasets.data.Dataset`) on it; ``fix`` says which flags make it
+  smaller. See :mod:`lossjax.training.memory`."""
   splits = (dataset.train, dataset.validation, dataset.test)
   data_values = sum(s.images.size + s.labels.size for s in splits)
   examples = max(len(dataset.validation), len(dataset.test))

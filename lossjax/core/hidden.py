@@ -24,7 +24,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from lossjax.activations import sigmoid_prime
+from lossjax.core.activations import sigmoid_prime
 
 Elementwise = Callable[[jax.Array], jax.Array]
 

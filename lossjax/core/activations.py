@@ -2,7 +2,7 @@
 
 The derivatives here are the textbook closed forms (``sigma' = sigma (1 - sigma)``
 and the softmax Jacobian ``a_j (delta_jk - a_k)``). They exist so that the hand
-written backpropagation in :mod:`lossjax.mlp` can be checked against
+written backpropagation in :mod:`lossjax.core.mlp` can be checked against
 ``jax.grad``; training itself always uses autodiff.
 """
 

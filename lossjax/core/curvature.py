@@ -14,8 +14,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from lossjax.losses import loss
-from lossjax.pairings import PairingLike
+from lossjax.core.losses import loss
+from lossjax.core.pairings import PairingLike
 
 
 def logistic_cost(

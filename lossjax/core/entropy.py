@@ -10,8 +10,8 @@ import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
 
-from lossjax.losses import loss
-from lossjax.pairings import Pairing, PairingLike, resolve_pairing
+from lossjax.core.losses import loss
+from lossjax.core.pairings import Pairing, PairingLike, resolve_pairing
 
 
 def binary_entropy(y: ArrayLike) -> jax.Array:

@@ -31,7 +31,7 @@ makes them from any pairing's logits) and integer labels ``(n,)``:
   any prediction.
 
 Values are checked only where they are concrete (eager calls), as in
-:mod:`lossjax.losses`: rows that do not sum to 1, negative or non-finite
+:mod:`lossjax.core.losses`: rows that do not sum to 1, negative or non-finite
 probabilities, labels out of range and a bin count below 1 raise
 ``ValueError``; shapes are checked at trace time.
 """
@@ -45,7 +45,7 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike
 
-from lossjax.losses import _concrete
+from lossjax.core.losses import _concrete
 
 NUM_BINS = 15  # Guo et al.'s choice
 # The smallest probability the NLL and temperature scaling read (see above).
@@ -148,7 +148,7 @@ def confidence_bins(
 ) -> CalibrationBins:
   """:func:`calibration_bins` from each example's confidence and whether
   its prediction is right (e.g. a simulated calibrated model's,
-  :func:`lossjax.stats.ece_chance_level`)."""
+  :func:`lossjax.metrics.stats.ece_chance_level`)."""
   _check_num_bins(num_bins)
   confidence = jnp.asarray(confidence)
   correct = jnp.asarray(correct).astype(confidence.dtype)

@@ -3,8 +3,8 @@
 Parameters are a list of ``(w, b)`` pairs, one per layer, with ``w`` shaped
 ``(n_in, n_out)`` and ``b`` shaped ``(n_out,)``, so a layer computes
 ``z = a_prev @ w + b``. Hidden layers apply the hidden activation (the book's
-sigmoid by default; see :mod:`lossjax.hidden`); the last layer returns
-logits, and the pairing (see :mod:`lossjax.losses`) decides the output
+sigmoid by default; see :mod:`lossjax.core.hidden`); the last layer returns
+logits, and the pairing (see :mod:`lossjax.core.losses`) decides the output
 activation and the cost.
 
 :func:`forward_from_first` is the network from the first layer's weighted
@@ -22,9 +22,9 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from lossjax.hidden import HiddenActivationLike, resolve_hidden_activation
-from lossjax.losses import loss, output_delta
-from lossjax.pairings import PairingLike
+from lossjax.core.hidden import HiddenActivationLike, resolve_hidden_activation
+from lossjax.core.losses import loss, output_delta
+from lossjax.core.pairings import PairingLike
 
 Params = list[tuple[jax.Array, jax.Array]]
 Dense = Callable[[jax.Array, jax.Array], jax.Array]

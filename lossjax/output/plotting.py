@@ -13,7 +13,7 @@ matplotlib.use("Agg")  # experiments run on servers and in CI: no display.
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from lossjax.results import atomic_write_bytes  # noqa: E402
+from lossjax.output.results import atomic_write_bytes  # noqa: E402
 
 
 def save_figure(

@@ -4,7 +4,7 @@ The log-likelihood's large gradient on badly wrong examples, which cures the
 learning slowdown, is also what makes it chase mislabelled examples (Ghosh,
 Kumar & Sastry, AAAI 2017; Zhang & Sabuncu, NeurIPS 2018). To measure that,
 :func:`with_label_noise` corrupts the *training and validation* labels of a
-:class:`lossjax.data.Dataset` (a user has no clean labels to select a model
+:class:`lossjax.datasets.data.Dataset` (a user has no clean labels to select a model
 on) and leaves the test labels clean.
 
 Kinds:
@@ -98,9 +98,9 @@ def with_label_noise(
 
   ``clean_validation``: corrupt the training labels only.
 
-  The returned :class:`lossjax.data.Dataset` keeps the clean training labels
+  The returned :class:`lossjax.datasets.data.Dataset` keeps the clean training labels
   (``clean_train_labels``), so that what the network fits to a wrong label
-  can be measured (:meth:`lossjax.data.Dataset.mislabelled`), and describes
+  can be measured (:meth:`lossjax.datasets.data.Dataset.mislabelled`), and describes
   the noise. ``fraction == 0`` returns ``dataset`` itself.
   """
   check_fraction(fraction)

@@ -11,22 +11,22 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from lossjax import set_metrics
-from lossjax.calibration import calibration_metrics
-from lossjax.hidden import (
+from lossjax.core.hidden import (
   HiddenActivation,
   HiddenActivationLike,
   resolve_hidden_activation,
 )
-from lossjax.losses import (
+from lossjax.core.losses import (
   activation_slope,
   loss,
   output_activation,
   output_delta,
 )
-from lossjax.mlp import Params, forward, mlp_logits
-from lossjax.multilabel import training_targets
-from lossjax.pairings import Pairing, resolve_pairing
+from lossjax.core.mlp import Params, forward, mlp_logits
+from lossjax.core.pairings import Pairing, resolve_pairing
+from lossjax.datasets.multilabel import training_targets
+from lossjax.metrics import set_metrics
+from lossjax.metrics.calibration import calibration_metrics
 
 
 def hidden_activation_stats(
@@ -68,7 +68,7 @@ class ClassificationEval:
   with label noise ``"mislabelled": (x, (wrong label, clean label))``, the
   training examples whose label was corrupted. Per split ``<split>_ece``,
   ``<split>_nll`` and ``<split>_brier`` measure the pairing's
-  :meth:`~lossjax.Pairing.class_probabilities` (:mod:`lossjax.calibration`);
+  :meth:`~lossjax.Pairing.class_probabilities` (:mod:`lossjax.metrics.calibration`);
   ``memorised`` is the fraction of mislabelled examples the network assigns
   to their wrong label, and ``memorised_chance`` what it would be if the
   network ignored the wrong label: the fraction it gets wrong (not the
@@ -185,7 +185,7 @@ LABEL_COUNTS = (1, 2, 3, 4, 5)
 
 @dataclasses.dataclass(frozen=True)
 class MultiLabelEval:
-  """Label-set metrics of multi-label data (:mod:`lossjax.multilabel`).
+  """Label-set metrics of multi-label data (:mod:`lossjax.datasets.multilabel`).
 
   ``data`` is ``{"validation": (x, multi-hot), "test": (x, multi-hot)}``.
   Each epoch the threshold on :meth:`lossjax.Pairing.label_scores` with the

@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from lossjax import config as config_lib
-from lossjax import label_corruption
-from lossjax import multilabel as multilabel_lib
+from lossjax.datasets import label_corruption
+from lossjax.datasets import multilabel as multilabel_lib
 
 IDX_FILES = {
   ("train", "images"): "train-images-idx3-ubyte",
@@ -92,7 +92,7 @@ class DataError(Exception):
 class Split:
   """One split: ``images`` float32 ``(n, d)`` in [0, 1], ``labels`` int32
   ``(n,)``, or float32 multi-hot ``(n, classes)`` for multi-label data
-  (:mod:`lossjax.multilabel`), whose ``source_indices`` ``(n, K)`` name the
+  (:mod:`lossjax.datasets.multilabel`), whose ``source_indices`` ``(n, K)`` name the
   source images of each example."""
 
   images: np.ndarray
@@ -118,7 +118,7 @@ class Split:
 class Dataset:
   """Train, validation and test splits of one dataset.
 
-  With label noise (:mod:`lossjax.label_corruption`), ``clean_train_labels``
+  With label noise (:mod:`lossjax.datasets.label_corruption`), ``clean_train_labels``
   holds the training labels before corruption. ``notes`` say what was done
   to the labels (noise, multi-label composition).
   """

@@ -25,14 +25,15 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from lossjax import config as cfg
-from lossjax import config_fields, progress, results, run_folder
-from lossjax.data import DataConfig, check_batch_size
-from lossjax.evals import NeuronEval, ValidationEval
-from lossjax.init import init_mlp
-from lossjax.neuron import check_single_output_pairings
-from lossjax.pairings import Pairing
-from lossjax.train import fit_many
-from lossjax.train_state import OPTIMIZERS, Optimizer
+from lossjax import config_fields
+from lossjax.core.init import init_mlp
+from lossjax.core.neuron import check_single_output_pairings
+from lossjax.core.pairings import Pairing
+from lossjax.datasets.data import DataConfig, check_batch_size
+from lossjax.metrics.evals import NeuronEval, ValidationEval
+from lossjax.output import progress, results, run_folder
+from lossjax.training.train import fit_many
+from lossjax.training.train_state import OPTIMIZERS, Optimizer
 
 TASKS = ("neuron", "mlp")
 CONFIG_AXIS = "config"
@@ -443,7 +444,7 @@ class SweepResult:
 
 def prepare_workdir(workdir: Path, spec: SweepSpec, *, overwrite: bool) -> None:
   """Refuses to mix two sweeps' results; with ``overwrite``, clears the old
-  (:func:`lossjax.run_folder.check`, the protocol of every study).
+  (:func:`lossjax.output.run_folder.check`, the protocol of every study).
 
   Called once the sweep's inputs are all checked (data loaded), so a bad
   command never touches earlier results. A ``config.json`` without any

@@ -16,8 +16,8 @@ applies it; :func:`claimed` is all of it):
 - **One writer at a time.** An exclusive ``fcntl.flock`` on ``.lock``: a
   second process on the folder is refused while the first runs. The kernel
   drops the lock with its process, so a killed run leaves none behind.
-- **Atomic files** (:mod:`lossjax.results`, append-and-sync JSON lines in
-  :mod:`lossjax.records`): a kill at any instant leaves the last complete
+- **Atomic files** (:mod:`lossjax.output.results`, append-and-sync JSON lines in
+  :mod:`lossjax.output.records`): a kill at any instant leaves the last complete
   state.
 
 The lock is ``fcntl.flock`` rather than a lock-file library because the
@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from lossjax import config as config_lib
-from lossjax import results
+from lossjax.output import results
 
 LOCK_FILE = ".lock"
 RECORD = "config.json"

@@ -2,8 +2,8 @@
 
 :class:`Optimizer` names an optax optimiser without its learning rate, and
 :class:`TrainState` is one configuration's parameters, optimiser state (the
-learning rate lives there) and mini-batch key. :mod:`lossjax.train` (the
-generic loop) and :mod:`lossjax.windowed` (exact windowed SGD) both advance a
+learning rate lives there) and mini-batch key. :mod:`lossjax.training.train` (the
+generic loop) and :mod:`lossjax.training.windowed` (exact windowed SGD) both advance a
 ``TrainState``.
 """
 
@@ -17,9 +17,9 @@ import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
 
-from lossjax.losses import loss, loss_by_index
-from lossjax.mlp import Params
-from lossjax.pairings import PairingLike, resolve_pairing
+from lossjax.core.losses import loss, loss_by_index
+from lossjax.core.mlp import Params
+from lossjax.core.pairings import PairingLike, resolve_pairing
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam")
 """Optimiser names accepted by :class:`Optimizer`."""
