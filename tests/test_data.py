@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl.testing import absltest, parameterized
 
-from lossjax.datasets import data
+from lossjax.datasets import data, sources
 from tests import datasets
 
 
@@ -23,10 +23,10 @@ class IdxTest(parameterized.TestCase):
   def test_round_trip(self, gz):
     images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
     path = datasets.write_idx(self.dir / "x-idx3-ubyte", images, gz=gz)
-    np.testing.assert_array_equal(data.read_idx(path), images)
+    np.testing.assert_array_equal(sources.read_idx(path), images)
     ints = np.array([1, -5, 70000], np.int32)
     path = datasets.write_idx(self.dir / "y-idx1-int", ints, gz=gz)
-    np.testing.assert_array_equal(data.read_idx(path), ints)
+    np.testing.assert_array_equal(sources.read_idx(path), ints)
 
   def test_load_splits_scales_and_carves_validation(self):
     written = datasets.write_idx_dataset(self.dir, n_train=50, n_test=20)

@@ -114,6 +114,10 @@ class DatasetNoiseTest(absltest.TestCase):
       "drawn per training seed: seed 7 + the training seed",
       per_seed.load(training_seed=2).describe(),
     )
+    # The summaries' label line is the loaded data's note, for one draw and
+    # for a draw per seed.
+    for c in (config, per_seed):
+      self.assertEqual(c.load(training_seed=2).notes[-1], c.noise_description())
     # Off while there is no noise: it changes nothing, so no fingerprint.
     self.assertEqual(
       self.config().fingerprint(),

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from lossjax.datasets import label_corruption
 from lossjax.datasets.data import DataConfig
 from lossjax.metrics import calibration
 from lossjax.output import plotting, records, results
@@ -148,16 +147,6 @@ def memorised_table(rows: Sequence[dict]) -> str:
   return "\n".join(results.table_lines(headers, table)) + "\n"
 
 
-def _noise_note(data: DataConfig) -> str:
-  return label_corruption.describe_noise(
-    data.label_noise,
-    data.label_noise_kind,
-    data.label_noise_seed,
-    per_seed=data.label_noise_per_seed,
-    clean_validation=data.clean_validation,
-  )
-
-
 def sections(selected_rows: Sequence[dict], data: DataConfig) -> list[str]:
   """summary.md's calibration and (with label noise) memorisation parts."""
   if (
@@ -182,7 +171,7 @@ def sections(selected_rows: Sequence[dict], data: DataConfig) -> list[str]:
   if selected_rows[0].get("final_memorised_mean") is not None:
     out += [
       "\n## What if labels are wrong?\n",
-      f"Labels: {_noise_note(data)}. Test accuracy (%) on "
+      f"Labels: {data.noise_description()}. Test accuracy (%) on "
       "clean test labels, at the best validation epoch (validation labels "
       f"are {'clean' if data.clean_validation else 'as noisy as the training labels'}) "
       "and at the last; *memorised*: the fraction of mislabelled training "

@@ -126,7 +126,8 @@ def sections(selected_rows: Sequence[dict]) -> list[str]:
     "labels in the example; *top-k set*: the example's k highest scores are "
     "its k labels (k its true number of labels; threshold-free, so a bad "
     "ranking is told apart from a bad threshold); micro/macro F1 at the "
-    "threshold; mean AP: per-class average precision, threshold-free. `{TEST_FILE}` holds the test "
+    "threshold; mean AP: per-class average precision, threshold-free. "
+    f"`{TEST_FILE}` holds the test "
     "examples' source indices and targets; `label_count.png` draws the "
     "accuracy by number of labels.\n",
     table(selected_rows),

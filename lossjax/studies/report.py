@@ -29,17 +29,13 @@ from lossjax.studies import (
   softmax_temperature,
   sweep,
 )
-from lossjax.studies import report_sections as sections
-from lossjax.studies.report_sections import (
-  MULTILABEL_SLOTS,
-  RELU_LRS,
-  REPORT_NOISE,
-  BackpropCheck,
-)
-from lossjax.training.sharded_sweep import SweepResult
+from lossjax.studies.report_outline import Studies, render
+from lossjax.studies.report_sections import BackpropCheck
 
-# Sections 11-12: every pairing of the README's label-noise study, each at
-# the rate that study selected on clean validation labels.
+# The rates the report trains at, each where the README's study of the same
+# question selected it on validation (the studies' presets hold grids; these
+# are their selections). Calibration and label noise: every pairing of the
+# label-noise study, at the rate it selected on clean validation labels.
 CALIBRATION_LRS = (
   ("sigmoid_mse", 1.0),
   ("softmax_mse", 1.0),
@@ -49,8 +45,7 @@ CALIBRATION_LRS = (
   ("identity_mse", 0.1),
   ("softmax_mae", 1.0),
 )
-# Section 13: multi-label MNIST at the rates the README's
-# --preset=multilabel study selected on validation.
+# Multi-label MNIST: the rates --preset=multilabel selected.
 MULTILABEL_LRS = (
   ("sigmoid_bce", 0.3),
   ("softmax_nll", 0.3),
@@ -58,7 +53,19 @@ MULTILABEL_LRS = (
   ("softmax_mse", 1.0),
   ("identity_mse", 0.1),
 )
-# Section 9's pairings beside sigmoid_mse, softmax_nll and identity_mse.
+# Relu hidden layers under each kind of output: the rates --preset=relu
+# selected (the sigmoid network's default rates are too large for relu).
+RELU_LRS = (
+  ("sigmoid_mse", 0.3),
+  ("sigmoid_bce", 0.05),
+  ("softmax_nll", 0.05),
+  ("identity_mse", 0.01),
+)
+# The label-noise level the report trains beside clean labels.
+REPORT_NOISE = 0.4
+# Multi-label data: up to this many digits side by side per example.
+MULTILABEL_SLOTS = 3
+# The student's pairings beside sigmoid_mse, softmax_nll and identity_mse.
 SMOOTHED = "smoothed_nll(eps=0.1)"
 RESCALED = "rescaled_mse(k=3,m=5)"
 
@@ -70,7 +77,7 @@ class Config(cfg.Config):
   data: DataConfig = DataConfig()
   pairings: tuple[Pairing, ...] = config_fields.pairings_field(
     ("sigmoid_mse", "sigmoid_bce", "softmax_nll", "softmax_mse"),
-    "Pairings of the comparison on data (section 1).",
+    "Pairings of the comparison on data (the gradients section).",
   )
   hidden_activation: str = config_fields.hidden_activation_field()
   student_lrs: tuple = config_fields.lrs_field(
@@ -80,19 +87,19 @@ class Config(cfg.Config):
       (("identity_mse",), (0.01, 0.03, 0.1)),
       ((RESCALED,), (0.003, 0.01, 0.03)),
     ),
-    "Section 9: the rate grid of each pairing; the rate with the best "
-    "validation accuracy is reported.",
+    "The student's section: the rate grid of each pairing; the rate with "
+    "the best validation accuracy is reported.",
   )
   calibration_lrs: tuple = config_fields.lrs_field(
     CALIBRATION_LRS,
-    "Sections 11-12: each pairing of the calibration and label-noise study "
-    "and its rate (pairing=rate entries).",
+    "The calibration and label-noise sections: each pairing and its rate "
+    "(pairing=rate entries).",
     aliases=(),
   )
   multilabel_lrs: tuple = config_fields.lrs_field(
     MULTILABEL_LRS,
-    "Section 13: each pairing on multi-label data and its rate "
-    "(pairing=rate entries).",
+    "The multi-label section: each pairing and its rate (pairing=rate "
+    "entries).",
     aliases=(),
   )
   mnist_train: int | None = cfg.field(
@@ -205,26 +212,6 @@ def check_backprop(seed: int = 0) -> BackpropCheck:
   return BackpropCheck(worst_backprop, worst_delta)
 
 
-@dataclasses.dataclass(frozen=True)
-class Studies:
-  """Every study the report runs, as the studies' own typed results."""
-
-  mnist: compare.Result
-  neuron: slowdown.Result
-  book: slowdown.Result
-  neuron_linear: slowdown.Result
-  backprop: BackpropCheck
-  entropy: entropy_floor.Result
-  temperature: softmax_temperature.Result
-  convexity: convexity.Result
-  saturation: saturation.Result
-  sweep: SweepResult
-  student: compare.Result
-  relu: dict[str, compare.Result]
-  noise: label_noise.Result
-  multilabel: compare.Result
-
-
 def run_studies(
   config: Config, workdir: Path, source, log=progress.info
 ) -> Studies:
@@ -260,7 +247,7 @@ def run_studies(
     pairings=config.pairings,
     init="large",
     hidden=((30,),),
-    hidden_activation=config.hidden_activation,  # sections 1 and 9
+    hidden_activation=config.hidden_activation,  # also the student's
     epochs=config.mnist_epochs,
     seeds=config.mnist_seeds,
   )
@@ -393,27 +380,6 @@ def run(
   write_config(config, workdir)
   start = time.perf_counter()
   studies = run_studies(config, workdir, source, log)
-  text = [
-    sections.gradients_section(studies.mnist),
-    sections.slowdown_section(studies.neuron, studies.book),
-    sections.backprop_section(studies.backprop),
-    sections.entropy_section(studies.entropy.summary),
-    sections.temperature_section(studies.temperature.summary),
-    sections.saturation_section(studies.saturation),
-    sections.sweep_section(studies.sweep),
-    sections.convexity_section(studies.convexity.summary),
-    sections.student_section(
-      studies.student,
-      studies.neuron,
-      studies.neuron_linear,
-      studies.convexity.summary,
-    ),
-    sections.relu_section(studies.relu),
-    *sections.calibration_sections(studies.noise),
-    sections.multilabel_section(
-      studies.multilabel.summary.selected, studies.noise.levels[0.0]
-    ),
-  ]
   header = (
     "# lossjax report\n\n"
     f"Generated by `python -m experiments.report` in "
@@ -427,4 +393,4 @@ def run(
     "not a ranking. The studies on the project's pages, and the claims that "
     "carry their verdicts (docs/claims.md), answer the questions.\n\n"
   )
-  return Result(config, header + "\n".join(text))
+  return Result(config, header + render(studies))

@@ -19,20 +19,6 @@ from lossjax.studies import (
 )
 from lossjax.training.sharded_sweep import SweepResult
 
-# Section 10: relu hidden layers under each kind of output, at rates the
-# README's --preset=relu study selected on validation (the sigmoid
-# network's default rates are too large for relu layers).
-RELU_LRS = (
-  ("sigmoid_mse", 0.3),
-  ("sigmoid_bce", 0.05),
-  ("softmax_nll", 0.05),
-  ("identity_mse", 0.01),
-)
-# Section 12: the label-noise level the report trains beside clean labels.
-REPORT_NOISE = 0.4
-# Section 13: digits side by side per multi-label example.
-MULTILABEL_SLOTS = 3
-
 
 def _fmt(value, digits=3) -> str:
   return results.format_value(value, digits)
@@ -50,16 +36,14 @@ class BackpropCheck:
   max_abs_delta_vs_grad: float
 
 
-def gradients_section(mnist: compare.Result) -> str:
-  """Section 1: the output error of each pairing on data (seed 000)."""
+def gradients_body(mnist: compare.Result) -> str:
+  """The output error of each pairing on data (seed 000)."""
   c = mnist.config
   rows = mnist.summary.rows
   # The pairings with the smallest and the largest initial output error.
   ranked = sorted(rows, key=lambda r: r["output_error_epoch0"])
   mse, nll = ranked[0], ranked[-1]
-  return f"""## 1. Does softmax + cross-entropy really give different gradients? (seed 000)
-
-Yes. On {mnist.description} (using {c.data.train_size or "all"} training
+  return f"""Yes. On {mnist.description} (using {c.data.train_size or "all"} training
 examples), a [784, 30, 10] network with {c.hidden_activation} hidden units
 and N(0, 1) initialisation starts
 with a mean output error |dC/dz| as small as **{_fmt(mse["output_error_epoch0"])}**
@@ -78,17 +62,15 @@ eta {nll["lr"]:g}), over {len(c.seeds)} seeds.
 """
 
 
-def slowdown_section(neuron: slowdown.Result, book: slowdown.Result) -> str:
-  """Section 2: the single neuron (seed 001, §1-2)."""
+def slowdown_body(neuron: slowdown.Result, book: slowdown.Result) -> str:
+  """The single neuron (seed 001, §1-2)."""
 
   def halve(pairing, w0):
     return neuron.record(pairing, w0)["epochs_to_halve"]
 
   ratio = halve("sigmoid_mse", 2.0) / halve("sigmoid_mse", 0.0)
   correct_ce = book.record("sigmoid_bce", 2.0)
-  return f"""## 2. Why does the sigmoid neuron with quadratic cost learn slowly? (seed 001, §1-2)
-
-The single neuron (x = 1, y = 0, eta = 0.15) halves its error in
+  return f"""The single neuron (x = 1, y = 0, eta = 0.15) halves its error in
 **{halve("sigmoid_mse", 0.0)}** epochs from w = b = 0 but **{halve("sigmoid_mse", 2.0)}**
 from w = b = 2 with the quadratic cost
 ({_fmt(ratio)}x slower, sigma'(4) =
@@ -102,11 +84,9 @@ fast curve needs its widget's dC/da rule.
 """
 
 
-def backprop_section(checks: BackpropCheck) -> str:
-  """Section 3: BP1-BP4 and the closed-form output errors against jax.grad."""
-  return f"""## 3. Are BP1-BP4 and dC/dz = a - y right? (seed 001, BP1-BP4)
-
-In float64, over networks of depth 1 to 4 and all four pairings, the largest
+def backprop_body(checks: BackpropCheck) -> str:
+  """BP1-BP4 and the closed-form output errors against jax.grad."""
+  return f"""In float64, over networks of depth 1 to 4 and all four pairings, the largest
 difference between the hand-written backpropagation and `jax.grad` was
 **{checks.max_abs_backprop_vs_grad:.2e}**, and between the closed-form output
 errors (a - y, (a - y) sigma'(z), J^T (a - y)) and `jax.grad` of the cost
@@ -114,15 +94,13 @@ errors (a - y, (a - y) sigma'(z), J^T (a - y)) and `jax.grad` of the cost
 """
 
 
-def entropy_section(entropy: entropy_floor.Summary) -> str:
-  """Section 4: the entropy floor of the cross-entropy for soft targets."""
+def entropy_body(entropy: entropy_floor.Summary) -> str:
+  """The entropy floor of the cross-entropy for soft targets."""
   minima = ", ".join(
     f"C_min = {r.min_cost_descent:.6f} for y = {r.y:g}"
     for r in entropy.rows[:3]
   )
-  return f"""## 4. Why can the cross-entropy not reach 0 for soft targets? (seed 001, minimum)
-
-For y in (0, 1) the cost -[y ln a + (1-y) ln(1-a)] is minimised at a = y, where
+  return f"""For y in (0, 1) the cost -[y ln a + (1-y) ln(1-a)] is minimised at a = y, where
 it equals the binary entropy H(y) > 0. Minimising numerically (gradient descent
 on the logit) gives {minima}
 ...; the largest gap to H(y) is **{entropy.max_abs_error:.1e}** and
@@ -132,13 +110,11 @@ the largest |argmin a - y| is **{entropy.max_argmin_error:.1e}**.
 """
 
 
-def temperature_section(temperature: softmax_temperature.Summary) -> str:
-  """Section 5: softmax as a smooth argmax."""
+def temperature_body(temperature: softmax_temperature.Summary) -> str:
+  """Softmax as a smooth argmax."""
   cases = temperature.cases["softmax_nll"]
   distinct, tied = cases["distinct"], cases["tied"]
-  return f"""## 5. Where does the name softmax come from? (seed 001, §3)
-
-softmax(c z) approaches the argmax indicator as c grows: for z =
+  return f"""softmax(c z) approaches the argmax indicator as c grows: for z =
 {[round(v, 4) for v in distinct.logits]} the L1 distance to one-hot is
 **{_fmt(distinct.distance_at[1.0])}** at c = 1, **{_fmt(distinct.distance_at[10.0])}**
 at c = 10 and **{_fmt(distinct.distance_at[1e6])}** at c = 10^6. With a tie
@@ -149,8 +125,8 @@ at c = 10^6. Every value stayed finite in float32: **{distinct.all_finite and ti
 """
 
 
-def saturation_section(result: saturation.Result) -> str:
-  """Section 6: the slowdown in deeper sigmoid networks (Glorot & Bengio)."""
+def saturation_body(result: saturation.Result) -> str:
+  """The slowdown in deeper sigmoid networks (Glorot & Bengio)."""
   config = result.config
   deepest = max(config.depths)
   deep_large = result.at(deepest, "sigmoid", "large", "sigmoid_mse")
@@ -163,9 +139,7 @@ def saturation_section(result: saturation.Result) -> str:
     if a != "sigmoid"
     for row in [result.at(deepest, a, "large", "sigmoid_mse")]
   )
-  return f"""## 6. Does the slowdown compound in deeper sigmoid networks? (seed 001, §1; Glorot & Bengio 2010)
-
-With {deepest} hidden layers and N(0, 1) initialisation, the first hidden layer
+  return f"""With {deepest} hidden layers and N(0, 1) initialisation, the first hidden layer
 learns slower than the last: the ratio of their |dC/db| in epoch 1 is
 **{_fmt(deep_large["epoch1_first_over_last"])}** (quadratic cost); with Glorot
 initialisation and softmax outputs it is {_fmt(deep_glorot["epoch1_first_over_last"])}.
@@ -183,8 +157,8 @@ activations (N(0, 1) initialisation, quadratic cost) the same ratio is
 """
 
 
-def sweep_section(result: SweepResult) -> str:
-  """Section 7: epochs to the target over the initial saturation."""
+def sweep_body(result: SweepResult) -> str:
+  """Epochs to the target over the initial saturation."""
   spec = result.spec
 
   def epochs(pairing):
@@ -193,9 +167,7 @@ def sweep_section(result: SweepResult) -> str:
       [result.epochs_to_target(pairing, s, 0.15)[0] for s in spec.init_scales]
     )
 
-  return f"""## 7. How does the slowdown grow with the initial saturation? (sweep)
-
-Epochs until the neuron's output error {spec.target_text()} at eta = 0.15, from
+  return f"""Epochs until the neuron's output error {spec.target_text()} at eta = 0.15, from
 w = b = 0, 1, 2, 3: quadratic {epochs("sigmoid_mse")},
 cross-entropy {epochs("sigmoid_bce")}
 (never: not within {spec.epochs} epochs).
@@ -204,14 +176,12 @@ cross-entropy {epochs("sigmoid_bce")}
 """
 
 
-def convexity_section(convex: convexity.Summary) -> str:
-  """Section 8: log-loss against squared error on probabilities (seed 002)."""
+def convexity_body(convex: convexity.Summary) -> str:
+  """Log-loss against squared error on probabilities (seed 002)."""
   c1, c2 = convex.curves["sigmoid_mse"], convex.curves["sigmoid_bce"]
   m1, m2 = convex.multiclass["softmax_nll"], convex.multiclass["softmax_mse"]
   intervals = ", ".join(f"[{a:.2f}, {b:.2f}]" for a, b in c1.negative_intervals)
-  return f"""## 8. Why log-loss rather than squared error on probabilities? (seed 002)
-
-For a logistic model a = sigma(theta x), the quadratic cost's second derivative
+  return f"""For a logistic model a = sigma(theta x), the quadratic cost's second derivative
 (jax.hessian, float64) reaches **{c1.min_second_derivative:.3g}** and is negative
 on {c1.fraction_negative:.0%} of theta in [-10, 10]
 ({intervals}); the
@@ -230,22 +200,22 @@ round-off), against {m2.min_eigenvalue_in_logits:.3g} and
 """
 
 
-def student_section(
+def student_body(
   student: compare.Result,
   neuron: slowdown.Result,
   neuron_linear: slowdown.Result,
   convex: convexity.Summary,
+  *,
+  data_section: int,
 ) -> str:
-  """Section 9: the square loss on linear outputs (Hui & Belkin 2021)."""
+  """The square loss on linear outputs (Hui & Belkin 2021)."""
   c = student.config
   selected = student.summary.selected
   by_pairing = student.summary.by_pairing()
   linear = by_pairing.get("identity_mse")
   identity = convex.multiclass.get("identity_mse")
   best = max(selected, key=lambda r: r["test_at_best_val_mean"] or 0.0)
-  return f"""## 9. Is the student right? Square loss on linear outputs (seed 000; Hui & Belkin 2021)
-
-Partly. With a *sigmoid* output the quadratic cost's error is (a - y) sigma'(z);
+  return f"""Partly. With a *sigmoid* output the quadratic cost's error is (a - y) sigma'(z);
 with a *linear* output a = z the square loss 1/2 |z - y|^2 has error z - y,
 exactly the form of cross-entropy's a - y. The slowdown belongs to the
 squashing function in front of the square loss. The single neuron from
@@ -255,7 +225,7 @@ loss's Hessian in the logits is the identity (smallest eigenvalue
 **{_fmt(None if identity is None else identity.min_eigenvalue_in_logits)}**): convex, like the
 log-likelihood.
 
-On the data of section 1 (normalised initialisation, [784, 30, 10],
+On the data of section {data_section} (normalised initialisation, [784, 30, 10],
 {c.epochs} epochs, {len(c.seeds)} seeds), each pairing
 trained at each rate of its grid and the rate with the best validation accuracy
 was kept. Test accuracy at the best validation epoch: square loss on linear
@@ -274,9 +244,10 @@ answer.
 """
 
 
-def relu_section(relu: dict[str, compare.Result]) -> str:
-  """Section 10: relu hidden layers (BP2), by initialisation."""
+def relu_body(relu: dict[str, compare.Result]) -> str:
+  """Relu hidden layers (BP2), by initialisation."""
   c = relu["large"].config
+  rates = c.lrs  # (pairing, rate) entries
 
   def line(init):
     rows = relu[init].summary.by_pairing()
@@ -284,15 +255,13 @@ def relu_section(relu: dict[str, compare.Result]) -> str:
       f"{name} **{_fmt(rows[name]['final_test_mean'])}**% (output error "
       f"{_fmt(rows[name]['output_error_epoch0'])} -> "
       f"{_fmt(rows[name]['output_error_epoch1'])})"
-      for name, _ in RELU_LRS
+      for name, _ in rates
     )
 
-  return f"""## 10. Does the pairing still matter when the hidden layers do not saturate? (BP2)
-
-The cross-entropies cancel sigma'(z) in BP1 only; BP2 multiplies by the
+  return f"""The cross-entropies cancel sigma'(z) in BP1 only; BP2 multiplies by the
 hidden activation's slope in every layer below, which a relu does not shrink
 (slope 1 where the unit is active). With relu hidden layers ([784, 30, 10],
-rates {", ".join(f"{n} {r:g}" for n, r in RELU_LRS)}, {c.epochs} epochs,
+rates {", ".join(f"{n} {r:g}" for n, r in rates)}, {c.epochs} epochs,
 {len(c.seeds)} seeds), test accuracy after training and the mean
 output error |dC/dz| at epochs 0 -> 1:
 
@@ -307,11 +276,18 @@ validation) is the fuller answer.
 """
 
 
-def calibration_sections(result: label_noise.Result) -> list[str]:
-  """Sections 11 and 12 from the label-noise study's selected rows."""
+def _clean_and_noisy(result: label_noise.Result) -> tuple[dict, dict, float]:
+  """The label-noise study's selected rows by pairing, on clean labels and
+  at its noisiest level, and that level."""
+  level = max(result.selected)
   selected = result.selected
   clean = {r["pairing"]: r for r in selected[0.0]}
-  noisy = {r["pairing"]: r for r in selected[REPORT_NOISE]}
+  return clean, {r["pairing"]: r for r in selected[level]}, level
+
+
+def calibration_body(result: label_noise.Result) -> str:
+  """Calibration of the label-noise study's selected runs on clean labels."""
+  clean, _, _ = _clean_and_noisy(result)
   c = result.config
 
   def ece(r, scaled=False):
@@ -328,6 +304,24 @@ def calibration_sections(result: label_noise.Result) -> list[str]:
     f"{r['pairing']} **{_fmt(ece(r), 2)}**% (T = {_fmt(r['temperature_at_best_val_mean'], 2)})"
     for r in ranked
   )
+  return f"""Each pairing's class probabilities (the softmax; sigmoid or linear outputs
+clipped to [0, 1] and normalised), on the test set at the epoch with the best
+validation accuracy ({c.epochs} epochs, {len(c.seeds)} seeds, [784, 30, 10],
+normalised initialisation). Expected calibration error, lowest first:
+{listing}. After temperature scaling (T fitted on validation) the lowest is
+{after[0]["pairing"]} at **{_fmt(ece(after[0], True), 2)}**% and the highest
+{after[-1]["pairing"]} at **{_fmt(ece(after[-1], True), 2)}**%.
+The README's 30-epoch study on full MNIST is the fuller answer.
+
+![reliability](label_noise/noise_0/reliability.png)
+
+{calibration_report.calibration_table(list(clean.values()))}
+"""
+
+
+def noise_body(result: label_noise.Result) -> str:
+  """Test accuracy and memorisation at the label-noise study's noisy level."""
+  clean, noisy, level = _clean_and_noisy(result)
   robust = max(noisy.values(), key=lambda r: r["final_test_mean"] or 0.0)
   memorising = max(
     noisy.values(), key=lambda r: r["final_memorised_mean"] or 0.0
@@ -340,25 +334,7 @@ def calibration_sections(result: label_noise.Result) -> list[str]:
     "the mislabelled examples"
     for name, r in noisy.items()
   )
-  return [
-    f"""## 11. Are the outputs probabilities? (seed 001, softmax; Guo et al. 2017)
-
-Each pairing's class probabilities (the softmax; sigmoid or linear outputs
-clipped to [0, 1] and normalised), on the test set at the epoch with the best
-validation accuracy ({c.epochs} epochs, {len(c.seeds)} seeds, [784, 30, 10],
-normalised initialisation). Expected calibration error, lowest first:
-{listing}. After temperature scaling (T fitted on validation) the lowest is
-{after[0]["pairing"]} at **{_fmt(ece(after[0], True), 2)}**% and the highest
-{after[-1]["pairing"]} at **{_fmt(ece(after[-1], True), 2)}**%.
-The README's 30-epoch study on full MNIST is the fuller answer.
-
-![reliability](label_noise/noise_0/reliability.png)
-
-{calibration_report.calibration_table(list(clean.values()))}
-""",
-    f"""## 12. What if labels are wrong? (Ghosh et al. 2017; Zhang & Sabuncu 2018)
-
-With {100 * REPORT_NOISE:g}% of the training and validation labels replaced
+  return f"""With {100 * level:g}% of the training and validation labels replaced
 by another class (test labels clean), test accuracy:
 
 {noise_lines}
@@ -367,13 +343,19 @@ Highest mean at the last epoch here: {robust["pairing"]}; most memorised:
 {memorising["pairing"]} (measurements at this size, not verdicts).
 
 ![noise](label_noise/noise.png)
-""",
-  ]
+"""
 
 
-def multilabel_section(rows: list[dict], single_label: compare.Result) -> str:
-  """Section 13: ``rows``, the multi-label comparison's selected rows;
-  ``single_label``, the same pairings' comparison on single-label data."""
+def multilabel_body(
+  multilabel: compare.Result,
+  single_label: compare.Result,
+  *,
+  single_label_section: int,
+) -> str:
+  """The multi-label comparison's selected rates beside ``single_label``,
+  the same pairings' comparison on single-label data (the section
+  ``single_label_section``)."""
+  rows = multilabel.summary.selected
   single = single_label.summary.by_pairing()
 
   def pct(r, key):
@@ -395,14 +377,12 @@ def multilabel_section(rows: list[dict], single_label: compare.Result) -> str:
   best = max(
     rows, key=lambda r: r["test_exact_set_accuracy_at_best_val_mean"] or 0.0
   )
-  return f"""## 13. Exclusive or independent classes? (seed 001's guideline; seed 002)
-
-Softmax is for mutually exclusive classes, sigmoid + cross-entropy for
+  return f"""Softmax is for mutually exclusive classes, sigmoid + cross-entropy for
 inputs that carry several labels. On multi-label data (1 to
-{MULTILABEL_SLOTS} digits side by side, the target the set of their classes,
+{multilabel.config.data.multilabel} digits side by side, the target the set of their classes,
 each pairing's threshold chosen on validation), test exact-set accuracy at
 the best validation epoch, against the same pairing's accuracy on the
-single-label data of section 11:
+single-label data of section {single_label_section}:
 
 {lines}
 

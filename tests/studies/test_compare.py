@@ -149,6 +149,10 @@ class CompareTest(absltest.TestCase):
     self.assertIn("label_count.png", names)
     self.assertIn("multilabel_test.npz", names)
     self.assertNotIn("reliability.png", names)  # calibration needs one label
+    # The summary names the file it wrote (it once printed "{TEST_FILE}").
+    self.assertIn(
+      "`multilabel_test.npz` holds", (workdir / "summary.md").read_text()
+    )
     for row in result.rows:
       for key in ("test_exact_set_accuracy", "test_micro_f1", "threshold"):
         self.assertIsNotNone(row[key], key)

@@ -2,12 +2,14 @@
 
 import dataclasses
 import re
+from unittest import mock
 
 from absl.testing import absltest
 
 from lossjax.studies import (
   convexity,
   entropy_floor,
+  report_outline,
   report_sections,
   slowdown,
   softmax_temperature,
@@ -20,7 +22,7 @@ def bold_numbers(text: str) -> list[float]:
 
 class SectionsTest(absltest.TestCase):
   def test_backprop_section_quotes_the_check(self):
-    text = report_sections.backprop_section(
+    text = report_sections.backprop_body(
       report_sections.BackpropCheck(
         max_abs_backprop_vs_grad=1.5e-16, max_abs_delta_vs_grad=2.5e-16
       )
@@ -30,7 +32,7 @@ class SectionsTest(absltest.TestCase):
   def test_temperature_section_reads_the_cases(self):
     result = softmax_temperature.run(softmax_temperature.Config(points=5))
     distinct = result.summary.cases["softmax_nll"]["distinct"]
-    text = report_sections.temperature_section(result.summary)
+    text = report_sections.temperature_body(result.summary)
     quoted = bold_numbers(text)
     self.assertAlmostEqual(quoted[0], distinct.distance_at[1.0], delta=0.005)
     self.assertAlmostEqual(quoted[2], distinct.distance_at[1e6], delta=0.005)
@@ -40,7 +42,7 @@ class SectionsTest(absltest.TestCase):
     entropy = entropy_floor.run(
       entropy_floor.Config(targets=(0.25, 0.5), smoothing=(), grid=101)
     ).summary
-    text = report_sections.entropy_section(entropy)
+    text = report_sections.entropy_body(entropy)
     self.assertIn(f"**{entropy.max_abs_error:.1e}**", text)
     self.assertIn("for y = 0.25", text)
 
@@ -68,7 +70,7 @@ class SectionsTest(absltest.TestCase):
         "softmax_mse": convexity.Multiclass(-0.05, 0.3, -0.02, 0.2),
       },
     )
-    text = report_sections.convexity_section(convex)
+    text = report_sections.convexity_body(convex)
     self.assertIn("reaches **-0.125** and is negative\non 25% of theta", text)
     self.assertIn("([1.50, 4.00])", text)
     self.assertIn("With two weights, 40% of the", text)
@@ -81,10 +83,32 @@ class SectionsTest(absltest.TestCase):
   def test_slowdown_section_reads_the_records(self):
     neuron = slowdown.run(slowdown.Config())
     book = slowdown.run(slowdown.Config(**slowdown.PRESETS["nielsen_ch3"]))
-    text = report_sections.slowdown_section(neuron, book)
+    text = report_sections.slowdown_body(neuron, book)
     self.assertIn("**47** epochs from w = b = 0 but **233**", text)
     with self.assertRaisesRegex(KeyError, "no identity_mse run from w = 5"):
       neuron.record("identity_mse", 5.0)
+
+
+class SectionsListTest(absltest.TestCase):
+  def test_sections_are_numbered_by_position(self):
+    # Issue 29: a section is one entry of report_outline.SECTIONS; its number is its
+    # position, and a section that cites another reads that number.
+    keys = [s.key for s in report_outline.SECTIONS]
+    self.assertLen(set(keys), len(keys))
+    sections = (
+      report_outline.Section(
+        "first", "One?", lambda s, n: f"body {n['second']}\n"
+      ),
+      report_outline.Section(
+        "second", "Two?", lambda s, n: f"see {n['first']}\n"
+      ),
+    )
+    with mock.patch.object(report_outline, "SECTIONS", sections):
+      text = report_outline.render(studies=None)
+    self.assertEqual(text, "## 1. One?\n\nbody 2\n\n## 2. Two?\n\nsee 1\n")
+    with mock.patch.object(report_outline, "SECTIONS", sections[::-1]):
+      text = report_outline.render(studies=None)
+    self.assertEqual(text, "## 1. Two?\n\nsee 2\n\n## 2. One?\n\nbody 1\n")
 
 
 if __name__ == "__main__":
