@@ -215,6 +215,24 @@ class SetMetricsTest(absltest.TestCase):
       0.0,
     )
 
+  def test_top_k_set_accuracy_is_the_stable_sorts(self):
+    # The ranks are counted, not sorted (issue 25: 10x faster); they are a
+    # stable descending sort's, ties included (scores on a coarse grid).
+    rng = np.random.default_rng(0)
+    scores = np.round(rng.uniform(size=(400, 6)) * 4) / 4
+    targets = (rng.uniform(size=(400, 6)) > 0.6).astype(np.float32)
+    order = np.argsort(-scores, axis=-1, kind="stable")
+    rank = np.argsort(order, axis=-1, kind="stable")
+    top_k = rank < targets.sum(axis=-1, keepdims=True)
+    expected = np.mean(np.all(top_k == (targets > 0.5), axis=-1))
+    self.assertGreater(expected, 0.0)
+    chex.assert_trees_all_close(
+      set_metrics.top_k_set_accuracy(jnp.asarray(scores), targets),
+      np.float32(expected),
+      rtol=0,
+      atol=0,
+    )
+
   def test_choose_threshold(self):
     t = set_metrics.choose_threshold(self.SCORES, self.TARGETS)
     self.assertAlmostEqual(float(t), 0.35, places=6)  # 2/3, the first best

@@ -86,8 +86,15 @@ def top_k_set_accuracy(scores: ArrayLike, targets: ArrayLike) -> jax.Array:
   """
   scores = jnp.asarray(scores)
   actual = jnp.asarray(targets) > 0.5
-  # The rank of each class within its example: 0 for the highest score.
-  rank = jnp.argsort(jnp.argsort(-scores, axis=-1, stable=True), axis=-1)
+  # The rank of each class within its example, 0 for the highest score: the
+  # classes scored higher, and the equal ones before it (a stable sort's
+  # rank, counted: sorting 10 scores per example cost 10x as much).
+  above = scores[..., None, :] > scores[..., :, None]
+  classes = jnp.arange(scores.shape[-1])
+  tied_before = (scores[..., None, :] == scores[..., :, None]) & (
+    classes[None, :] < classes[:, None]
+  )
+  rank = jnp.sum(above | tied_before, axis=-1)
   top_k = rank < jnp.sum(actual, axis=-1, keepdims=True)
   return jnp.mean(jnp.all(top_k == actual, axis=-1))
 
