@@ -28,9 +28,6 @@ from lossjax.datasets.sources import (
 )
 from lossjax.datasets.splits import DataError, Dataset, Split, take_first
 
-# ----------------------------------------------------------------------------
-# Splits.
-
 
 def check_batch_size(batch_size: int, num_train: int) -> int:
   """``batch_size``, or :class:`DataError` when the training split is smaller
