@@ -301,6 +301,16 @@ class Config:
   def replace(self, **changes) -> "Config":
     return dataclasses.replace(self, **changes)
 
+  def recast(self, cls: type["Config"], **changes) -> "Config":
+    """A ``cls`` with this config's values for the fields both have, and
+    ``changes``: a study's config built from another's (a label-noise study
+    from a comparison, a level's comparison from its study) without naming
+    each shared field."""
+    shared = {f.name for f in dataclasses.fields(cls)} & {
+      f.name for f in dataclasses.fields(self)
+    }
+    return cls(**{**{name: getattr(self, name) for name in shared}, **changes})
+
 
 def is_config(annotation: Any) -> bool:
   return isinstance(annotation, type) and issubclass(annotation, Config)

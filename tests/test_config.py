@@ -13,6 +13,8 @@ import lossjax
 from lossjax import config as cfg
 from lossjax import config_fields, config_flags, studies
 from lossjax.datasets.data import DataConfig
+from lossjax.studies import compare as compare_study
+from lossjax.studies import label_noise
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -149,6 +151,21 @@ class ConfigTest(parameterized.TestCase):
       ValueError, "no learning rate for pairing 'mine'"
     ):
       Toy(pairings=(custom,))
+
+  def test_recast_keeps_the_shared_fields_and_applies_the_changes(self):
+    compare = compare_study.Config(epochs=3, seeds=(4, 5), init="normalized")
+    noise = compare.recast(
+      label_noise.Config, epochs=2, noise_levels=(0.0, 0.5)
+    )
+    self.assertIsInstance(noise, label_noise.Config)
+    self.assertEqual((noise.seeds, noise.init), ((4, 5), "normalized"))
+    self.assertEqual((noise.epochs, noise.noise_levels), (2, (0.0, 0.5)))
+    # Back: the level's comparison, which has no noise_levels.
+    back = noise.recast(compare_study.Config)
+    self.assertEqual(type(back), compare_study.Config)
+    self.assertEqual(back, compare.replace(epochs=2))
+    with self.assertRaisesRegex(ValueError, "epochs"):
+      compare.recast(label_noise.Config, epochs=0)
 
 
 class FlagsTest(parameterized.TestCase):

@@ -223,7 +223,7 @@ class TrainingResultsTest(parameterized.TestCase):
       * sum(len(config_fields.lrs_for(c.lrs, p)) for p in c.pairings)
     )
     self.assertLen(result.rows, runs * (c.epochs + 1))
-    self.assertEqual(result.summary.rows, committed(name, "summary.json"))
+    self.assertEqual(result.summary.to_json(), committed(name, "summary.json"))
     self.assertEqual(
       compare.summary(result), (RESULTS / name / "summary.md").read_text()
     )
@@ -321,12 +321,12 @@ class TrainingResultsTest(parameterized.TestCase):
     clean = compare.load(label_noise.level_dir(workdir, 0.0))
     labels = clean.test_labels
     for row in clean.summary.rows:
-      if not row["selected"]:
+      if not row.selected:
         continue
       probabilities = [
         p
         for key, (_, p) in clean.test_probabilities.items()
-        if (key[0], key[2]) == (row["pairing"], row["lr"])
+        if (key[0], key[2]) == (row.pairing, row.lr)
       ]
       seeds = len(clean.config.seeds)
       self.assertLen(probabilities, seeds)
@@ -336,7 +336,7 @@ class TrainingResultsTest(parameterized.TestCase):
       ):
         chex.assert_trees_all_close(
           sum(float(fn(p, labels)) for p in probabilities) / seeds,
-          row[f"{metric}_at_best_val_mean"],
+          getattr(row.calibration, metric).at_best_val.mean,
           rtol=1e-5,
         )
 

@@ -6,12 +6,13 @@ never half of one.
 """
 
 import csv
+import dataclasses
 import io
 import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,22 @@ def table_lines(
       )
     lines.append("| " + " | ".join(cells) + " |")
   return lines
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+  """One column of a table: its header and how a row becomes its cell."""
+
+  header: str
+  cell: Callable[[Any], Any]
+
+
+def column_table(columns: Sequence[Column], rows: Iterable[Any]) -> str:
+  """The Markdown table of ``rows``, one cell per column (see
+  :func:`table_lines`): a table's columns are listed once, header beside
+  cell."""
+  cells = ([c.cell(row) for c in columns] for row in rows)
+  return "\n".join(table_lines([c.header for c in columns], cells)) + "\n"
 
 
 def markdown_table(

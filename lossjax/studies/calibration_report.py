@@ -6,6 +6,7 @@ module turns those into its summary fields, its Markdown tables, the
 reliability diagrams and ``test_probabilities.npz``.
 """
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,7 +16,9 @@ import numpy as np
 from lossjax.datasets.data import DataConfig
 from lossjax.metrics import calibration
 from lossjax.output import plotting, records, results
+from lossjax.output.results import Column, column_table
 from lossjax.studies import selected_epochs
+from lossjax.studies.over_seeds import OverSeeds
 
 # Per-epoch metrics summarised at the selected and at the last epoch.
 EPOCH_METRICS = (
@@ -36,38 +39,56 @@ PROBABILITIES_FILE = "test_probabilities.npz"
 SCALED_FIGURE = "reliability_scaled.png"
 
 
-def summary_fields(
-  selected: Sequence[dict],
-  last: Sequence[dict],
-  scaled_selected: Sequence[dict | None],
-  scaled_last: Sequence[dict | None],
-) -> dict:
-  """Mean and std over seeds of the calibration metrics.
+@dataclasses.dataclass(frozen=True)
+class CalibrationSummary:
+  """Calibration and memorisation over seeds: a summary row's part.
 
-  ``selected``/``last``: each seed's per-epoch row at its best validation
-  epoch and at its last; ``scaled_*``: each seed's ``temperature.jsonl`` row
-  (or ``None``). Keys: ``<metric>_at_best_val_{mean,std}`` and
-  ``final_<metric>_{mean,std}``; ECE, NLL and Brier as the library computes
-  them (a fraction, nats, ``[0, 2]``). Rows recorded before the library
-  measured calibration (no ``test_ece``) give no fields.
+  ECE, NLL and Brier as the library computes them (a fraction, nats,
+  ``[0, 2]``); ``memorised``: the fraction of mislabelled training examples
+  assigned to their wrong label, ``memorised_chance`` its chance level
+  (``None`` without label noise); the temperature fitted on validation and
+  the test metrics after it (``temperature.jsonl``).
   """
-  if not any("test_ece" in r for r in selected):
-    return {}
-  fields = {}
-  for metrics, at_best, at_last in (
-    (EPOCH_METRICS, selected, last),
-    (SCALED_METRICS, scaled_selected, scaled_last),
-  ):
-    for metric in metrics:
-      for name, rows in (
-        (f"{metric}_at_best_val", at_best),
-        (f"final_{metric}", at_last),
-      ):
-        values = [None if r is None else r.get(metric) for r in rows]
-        fields[f"{name}_mean"], fields[f"{name}_std"] = records.mean_and_spread(
-          values
+
+  test_ece: OverSeeds
+  test_nll: OverSeeds
+  test_brier: OverSeeds
+  memorised: OverSeeds
+  memorised_chance: OverSeeds
+  temperature: OverSeeds
+  test_ece_scaled: OverSeeds
+  test_nll_scaled: OverSeeds
+  test_brier_scaled: OverSeeds
+
+  @classmethod
+  def of(
+    cls,
+    selected: Sequence[dict],
+    last: Sequence[dict],
+    scaled_selected: Sequence[dict | None],
+    scaled_last: Sequence[dict | None],
+  ) -> "CalibrationSummary | None":
+    """``selected``/``last``: each seed's per-epoch row at its best
+    validation epoch and at its last; ``scaled_*``: each seed's
+    ``temperature.jsonl`` row there (or ``None``). ``None`` for rows
+    recorded before the library measured calibration (no ``test_ece``)."""
+    if not any("test_ece" in r for r in selected):
+      return None
+
+    def over_seeds(at_best, at_last, metric):
+      return OverSeeds.of(
+        *(
+          [None if r is None else r.get(metric) for r in rows]
+          for rows in (at_best, at_last)
         )
-  return fields
+      )
+
+    return cls(
+      **{m: over_seeds(selected, last, m) for m in EPOCH_METRICS},
+      **{
+        m: over_seeds(scaled_selected, scaled_last, m) for m in SCALED_METRICS
+      },
+    )
 
 
 def _pct(value) -> str:
@@ -78,81 +99,68 @@ def _num(value, digits=3) -> str:
   return results.format_value(value, digits)
 
 
-def calibration_table(rows: Sequence[dict]) -> str:
+def _mean_at(row, at: str, metric: str):
+  """``metric``'s mean over seeds at ``at``: ``"selected"`` (each seed's best
+  validation epoch) or ``"last"``."""
+  over = getattr(row.calibration, metric)
+  return (over.at_best_val if at == "selected" else over.final).mean
+
+
+def _test_accuracy(row, at: str) -> str:
+  mean = (row.test_at_best_val if at == "selected" else row.final_test).mean
+  return "-" if mean is None else f"{mean:.2f}"
+
+
+# The calibration table's columns. A row is (summary row, "selected" or
+# "last"): each pairing at its selected epoch and at its last.
+CALIBRATION_COLUMNS = (
+  Column("pairing", lambda c: c[0].pairing),
+  Column("lr", lambda c: f"{c[0].lr:g}"),
+  Column("epoch", lambda c: c[1]),
+  Column("test %", lambda c: _test_accuracy(*c)),
+  Column("ECE %", lambda c: _pct(_mean_at(*c, "test_ece"))),
+  Column("NLL", lambda c: _num(_mean_at(*c, "test_nll"))),
+  Column("Brier", lambda c: _num(_mean_at(*c, "test_brier"))),
+  Column("T", lambda c: _num(_mean_at(*c, "temperature"))),
+  Column("ECE % after T", lambda c: _pct(_mean_at(*c, "test_ece_scaled"))),
+  Column("NLL after T", lambda c: _num(_mean_at(*c, "test_nll_scaled"))),
+  Column("Brier after T", lambda c: _num(_mean_at(*c, "test_brier_scaled"))),
+)
+
+
+def calibration_table(rows: Sequence) -> str:
   """The selected rates' calibration, at the selected and the last epoch."""
-  table = []
-  for r in rows:
-    for at, prefix, suffix, accuracy in (
-      ("selected", "", "_at_best_val", r["test_at_best_val_mean"]),
-      ("last", "final_", "", r["final_test_mean"]),
-    ):
-
-      def get(metric, r=r, prefix=prefix, suffix=suffix):
-        return r.get(f"{prefix}{metric}{suffix}_mean")
-
-      table.append(
-        [
-          r["pairing"],
-          f"{r['lr']:g}",
-          at,
-          "-" if accuracy is None else f"{accuracy:.2f}",
-          _pct(get("test_ece")),
-          _num(get("test_nll")),
-          _num(get("test_brier")),
-          _num(get("temperature")),
-          _pct(get("test_ece_scaled")),
-          _num(get("test_nll_scaled")),
-          _num(get("test_brier_scaled")),
-        ]
-      )
-  headers = [
-    "pairing",
-    "lr",
-    "epoch",
-    "test %",
-    "ECE %",
-    "NLL",
-    "Brier",
-    "T",
-    "ECE % after T",
-    "NLL after T",
-    "Brier after T",
-  ]
-  return "\n".join(results.table_lines(headers, table)) + "\n"
-
-
-def memorised_table(rows: Sequence[dict]) -> str:
-  """Test accuracy and memorisation at the selected and the last epoch."""
-  headers = [
-    "pairing",
-    "lr",
-    "test % at best val",
-    "test % last",
-    "memorised % at best val",
-    "memorised % last",
-    "chance % last",
-  ]
-  table = (
-    [
-      r["pairing"],
-      f"{r['lr']:g}",
-      results.format_value(r["test_at_best_val_mean"], 4),
-      results.format_value(r["final_test_mean"], 4),
-      _pct(r["memorised_at_best_val_mean"]),
-      _pct(r["final_memorised_mean"]),
-      _pct(r.get("final_memorised_chance_mean")),
-    ]
-    for r in rows
+  return column_table(
+    CALIBRATION_COLUMNS, ((r, at) for r in rows for at in ("selected", "last"))
   )
-  return "\n".join(results.table_lines(headers, table)) + "\n"
 
 
-def sections(selected_rows: Sequence[dict], data: DataConfig) -> list[str]:
+MEMORISED_COLUMNS = (
+  Column("pairing", lambda r: r.pairing),
+  Column("lr", lambda r: f"{r.lr:g}"),
+  Column("test % at best val", lambda r: _num(r.test_at_best_val.mean, 4)),
+  Column("test % last", lambda r: _num(r.final_test.mean, 4)),
+  Column(
+    "memorised % at best val",
+    lambda r: _pct(r.calibration.memorised.at_best_val.mean),
+  ),
+  Column(
+    "memorised % last", lambda r: _pct(r.calibration.memorised.final.mean)
+  ),
+  Column(
+    "chance % last", lambda r: _pct(r.calibration.memorised_chance.final.mean)
+  ),
+)
+
+
+def memorised_table(rows: Sequence) -> str:
+  """Test accuracy and memorisation at the selected and the last epoch."""
+  return column_table(MEMORISED_COLUMNS, rows)
+
+
+def sections(selected_rows: Sequence, data: DataConfig) -> list[str]:
   """summary.md's calibration and (with label noise) memorisation parts."""
-  if (
-    not selected_rows
-    or selected_rows[0].get("test_ece_at_best_val_mean") is None
-  ):
+  if not selected_rows or selected_rows[0].calibration is None:
     return []  # a run from before calibration was recorded
   out = [
     "\n## Are the outputs probabilities?\n",
@@ -168,7 +176,7 @@ def sections(selected_rows: Sequence[dict], data: DataConfig) -> list[str]:
     f"`{PROBABILITIES_FILE}` holds the probabilities.\n",
     calibration_table(selected_rows),
   ]
-  if selected_rows[0].get("final_memorised_mean") is not None:
+  if selected_rows[0].calibration.memorised.final.mean is not None:
     out += [
       "\n## What if labels are wrong?\n",
       f"Labels: {data.noise_description()}. Test accuracy (%) on "
@@ -352,18 +360,18 @@ def _draw_bins(ax, count_ax, runs, labels, pairing) -> None:
 
 
 def selected_runs(
-  test_probabilities: Mapping[tuple, object], summary_rows: Sequence[dict]
+  test_probabilities: Mapping[tuple, object], summary_rows: Sequence
 ) -> list[tuple]:
   """Keys of ``test_probabilities`` (``(pairing, hidden, lr, seed)``) of the
   selected rates' runs, in summary order."""
   keys = []
   for r in summary_rows:
-    if r["selected"]:
+    if r.selected:
       keys += [
         k
         for k in test_probabilities
         if (k[0], records.hidden_text(k[1]), k[2])
-        == (r["pairing"], r["hidden"], r["lr"])
+        == (r.pairing, r.hidden, r.lr)
       ]
   return keys
 
@@ -381,7 +389,7 @@ def write_outputs(
   test_probabilities: Mapping[tuple, tuple[int, np.ndarray]],
   scaled: Sequence[dict],
   test_labels: np.ndarray | None,
-  summary_rows: Sequence[dict],
+  summary_rows: Sequence,
   pairings: Mapping[str, object],
   workdir: Path,
 ) -> list[Path]:

@@ -27,7 +27,13 @@ import numpy as np
 from lossjax import config as cfg
 from lossjax.metrics import calibration, stats
 from lossjax.output import progress, records, results
-from lossjax.studies import calibration_report, compare, label_noise, run_times
+from lossjax.studies import (
+  calibration_report,
+  compare,
+  compare_summary,
+  label_noise,
+  run_times,
+)
 
 # Where a statistic is read in each seed's runs (and "epoch:N").
 AT = ("selected", "last", "drop", "temperature")
@@ -538,11 +544,11 @@ def ece_chance_rows(folder: Path, draws: int = 200) -> list[dict]:
   _, selected = _runs(os.fspath(folder))
   rows = []
   for row in selected:
-    hidden = records.hidden_sizes(row["hidden"])
+    hidden = records.hidden_sizes(row.hidden)
     runs = [
       p
       for (pairing, h, lr, _), (_, p) in sorted(probabilities.items())
-      if (pairing, h, lr) == (row["pairing"], hidden, row["lr"])
+      if (pairing, h, lr) == (row.pairing, hidden, row.lr)
     ]
     if not runs:
       continue
@@ -554,7 +560,7 @@ def ece_chance_rows(folder: Path, draws: int = 200) -> list[dict]:
       uppers.append(upper)
     rows.append(
       {
-        "pairing": row["pairing"],
+        "pairing": row.pairing,
         "seeds": len(runs),
         "ece": 100 * float(np.mean(eces)),
         "chance_mean": 100 * float(np.mean(means)),
@@ -567,7 +573,7 @@ def ece_chance_rows(folder: Path, draws: int = 200) -> list[dict]:
 @functools.lru_cache(maxsize=32)
 def _runs(folder: str) -> dict:
   result = compare.load(folder)
-  return compare.seed_runs(result), result.summary.selected
+  return compare_summary.seed_runs(result), result.summary.selected
 
 
 def _side_values(root: Path, side: Side) -> tuple[list[int], list[float]]:
@@ -577,15 +583,15 @@ def _side_values(root: Path, side: Side) -> tuple[list[int], list[float]]:
   rows = [
     r
     for r in selected
-    if r["pairing"] == side.pairing
-    and (side.hidden is None or r["hidden"] == records.hidden_text(side.hidden))
+    if r.pairing == side.pairing
+    and (side.hidden is None or r.hidden == records.hidden_text(side.hidden))
   ]
   if len(rows) != 1:
     raise ValueError(
       f"{root / side.study}: {len(rows)} selected settings for {side.label()}"
     )
-  hidden = records.hidden_sizes(rows[0]["hidden"])
-  lr = rows[0]["lr"] if side.lr is None else side.lr
+  hidden = records.hidden_sizes(rows[0].hidden)
+  lr = rows[0].lr if side.lr is None else side.lr
   if (side.pairing, hidden, lr) not in runs:
     raise ValueError(f"{root / side.study}: no runs of {side.label()}")
   seed_runs = runs[(side.pairing, hidden, lr)]

@@ -20,7 +20,6 @@ what it finished.
 import dataclasses
 import functools
 import itertools
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from lossjax.studies import (
   calibration_report,
   compare_figures,
   compare_presets,
+  compare_summary,
   multilabel_report,
   seed_spread,
   selected_epochs,
@@ -134,27 +134,6 @@ SUMMARY_FILE = "summary.json"
 # Named settings (--preset): the README's studies.
 PRESETS = compare_presets.PRESETS
 
-# The book's MNIST test accuracies (%) for its settings: (pairing, hidden,
-# lr) with N(0, 1) init, batch 10 and 30 epochs.
-BOOK_REFERENCE = {
-  ("sigmoid_mse", (30,), 3.0): 95.42,
-  ("sigmoid_mse", (100,), 3.0): 96.59,
-  ("sigmoid_bce", (30,), 0.5): 95.49,
-  ("sigmoid_bce", (100,), 0.5): 96.82,
-}
-
-
-def book_reference(config: Config, pairing: str, hidden, lr) -> float | None:
-  """The book's number for these settings, if the book ran them."""
-  if (
-    config.init,
-    config.batch_size,
-    config.epochs,
-    config.hidden_activation,
-  ) != ("large", 10, 30, "sigmoid"):
-    return None
-  return BOOK_REFERENCE.get((pairing, tuple(hidden), lr))
-
 
 @dataclasses.dataclass
 class Result(classify.TrainingResult):
@@ -179,38 +158,12 @@ class Result(classify.TrainingResult):
   test_source_indices: np.ndarray | None = None
 
   @functools.cached_property
-  def summary(self) -> "Summary":
-    """The comparison summarised (:func:`summarize`), once: every writer,
+  def summary(self) -> compare_summary.Summary:
+    """The comparison summarised
+    (:func:`lossjax.studies.compare_summary.summarize`), once: every writer,
     the printed summary and the report read this one. Computed on first use,
     which is after :func:`run` has finished adding rows."""
-    return summarize(self)
-
-
-@dataclasses.dataclass(frozen=True)
-class Summary:
-  """A comparison's summary (see :func:`summarize`).
-
-  Attributes:
-    rows: one row per (pairing, architecture, rate): means and spreads over
-      seeds, ``selected`` marking each (pairing, architecture)'s rate
-      (``summary.json``).
-    chosen: the per-epoch rows of the selected rates (the figures' curves).
-    cases: the stalled runs among them
-      (:func:`lossjax.studies.seed_spread.stalled_cases`).
-  """
-
-  rows: list[dict]
-  chosen: list[dict]
-  cases: list[dict]
-
-  @property
-  def selected(self) -> list[dict]:
-    """The rows of the selected rates, in summary order."""
-    return [r for r in self.rows if r["selected"]]
-
-  def by_pairing(self) -> dict[str, dict]:
-    """The selected rows by pairing name (one architecture)."""
-    return {r["pairing"]: r for r in self.selected}
+    return compare_summary.summarize(self)
 
 
 def run(
@@ -424,304 +377,10 @@ def progress_line(
   )
 
 
-def summarize(result: Result) -> Summary:
-  """The summary of ``result``: per-rate rows, the selected rates' curves
-  and their stalled runs. Use ``result.summary``, which computes it once."""
-  rows = _summary_rows(result)
-  chosen = _selected_curves(result, rows)
-  return Summary(rows, chosen, stalled_cases(chosen))
-
-
-@dataclasses.dataclass(frozen=True)
-class SeedRuns:
-  """One setting's (pairing, architecture, rate) runs, seed by seed.
-
-  Every list has one entry per seed, in the order the seeds trained; the
-  summary's means and spreads, and the claims' paired comparisons
-  (:mod:`lossjax.studies.claims`), are computed from these.
-
-  Attributes:
-    seeds: the seeds.
-    rows: each seed's per-epoch rows.
-    selected: each seed's row at its best validation accuracy (its
-      "selected" epoch; the first of equal ones).
-    last: each seed's last trained epoch.
-    scaled_selected, scaled_last: each seed's temperature row at those
-      epochs (``None``: none fitted).
-  """
-
-  seeds: list[int]
-  rows: list[list[dict]]
-  selected: list[dict]
-  last: list[dict]
-  scaled_selected: list[dict | None]
-  scaled_last: list[dict | None]
-
-  def at_selected(self, metric: str) -> list:
-    """``metric`` of each seed at its selected epoch."""
-    return [r[metric] for r in self.selected]
-
-  def at_last(self, metric: str) -> list:
-    """``metric`` of each seed at its last epoch."""
-    return [r[metric] for r in self.last]
-
-
-def seed_runs(result: Result) -> dict[tuple, SeedRuns]:
-  """Every setting ``(pairing, hidden, lr)``'s :class:`SeedRuns`, in config
-  order."""
-  scaled = {
-    (selected_epochs.probability_key(r), r["at"]): r for r in result.scaled
-  }
-  out = {}
-  for setting, group in _in_config_order(
-    result.config, records.group_rows(result.rows, setting_key)
-  ).items():
-    by_seed = records.group_rows(group, lambda r: (r["seed"],))
-    runs = SeedRuns([], [], [], [], [], [])
-    for (seed,), seed_rows in by_seed.items():
-      trained = [r for r in seed_rows if r["epoch"] > 0] or seed_rows
-      best_val = max(
-        trained,
-        key=lambda r: (
-          -math.inf if r["val_accuracy"] is None else r["val_accuracy"]
-        ),
-      )
-      key = selected_epochs.probability_key(best_val)
-      runs.seeds.append(seed)
-      runs.rows.append(seed_rows)
-      runs.selected.append(best_val)
-      runs.last.append(trained[-1])
-      runs.scaled_selected.append(scaled.get((key, "selected")))
-      runs.scaled_last.append(scaled.get((key, "last")))
-    out[setting] = runs
-  return out
-
-
-def _summary_rows(result: Result) -> list[dict]:
-  """One row per (pairing, architecture, lr): mean and spread over seeds."""
-  summary = []
-  for (pairing, hidden, lr), runs in seed_runs(result).items():
-    group = [r for seed_rows in runs.rows for r in seed_rows]
-    # A run killed before its last epoch is unfinished, not diverged (its
-    # epoch 0 has no training cost at all).
-    unfinished = sum(r["epoch"] < result.config.epochs for r in runs.last)
-    diverged = sum(
-      r["epoch"] > 0 and not _finite(r["train_cost"]) for r in runs.last
-    )
-    outcomes = [seed_spread.seed_outcome(rows) for rows in runs.rows]
-    at_best_val = runs.at_selected("test_accuracy")
-    best_vals = runs.at_selected("val_accuracy")
-    selected_rows, last_rows = runs.selected, runs.last
-    scaled_selected, scaled_last = runs.scaled_selected, runs.scaled_last
-    errors = {
-      epoch: records.mean_and_spread(
-        [r["output_error"] for r in group if r["epoch"] == epoch]
-      )[0]
-      for epoch in (0, 1)
-    }
-    row = {
-      "pairing": pairing,
-      "hidden": records.hidden_text(hidden),
-      "lr": lr,
-      "seeds": len(runs.seeds),
-      "epochs": max(r["epoch"] for r in group),
-      "diverged_seeds": diverged,
-      "output_error_epoch0": errors[0],
-      "output_error_epoch1": errors[1],
-      "book_test_accuracy": book_reference(result.config, pairing, hidden, lr),
-    }
-    if unfinished:  # only an interrupted run's rows carry the key
-      row["unfinished_seeds"] = unfinished
-    for name, values in (
-      ("final_test", [o["final"] for o in outcomes]),
-      ("best_test", [o["best"] for o in outcomes]),
-      ("test_at_best_val", [seed_spread.percent(v) for v in at_best_val]),
-      ("best_val", [seed_spread.percent(v) for v in best_vals]),
-    ):
-      row[f"{name}_mean"], row[f"{name}_std"] = records.mean_and_spread(values)
-    row.update(seed_spread.summary_fields(outcomes))
-    row.update(
-      calibration_report.summary_fields(
-        selected_rows, last_rows, scaled_selected, scaled_last
-      )
-    )
-    row.update(multilabel_report.summary_fields(selected_rows, last_rows))
-    summary.append(row)
-  _mark_selected(summary)
-  return summary
-
-
-def _in_config_order(config: Config, groups: dict) -> dict:
-  """Settings ``(pairing, hidden, lr)`` by architecture, then pairing, as
-  the config lists them (a group trains several pairings; on multi-label
-  data the groups split them by kind), each pairing's rates as trained."""
-  pairings = [p.name for p in config.pairings]
-  hidden = [tuple(h) for h in config.hidden]
-
-  def position(key):
-    pairing, sizes, _ = key
-    return (
-      hidden.index(tuple(sizes)) if tuple(sizes) in hidden else len(hidden),
-      pairings.index(pairing) if pairing in pairings else len(pairings),
-    )
-
-  return dict(sorted(groups.items(), key=lambda item: position(item[0])))
-
-
-def _mark_selected(summary: list[dict]) -> None:
-  """Per (pairing, architecture): ``selected`` is the rate with the best mean
-  validation accuracy (its best epoch, averaged over seeds); the smaller rate
-  wins a tie. Test accuracy plays no part in the choice."""
-  groups = records.group_rows(summary, lambda r: (r["pairing"], r["hidden"]))
-  for rows in groups.values():
-    best = max(
-      rows,
-      key=lambda r: (
-        -math.inf if r["best_val_mean"] is None else r["best_val_mean"],
-        -r["lr"],
-      ),
-    )
-    for r in rows:
-      r["selected"] = r is best
-
-
-def _selected_curves(
-  result: Result, summary_rows: Sequence[dict]
-) -> list[dict]:
-  """The per-epoch rows of the selected rate of each (pairing, architecture)."""
-  chosen = {
-    (r["pairing"], r["hidden"], r["lr"]) for r in summary_rows if r["selected"]
-  }
-  return [
-    r
-    for r in result.rows
-    if (r["pairing"], records.hidden_text(r["hidden"]), r["lr"]) in chosen
-  ]
-
-
-def _finite(value) -> bool:
-  return value is not None and math.isfinite(value)
-
-
-def summary_table(rows: Sequence[dict]) -> str:
-  """The Markdown table of :func:`summarize`'s rows.
-
-  A row whose training cost ended non-finite for some seeds is marked
-  ``(diverged k/n)`` next to its pairing: its accuracies are those of a
-  broken network, not of the pairing. A row whose runs stopped before the
-  config's last epoch (an interrupted run read back by ``--report_only``)
-  is marked ``(unfinished k/n: trained to epoch e)``.
-  """
-
-  def pct(mean, std):
-    return "-" if mean is None else f"{mean:.2f} ± {std:.2f}"
-
-  def cells(r):
-    book = r["book_test_accuracy"]
-    name = r["pairing"]
-    if r["diverged_seeds"]:
-      name += f" (diverged {r['diverged_seeds']}/{r['seeds']})"
-    if r.get("unfinished_seeds"):
-      name += (
-        f" (unfinished {r['unfinished_seeds']}/{r['seeds']}: trained to "
-        f"epoch {r['epochs']})"
-      )
-    return [
-      name,
-      str(r["hidden"]),
-      f"{r['lr']:g}",
-      str(r["seeds"]),
-      str(r["epochs"]),
-      pct(r["final_test_mean"], r["final_test_std"]),
-      pct(r["best_test_mean"], r["best_test_std"]),
-      pct(r["test_at_best_val_mean"], r["test_at_best_val_std"]),
-      f"{results.format_value(r['output_error_epoch0'], 3)} -> "
-      f"{results.format_value(r['output_error_epoch1'], 3)}",
-      "-" if book is None else f"{book:.2f}",
-    ]
-
-  headers = [
-    "pairing",
-    "hidden",
-    "lr",
-    "seeds",
-    "epochs",
-    "final test %",
-    "best test %",
-    "test % at best val",
-    "output error (epoch 0 -> 1)",
-    "book (MNIST) %",
-  ]
-  return "\n".join(results.table_lines(headers, map(cells, rows))) + "\n"
-
-
 def summary(result: Result) -> str:
-  """summary.md (and what the command line prints), from ``result.summary``."""
-  c = result.config
-  digest = result.summary
-  return "\n".join(
-    [
-      f"# {c.data.dataset}: pairings compared\n",
-      f"Data: {result.description}. Init `{c.init}` x {c.init_scale}, "
-      f"batch {c.batch_size}, optimizer {c.optimizer}, L2 lambda {c.l2}.\n",
-      *(
-        [
-          "On multi-label data every accuracy is exact-set accuracy (the "
-          "predicted label set equals the true one).\n"
-        ]
-        if c.data.multilabel is not None
-        else []
-      ),
-      "Accuracies are test-set percentages, mean ± standard deviation over "
-      "seeds. *best* is the best epoch; *at best val* is the test accuracy at "
-      "the epoch with the best validation accuracy (honest model selection). "
-      "*output error* is the mean norm of dC/dz at the output layer on the "
-      "validation set, before training (epoch 0) and after one epoch.\n",
-      *_grid_note(digest.rows),
-      summary_table(digest.selected),
-      *_seed_sections(result, digest),
-      *calibration_report.sections(digest.selected, c.data),
-      *multilabel_report.sections(digest.selected),
-    ]
-  )
-
-
-def _several_seeds(result: Result) -> bool:
-  return len(result.config.seeds) > 1
-
-
-def stalled_cases(chosen: Sequence[dict]) -> list[dict]:
-  """:func:`lossjax.studies.seed_spread.stalled_cases` of the selected
-  rates' per-epoch rows ``chosen``."""
-  return seed_spread.stalled_cases(records.group_rows(chosen, setting_key))
-
-
-def _seed_sections(result: Result, digest: Summary) -> list[str]:
-  """The spread over seeds and the stalled runs (several seeds only)."""
-  if not _several_seeds(result):
-    return []
-  # Short: the terms are defined once, in docs/methods.md.
-  return [
-    "\nSpread over seeds of the test accuracy (%), final and best epoch "
-    "(*stalled*: docs/methods.md):\n",
-    seed_spread.spread_table(digest.selected),
-    seed_spread.stalled_text(digest.cases),
-  ]
-
-
-def _grid_note(rows: Sequence[dict]) -> list[str]:
-  groups = records.group_rows(rows, lambda r: (r["pairing"], r["hidden"]))
-  if all(len(g) == 1 for g in groups.values()):
-    return []
-  grids = sorted({tuple(sorted(r["lr"] for r in g)) for g in groups.values()})
-  text = "; ".join(", ".join(f"{lr:g}" for lr in grid) for grid in grids)
-  return [
-    f"Each pairing and architecture trained at every rate of its grid "
-    f"({text}); the table shows the rate with the best mean validation "
-    "accuracy (its best epoch), chosen without looking at the test set. "
-    "`summary.json` holds every rate (`selected`: true or false) and "
-    "`lr_tuning.png` the whole tuning curve.\n"
-  ]
+  """summary.md (and what the command line prints), from ``result.summary``
+  (:func:`lossjax.studies.compare_summary.markdown`)."""
+  return compare_summary.markdown(result)
 
 
 def write(result: Result, workdir: str | Path) -> list[Path]:
@@ -765,9 +424,12 @@ def write(result: Result, workdir: str | Path) -> list[Path]:
       result, workdir / "grad_norm.png", digest.chosen
     )
   )
-  if _several_seeds(result):
+  if len(result.config.seeds) > 1:
     by_setting = records.group_rows(digest.chosen, setting_key)
-    book = {key: book_reference(result.config, *key) for key in by_setting}
+    book = {
+      key: compare_summary.book_reference(result.config, *key)
+      for key in by_setting
+    }
     paths.append(
       seed_spread.plot_seed_curves(
         by_setting,
@@ -780,10 +442,13 @@ def write(result: Result, workdir: str | Path) -> list[Path]:
       paths.append(
         seed_spread.plot_stalled(digest.cases, workdir / "stalled.png")
       )
-  if _grid_note(digest.rows):
+  if compare_summary.grid_note(digest.rows):
     paths.append(
       compare_figures.plot_lr_tuning(
-        result, digest.rows, workdir / "lr_tuning.png", seed_runs(result)
+        result,
+        digest.rows,
+        workdir / "lr_tuning.png",
+        compare_summary.seed_runs(result),
       )
     )
   if multilabel_report.counts_of(digest.selected):
@@ -795,7 +460,7 @@ def write(result: Result, workdir: str | Path) -> list[Path]:
   paths.append(
     results.atomic_write_text(workdir / "summary.md", summary(result))
   )
-  paths.append(results.write_json(workdir / SUMMARY_FILE, digest.rows))
+  paths.append(results.write_json(workdir / SUMMARY_FILE, digest.to_json()))
   return paths
 
 

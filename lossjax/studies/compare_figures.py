@@ -214,9 +214,7 @@ FIGURES = (
 )
 
 
-def plot_lr_tuning(
-  result, rows: Sequence[dict], path: Path, runs: dict
-) -> Path:
+def plot_lr_tuning(result, rows: Sequence, path: Path, runs: dict) -> Path:
   """Accuracy against learning rate, per pairing: the tuning curve.
 
   Test accuracy at the best validation epoch, the mean over seeds with the
@@ -224,26 +222,27 @@ def plot_lr_tuning(
   is circled. Per architecture two panels: the whole range (where a rate
   collapses) and the same curves zoomed on the selected rates, where the
   pairings differ by tenths of a point. ``runs``: each setting's
-  :class:`lossjax.studies.compare.SeedRuns`.
+  :class:`lossjax.studies.compare_summary.SeedRuns`; ``rows``: the summary
+  rows (:class:`lossjax.studies.compare_summary.SummaryRow`).
   """
   plt = plotting.plt
   by_name = {p.name: p for p in result.config.pairings}
-  archs = list(dict.fromkeys(r["hidden"] for r in rows))
+  archs = list(dict.fromkeys(r.hidden for r in rows))
   fig, axes = plt.subplots(
     len(archs), 2, figsize=(12, 4.2 * len(archs)), squeeze=False
   )
   for (full, zoom), arch in zip(axes, archs, strict=True):
     chosen = []
     for name, group in records.group_rows(
-      [r for r in rows if r["hidden"] == arch], lambda r: (r["pairing"],)
+      [r for r in rows if r.hidden == arch], lambda r: (r.pairing,)
     ).items():
       pairing = by_name[name[0]]
-      group = sorted(group, key=lambda r: r["lr"])
+      group = sorted(group, key=lambda r: r.lr)
       hidden = records.hidden_sizes(arch)
       values = [
         [
           100 * v
-          for v in runs[(name[0], hidden, r["lr"])].at_selected("test_accuracy")
+          for v in runs[(name[0], hidden, r.lr)].at_selected("test_accuracy")
           if v is not None
         ]
         for r in group
@@ -255,7 +254,7 @@ def plot_lr_tuning(
       ]
       for ax in (full, zoom):
         ax.errorbar(
-          [r["lr"] for r in group],
+          [r.lr for r in group],
           means,
           yerr=bars,
           color=pairing.display_color,
@@ -264,11 +263,11 @@ def plot_lr_tuning(
           label=pairing.display_label,
         )
       for r, m, v in zip(group, means, values, strict=True):
-        if r["selected"] and v:
+        if r.selected and v:
           chosen += v
           for ax in (full, zoom):
             ax.scatter(
-              [r["lr"]],
+              [r.lr],
               [m],
               s=160,
               facecolors="none",

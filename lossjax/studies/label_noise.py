@@ -22,7 +22,12 @@ from lossjax import config as cfg
 from lossjax import config_fields
 from lossjax.datasets import label_corruption
 from lossjax.output import plotting, progress, records, results
-from lossjax.studies import calibration_report, compare, seed_spread
+from lossjax.studies import (
+  calibration_report,
+  compare,
+  compare_summary,
+  seed_spread,
+)
 
 
 def _check_levels(levels: tuple[float, ...]) -> None:
@@ -53,11 +58,8 @@ class Config(compare.Config):
 
   def level(self, noise: float) -> compare.Config:
     """The comparison this study runs at ``noise``."""
-    fields = {
-      f.name: getattr(self, f.name) for f in dataclasses.fields(compare.Config)
-    }
-    return compare.Config(
-      **{**fields, "data": self.data.replace(label_noise=noise)}
+    return self.recast(
+      compare.Config, data=self.data.replace(label_noise=noise)
     )
 
 
@@ -99,7 +101,7 @@ class Result:
   levels: dict[float, compare.Result]
 
   @property
-  def selected(self) -> dict[float, list[dict]]:
+  def selected(self) -> dict[float, list[compare_summary.SummaryRow]]:
     """Per level, the summary rows of the selected rates (each level's
     ``summary``, computed once: the Markdown, the JSON, the figure, the
     level's own files and the report all read it)."""
@@ -171,12 +173,12 @@ def _cell(a, b, digits=2) -> str:
   return f"{one(a)} / {one(b)}"
 
 
-def _chance(row: dict) -> str:
-  chance = row.get("final_memorised_chance_mean")
+def _chance(row: compare_summary.SummaryRow) -> str:
+  chance = row.calibration.memorised_chance.final.mean
   return "" if chance is None else f" ({100 * chance:.1f})"
 
 
-def noise_table(selected: dict[float, list[dict]]) -> str:
+def noise_table(selected: dict[float, list[compare_summary.SummaryRow]]) -> str:
   """Test accuracy (%) at the best validation epoch / at the last epoch, and
   memorised (%) at the same two epochs, per pairing and noise level."""
   levels = list(selected)
@@ -186,24 +188,21 @@ def noise_table(selected: dict[float, list[dict]]) -> str:
     *(f"memorised % at {100 * n:g}%" for n in levels),
   ]
   table = []
-  by_pairing = records.group_rows(
-    [{**r, "noise": n} for n, rows in selected.items() for r in rows],
-    lambda r: (r["pairing"],),
-  )
-  for (pairing,), rows in by_pairing.items():
-    by_noise = {r["noise"]: r for r in rows}
+  by_pairing: dict[str, dict] = {}
+  for n, rows in selected.items():
+    for r in rows:
+      by_pairing.setdefault(r.pairing, {})[n] = r
+  for pairing, by_noise in by_pairing.items():
     accuracy = [
-      _cell(
-        by_noise[n]["test_at_best_val_mean"], by_noise[n]["final_test_mean"]
-      )
+      _cell(by_noise[n].test_at_best_val.mean, by_noise[n].final_test.mean)
       if n in by_noise
       else "-"
       for n in levels
     ]
     memorised = [
       _cell(
-        seed_spread.percent(by_noise[n]["memorised_at_best_val_mean"]),
-        seed_spread.percent(by_noise[n]["final_memorised_mean"]),
+        seed_spread.percent(by_noise[n].calibration.memorised.at_best_val.mean),
+        seed_spread.percent(by_noise[n].calibration.memorised.final.mean),
         1,
       )
       + _chance(by_noise[n])
@@ -215,12 +214,10 @@ def noise_table(selected: dict[float, list[dict]]) -> str:
   return "\n".join(results.table_lines(headers, table)) + "\n"
 
 
-def rates_table(selected: dict[float, list[dict]]) -> str:
+def rates_table(selected: dict[float, list[compare_summary.SummaryRow]]) -> str:
   """The rate each level selected, per pairing."""
   levels = list(selected)
-  rates = {
-    (n, r["pairing"]): r["lr"] for n, rows in selected.items() for r in rows
-  }
+  rates = {(n, r.pairing): r.lr for n, rows in selected.items() for r in rows}
   table = (
     [
       pairing,
@@ -238,14 +235,14 @@ def _level_headers(levels) -> list[str]:
   return ["pairing", *(f"{100 * n:g}%" for n in levels)]
 
 
-def plateau_table(selected: dict[float, list[dict]]) -> str:
+def plateau_table(
+  selected: dict[float, list[compare_summary.SummaryRow]],
+) -> str:
   """Per pairing and level: how many seeds end on the plateau (some class
   rarely or never predicted at the last epoch), out of how many."""
   levels = list(selected)
   cells = {
-    (n, r["pairing"]): (
-      f"{len(r.get('rarely_predicting_seeds_final', []))}/{r['seeds']}"
-    )
+    (n, r.pairing): f"{len(r.spread.rarely_predicting_seeds_final)}/{r.seeds}"
     for n, rows in selected.items()
     for r in rows
   }
@@ -309,7 +306,9 @@ def summary(result: Result) -> str:
 def summary_rows(result: Result) -> list[dict]:
   """summary.json: the selected rows of every level, with ``noise``."""
   return [
-    {"noise": n, **r} for n, rows in result.selected.items() for r in rows
+    {"noise": n, **r.to_json()}
+    for n, rows in result.selected.items()
+    for r in rows
   ]
 
 
@@ -318,20 +317,25 @@ def plot_noise(result: Result, path: Path) -> Path:
   (last epoch) against the noise level, one line per pairing."""
   plt = plotting.plt
   pairings = {p.name: p for p in result.config.pairings}
-  rows = summary_rows(result)
   fig, axes = plt.subplots(1, 3, figsize=(15, 4.8), layout="constrained")
   panels = (
-    ("test_at_best_val_mean", 1, "test accuracy (%) at best validation epoch"),
-    ("final_test_mean", 1, "test accuracy (%) at the last epoch"),
-    ("final_memorised_mean", 100, "mislabelled examples memorised (%), last"),
+    (
+      lambda r: r.test_at_best_val.mean,
+      "test accuracy (%) at best validation epoch",
+    ),
+    (lambda r: r.final_test.mean, "test accuracy (%) at the last epoch"),
+    (
+      lambda r: seed_spread.percent(r.calibration.memorised.final.mean),
+      "mislabelled examples memorised (%), last",
+    ),
   )
-  for ax, (key, scale, title) in zip(axes, panels, strict=True):
-    for (name,), group in records.group_rows(
-      rows, lambda r: (r["pairing"],)
-    ).items():
-      points = [
-        (100 * r["noise"], scale * r[key]) for r in group if r[key] is not None
-      ]
+  by_pairing: dict[str, list] = {}
+  for noise, rows in result.selected.items():
+    for r in rows:
+      by_pairing.setdefault(r.pairing, []).append((100 * noise, r))
+  for ax, (value, title) in zip(axes, panels, strict=True):
+    for name, group in by_pairing.items():
+      points = [(x, value(r)) for x, r in group if value(r) is not None]
       if not points:
         continue
       ax.plot(

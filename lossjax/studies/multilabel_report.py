@@ -7,13 +7,16 @@ each seed's best validation epoch (validation exact-set accuracy) and
 writes the test examples' ``source_indices`` and ``targets``.
 """
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from lossjax.metrics.evals import LABEL_COUNTS
-from lossjax.output import plotting, records, results
+from lossjax.output import plotting, results
+from lossjax.output.results import Column, column_table
+from lossjax.studies.over_seeds import OverSeeds
 
 METRICS = (
   "test_exact_set_accuracy",
@@ -31,41 +34,71 @@ def _by_count(row: dict, count: int):
   return values[count - 1] if count <= len(values) else None
 
 
-def summary_fields(selected: Sequence[dict], last: Sequence[dict]) -> dict:
-  """Mean and std over seeds, at the best validation epoch and the last.
+@dataclasses.dataclass(frozen=True)
+class ByLabelCount:
+  """Exact-set accuracy over seeds per number of labels in the example (the
+  counts the test set has). JSON keys
+  ``test_exact_set_accuracy_<count>_labels_...`` (:class:`OverSeeds`)."""
 
-  Keys ``<metric>_at_best_val_{mean,std}`` and ``final_<metric>_{mean,
-  std}`` for :data:`METRICS`, and ``test_exact_set_accuracy_<c>_labels_...``
-  for each number of labels ``c`` the test set has. No fields for rows of
-  single-label data.
-  """
-  if not any("test_exact_set_accuracy" in r for r in selected):
-    return {}
-  fields = {}
-  for name, rows in (("{}_at_best_val", selected), ("final_{}", last)):
-    for metric in METRICS:
-      key = name.format(metric)
-      fields[f"{key}_mean"], fields[f"{key}_std"] = records.mean_and_spread(
-        [r.get(metric) for r in rows]
-      )
+  accuracy: dict[int, OverSeeds]
+
+  def json_keys(self, name: str) -> dict:
+    del name  # the keys name the count
+    out = {}
+    for count, over in self.accuracy.items():
+      out.update(over.json_keys(f"test_exact_set_accuracy_{count}_labels"))
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class MultilabelSummary:
+  """Multi-label test metrics over seeds: a summary row's part (see
+  :class:`lossjax.metrics.evals.MultiLabelEval`; fractions)."""
+
+  test_exact_set_accuracy: OverSeeds
+  test_micro_f1: OverSeeds
+  test_macro_f1: OverSeeds
+  test_average_precision: OverSeeds
+  test_top_k_set_accuracy: OverSeeds
+  threshold: OverSeeds
+  by_label_count: ByLabelCount
+
+  @classmethod
+  def of(
+    cls, selected: Sequence[dict], last: Sequence[dict]
+  ) -> "MultilabelSummary | None":
+    """At each seed's best validation epoch (``selected``) and its last;
+    ``None`` for rows of single-label data."""
+    if not any("test_exact_set_accuracy" in r for r in selected):
+      return None
+    by_count = {}
     for count in LABEL_COUNTS:
-      values = [_by_count(r, count) for r in rows]
-      if all(v is None for v in values):
-        continue
-      key = name.format(f"test_exact_set_accuracy_{count}_labels")
-      fields[f"{key}_mean"], fields[f"{key}_std"] = records.mean_and_spread(
-        values
+      at_best, at_last = (
+        [_by_count(r, count) for r in rows] for rows in (selected, last)
       )
-  return fields
+      if not all(v is None for v in at_best) or not all(
+        v is None for v in at_last
+      ):
+        by_count[count] = OverSeeds.of(at_best, at_last)
+    return cls(
+      **{
+        metric: OverSeeds.of(
+          [r.get(metric) for r in selected], [r.get(metric) for r in last]
+        )
+        for metric in METRICS
+      },
+      by_label_count=ByLabelCount(by_count),
+    )
 
 
-def counts_of(rows: Sequence[dict]) -> list[int]:
+def counts_of(rows: Sequence) -> list[int]:
   """The numbers of labels the summary rows report accuracy for."""
   return [
     c
     for c in LABEL_COUNTS
     if any(
-      f"test_exact_set_accuracy_{c}_labels_at_best_val_mean" in r for r in rows
+      r.multilabel is not None and c in r.multilabel.by_label_count.accuracy
+      for r in rows
     )
   ]
 
@@ -74,46 +107,54 @@ def _pct(value) -> str:
   return "-" if value is None else f"{100 * value:.2f}"
 
 
-def table(rows: Sequence[dict]) -> str:
+def _at_best_val(row, metric: str):
+  return getattr(row.multilabel, metric).at_best_val.mean
+
+
+def _count_at_best_val(row, count: int):
+  over = row.multilabel.by_label_count.accuracy.get(count)
+  return None if over is None else over.at_best_val.mean
+
+
+def table(rows: Sequence) -> str:
   """The selected rates at the best validation epoch."""
-  counts = counts_of(rows)
-  headers = [
-    "pairing",
-    "lr",
-    "exact-set %",
-    *(f"exact-set % ({c} label{'s' * (c > 1)})" for c in counts),
-    "top-k set %",
-    "micro F1",
-    "macro F1",
-    "mean AP",
-    "threshold",
+  columns = [
+    Column("pairing", lambda r: r.pairing),
+    Column("lr", lambda r: f"{r.lr:g}"),
+    Column(
+      "exact-set %", lambda r: _pct(_at_best_val(r, "test_exact_set_accuracy"))
+    ),
+    *(
+      Column(
+        f"exact-set % ({c} label{'s' * (c > 1)})",
+        lambda r, c=c: _pct(_count_at_best_val(r, c)),
+      )
+      for c in counts_of(rows)
+    ),
+    Column(
+      "top-k set %", lambda r: _pct(_at_best_val(r, "test_top_k_set_accuracy"))
+    ),
+    *(
+      Column(
+        header,
+        lambda r, m=metric, d=digits: results.format_value(
+          _at_best_val(r, m), d
+        ),
+      )
+      for header, metric, digits in (
+        ("micro F1", "test_micro_f1", 3),
+        ("macro F1", "test_macro_f1", 3),
+        ("mean AP", "test_average_precision", 3),
+        ("threshold", "threshold", 2),
+      )
+    ),
   ]
-
-  def cells(r):
-    def get(metric):
-      return r.get(f"{metric}_at_best_val_mean")
-
-    return [
-      r["pairing"],
-      f"{r['lr']:g}",
-      _pct(get("test_exact_set_accuracy")),
-      *(_pct(get(f"test_exact_set_accuracy_{c}_labels")) for c in counts),
-      _pct(get("test_top_k_set_accuracy")),
-      results.format_value(get("test_micro_f1"), 3),
-      results.format_value(get("test_macro_f1"), 3),
-      results.format_value(get("test_average_precision"), 3),
-      results.format_value(get("threshold"), 2),
-    ]
-
-  return "\n".join(results.table_lines(headers, map(cells, rows))) + "\n"
+  return column_table(columns, rows)
 
 
-def sections(selected_rows: Sequence[dict]) -> list[str]:
+def sections(selected_rows: Sequence) -> list[str]:
   """summary.md's multi-label part (none for single-label data)."""
-  if (
-    not selected_rows
-    or "test_exact_set_accuracy_at_best_val_mean" not in (selected_rows[0])
-  ):
+  if not selected_rows or selected_rows[0].multilabel is None:
     return []
   return [
     # Bold, not a heading: the table is embedded in a page that has its own.
@@ -154,7 +195,7 @@ def read_test_examples(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
     return saved["source_indices"], saved["targets"]
 
 
-def plot_label_counts(rows: Sequence[dict], pairings: dict, path: Path) -> Path:
+def plot_label_counts(rows: Sequence, pairings: dict, path: Path) -> Path:
   """Exact-set accuracy by number of labels, one bar group per pairing."""
   plt = plotting.plt
   counts = counts_of(rows)
@@ -162,13 +203,12 @@ def plot_label_counts(rows: Sequence[dict], pairings: dict, path: Path) -> Path:
   width = 0.8 / max(len(counts), 1)
   shades = (1.0, 0.7, 0.45, 0.3, 0.2)
   for j, count in enumerate(counts):
-    key = f"test_exact_set_accuracy_{count}_labels_at_best_val_mean"
-    values = [100 * (r.get(key) or 0.0) for r in rows]
+    values = [100 * (_count_at_best_val(r, count) or 0.0) for r in rows]
     ax.bar(
       [i + (j - (len(counts) - 1) / 2) * width for i in range(len(rows))],
       values,
       width=width,
-      color=[pairings[r["pairing"]].display_color for r in rows],
+      color=[pairings[r.pairing].display_color for r in rows],
       alpha=shades[j],
       edgecolor="black",
       linewidth=0.5,
@@ -176,7 +216,7 @@ def plot_label_counts(rows: Sequence[dict], pairings: dict, path: Path) -> Path:
     )
   ax.set_xticks(
     range(len(rows)),
-    [pairings[r["pairing"]].display_label for r in rows],
+    [pairings[r.pairing].display_label for r in rows],
     rotation=20,
     ha="right",
     fontsize=8,

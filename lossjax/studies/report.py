@@ -317,12 +317,8 @@ def run_studies(
     for init in ("large", "normalized")
   }
   log("calibration and label noise ...")
-  noise_config = label_noise.Config(
-    **{
-      f.name: getattr(mnist_config, f.name)
-      for f in dataclasses.fields(compare.Config)
-    },
-  ).replace(
+  noise_config = mnist_config.recast(
+    label_noise.Config,
     pairings=tuple(dict.fromkeys(e[0] for e in config.calibration_lrs)),
     lrs=config.calibration_lrs,
     init="normalized",

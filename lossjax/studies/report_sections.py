@@ -9,11 +9,13 @@ from lossjax.output import results
 from lossjax.studies import (
   calibration_report,
   compare,
+  compare_summary,
   convexity,
   entropy_floor,
   label_noise,
   multilabel_report,
   saturation,
+  seed_spread,
   slowdown,
   softmax_temperature,
 )
@@ -41,24 +43,24 @@ def gradients_body(mnist: compare.Result) -> str:
   c = mnist.config
   rows = mnist.summary.rows
   # The pairings with the smallest and the largest initial output error.
-  ranked = sorted(rows, key=lambda r: r["output_error_epoch0"])
+  ranked = sorted(rows, key=lambda r: r.output_error_epoch0)
   mse, nll = ranked[0], ranked[-1]
   return f"""Yes. On {mnist.description} (using {c.data.train_size or "all"} training
 examples), a [784, 30, 10] network with {c.hidden_activation} hidden units
 and N(0, 1) initialisation starts
-with a mean output error |dC/dz| as small as **{_fmt(mse["output_error_epoch0"])}**
-({mse["pairing"]}) and as large as **{_fmt(nll["output_error_epoch0"])}**
-({nll["pairing"]}), {_fmt(nll["output_error_epoch0"] / mse["output_error_epoch0"])}x
+with a mean output error |dC/dz| as small as **{_fmt(mse.output_error_epoch0)}**
+({mse.pairing}) and as large as **{_fmt(nll.output_error_epoch0)}**
+({nll.pairing}), {_fmt(nll.output_error_epoch0 / mse.output_error_epoch0)}x
 larger: a quadratic cost multiplies a - y by the output's slope. After
-{c.epochs} epochs the test accuracy is {_fmt(mse["final_test_mean"])}% ±
-{_fmt(mse["final_test_std"], 2)} ({mse["pairing"]}, eta {mse["lr"]:g}) against
-{_fmt(nll["final_test_mean"])}% ± {_fmt(nll["final_test_std"], 2)} ({nll["pairing"]},
-eta {nll["lr"]:g}), over {len(c.seeds)} seeds.
+{c.epochs} epochs the test accuracy is {_fmt(mse.final_test.mean)}% ±
+{_fmt(mse.final_test.std, 2)} ({mse.pairing}, eta {mse.lr:g}) against
+{_fmt(nll.final_test.mean)}% ± {_fmt(nll.final_test.std, 2)} ({nll.pairing},
+eta {nll.lr:g}), over {len(c.seeds)} seeds.
 
 ![output error](mnist/output_error.png)
 ![accuracy](mnist/accuracy.png)
 
-{compare.summary_table(rows)}
+{compare_summary.summary_table(rows)}
 """
 
 
@@ -214,7 +216,12 @@ def student_body(
   by_pairing = student.summary.by_pairing()
   linear = by_pairing.get("identity_mse")
   identity = convex.multiclass.get("identity_mse")
-  best = max(selected, key=lambda r: r["test_at_best_val_mean"] or 0.0)
+  best = max(selected, key=lambda r: r.test_at_best_val.mean or 0.0)
+
+  def at_best_val(name):
+    row = by_pairing.get(name)
+    return None if row is None else row.test_at_best_val.mean
+
   return f"""Partly. With a *sigmoid* output the quadratic cost's error is (a - y) sigma'(z);
 with a *linear* output a = z the square loss 1/2 |z - y|^2 has error z - y,
 exactly the form of cross-entropy's a - y. The slowdown belongs to the
@@ -229,18 +236,18 @@ On the data of section {data_section} (normalised initialisation, [784, 30, 10],
 {c.epochs} epochs, {len(c.seeds)} seeds), each pairing
 trained at each rate of its grid and the rate with the best validation accuracy
 was kept. Test accuracy at the best validation epoch: square loss on linear
-outputs **{_fmt(None if linear is None else linear["test_at_best_val_mean"])}%**
-(eta {"-" if linear is None else f"{linear['lr']:g}"}), softmax + log-likelihood
-**{_fmt(by_pairing.get("softmax_nll", {}).get("test_at_best_val_mean"))}%**, sigmoid
-+ quadratic **{_fmt(by_pairing.get("sigmoid_mse", {}).get("test_at_best_val_mean"))}%**;
-highest mean here: {best["pairing"]} (a measurement at this size, not a
+outputs **{_fmt(at_best_val("identity_mse"))}%**
+(eta {"-" if linear is None else f"{linear.lr:g}"}), softmax + log-likelihood
+**{_fmt(at_best_val("softmax_nll"))}%**, sigmoid
++ quadratic **{_fmt(at_best_val("sigmoid_mse"))}%**;
+highest mean here: {best.pairing} (a measurement at this size, not a
 verdict). The README's 30-epoch study on full MNIST
 (`--preset=square_loss`), with 5-rate grids and three seeds, is the fuller
 answer.
 
 ![tuning curves](student/lr_tuning.png)
 
-{compare.summary_table(selected)}
+{compare_summary.summary_table(selected)}
 """
 
 
@@ -252,9 +259,9 @@ def relu_body(relu: dict[str, compare.Result]) -> str:
   def line(init):
     rows = relu[init].summary.by_pairing()
     return ", ".join(
-      f"{name} **{_fmt(rows[name]['final_test_mean'])}**% (output error "
-      f"{_fmt(rows[name]['output_error_epoch0'])} -> "
-      f"{_fmt(rows[name]['output_error_epoch1'])})"
+      f"{name} **{_fmt(rows[name].final_test.mean)}**% (output error "
+      f"{_fmt(rows[name].output_error_epoch0)} -> "
+      f"{_fmt(rows[name].output_error_epoch1)})"
       for name, _ in rates
     )
 
@@ -281,8 +288,8 @@ def _clean_and_noisy(result: label_noise.Result) -> tuple[dict, dict, float]:
   at its noisiest level, and that level."""
   level = max(result.selected)
   selected = result.selected
-  clean = {r["pairing"]: r for r in selected[0.0]}
-  return clean, {r["pairing"]: r for r in selected[level]}, level
+  clean = {r.pairing: r for r in selected[0.0]}
+  return clean, {r.pairing: r for r in selected[level]}, level
 
 
 def calibration_body(result: label_noise.Result) -> str:
@@ -291,17 +298,14 @@ def calibration_body(result: label_noise.Result) -> str:
   c = result.config
 
   def ece(r, scaled=False):
-    key = (
-      "test_ece_scaled_at_best_val_mean"
-      if scaled
-      else ("test_ece_at_best_val_mean")
-    )
-    return None if r[key] is None else 100 * r[key]
+    over = r.calibration.test_ece_scaled if scaled else r.calibration.test_ece
+    return seed_spread.percent(over.at_best_val.mean)
 
   ranked = sorted(clean.values(), key=lambda r: ece(r) or 0.0)
   after = sorted(clean.values(), key=lambda r: ece(r, True) or 0.0)
   listing = ", ".join(
-    f"{r['pairing']} **{_fmt(ece(r), 2)}**% (T = {_fmt(r['temperature_at_best_val_mean'], 2)})"
+    f"{r.pairing} **{_fmt(ece(r), 2)}**% "
+    f"(T = {_fmt(r.calibration.temperature.at_best_val.mean, 2)})"
     for r in ranked
   )
   return f"""Each pairing's class probabilities (the softmax; sigmoid or linear outputs
@@ -309,8 +313,8 @@ clipped to [0, 1] and normalised), on the test set at the epoch with the best
 validation accuracy ({c.epochs} epochs, {len(c.seeds)} seeds, [784, 30, 10],
 normalised initialisation). Expected calibration error, lowest first:
 {listing}. After temperature scaling (T fitted on validation) the lowest is
-{after[0]["pairing"]} at **{_fmt(ece(after[0], True), 2)}**% and the highest
-{after[-1]["pairing"]} at **{_fmt(ece(after[-1], True), 2)}**%.
+{after[0].pairing} at **{_fmt(ece(after[0], True), 2)}**% and the highest
+{after[-1].pairing} at **{_fmt(ece(after[-1], True), 2)}**%.
 The README's 30-epoch study on full MNIST is the fuller answer.
 
 ![reliability](label_noise/noise_0/reliability.png)
@@ -322,15 +326,15 @@ The README's 30-epoch study on full MNIST is the fuller answer.
 def noise_body(result: label_noise.Result) -> str:
   """Test accuracy and memorisation at the label-noise study's noisy level."""
   clean, noisy, level = _clean_and_noisy(result)
-  robust = max(noisy.values(), key=lambda r: r["final_test_mean"] or 0.0)
+  robust = max(noisy.values(), key=lambda r: r.final_test.mean or 0.0)
   memorising = max(
-    noisy.values(), key=lambda r: r["final_memorised_mean"] or 0.0
+    noisy.values(), key=lambda r: r.calibration.memorised.final.mean or 0.0
   )
   noise_lines = "\n".join(
-    f"- {name}: **{_fmt(r['test_at_best_val_mean'])}**% at the best "
-    f"validation epoch, **{_fmt(r['final_test_mean'])}**% at the last "
-    f"(clean labels: {_fmt(clean[name]['final_test_mean'])}%); "
-    f"memorised **{_fmt(100 * (r['final_memorised_mean'] or 0.0), 2)}**% of "
+    f"- {name}: **{_fmt(r.test_at_best_val.mean)}**% at the best "
+    f"validation epoch, **{_fmt(r.final_test.mean)}**% at the last "
+    f"(clean labels: {_fmt(clean[name].final_test.mean)}%); "
+    f"memorised **{_fmt(100 * (r.calibration.memorised.final.mean or 0.0), 2)}**% of "
     "the mislabelled examples"
     for name, r in noisy.items()
   )
@@ -339,8 +343,8 @@ by another class (test labels clean), test accuracy:
 
 {noise_lines}
 
-Highest mean at the last epoch here: {robust["pairing"]}; most memorised:
-{memorising["pairing"]} (measurements at this size, not verdicts).
+Highest mean at the last epoch here: {robust.pairing}; most memorised:
+{memorising.pairing} (measurements at this size, not verdicts).
 
 ![noise](label_noise/noise.png)
 """
@@ -358,24 +362,29 @@ def multilabel_body(
   rows = multilabel.summary.selected
   single = single_label.summary.by_pairing()
 
-  def pct(r, key):
-    value = r.get(key)
-    return _fmt(None if value is None else 100 * value, 3)
+  def pct(over):
+    return _fmt(
+      None if over is None else seed_spread.percent(over.at_best_val.mean), 3
+    )
+
+  def single_label_accuracy(name):
+    row = single.get(name)
+    return None if row is None else row.test_at_best_val.mean
 
   lines = "\n".join(
-    f"- {r['pairing']}: exact-set **{pct(r, 'test_exact_set_accuracy_at_best_val_mean')}**%"
+    f"- {r.pairing}: exact-set **{pct(r.multilabel.test_exact_set_accuracy)}**%"
     f" (1 / 2 / 3 labels: "
     + " / ".join(
-      pct(r, f"test_exact_set_accuracy_{c}_labels_at_best_val_mean")
-      for c in (1, 2, 3)
+      pct(r.multilabel.by_label_count.accuracy.get(c)) for c in (1, 2, 3)
     )
-    + f"), threshold {_fmt(r['threshold_at_best_val_mean'], 2)}, mean AP "
-    f"{_fmt(r['test_average_precision_at_best_val_mean'])}; single-label "
-    f"accuracy {_fmt((single.get(r['pairing']) or {}).get('test_at_best_val_mean'))}%"
+    + f"), threshold {_fmt(r.multilabel.threshold.at_best_val.mean, 2)}, "
+    f"mean AP {_fmt(r.multilabel.test_average_precision.at_best_val.mean)}; "
+    f"single-label accuracy {_fmt(single_label_accuracy(r.pairing))}%"
     for r in rows
   )
   best = max(
-    rows, key=lambda r: r["test_exact_set_accuracy_at_best_val_mean"] or 0.0
+    rows,
+    key=lambda r: r.multilabel.test_exact_set_accuracy.at_best_val.mean or 0.0,
   )
   return f"""Softmax is for mutually exclusive classes, sigmoid + cross-entropy for
 inputs that carry several labels. On multi-label data (1 to
@@ -386,7 +395,7 @@ single-label data of section {single_label_section}:
 
 {lines}
 
-Highest mean on multi-label data here: {best["pairing"]} (a measurement at
+Highest mean on multi-label data here: {best.pairing} (a measurement at
 this size, not a verdict). The README's 30-epoch study on
 full MNIST (`--preset=multilabel`) is the fuller answer.
 

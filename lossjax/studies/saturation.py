@@ -152,9 +152,8 @@ def run(
     timer = progress.Progress(len(groups) * config.epochs, starts=len(groups))
     for (depth, activation, init), group, runs in groups:
       timer.start()
-      evaluator = functools.partial(
-        ClassificationEval, layer_stats=True, hidden_activation=activation
-      )
+      # The group config carries the hidden activation to the evaluator.
+      evaluator = functools.partial(ClassificationEval, layer_stats=True)
       for epoch in classify.train_group(
         group, runs, device_data, evaluator=evaluator
       ):

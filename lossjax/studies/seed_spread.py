@@ -17,11 +17,14 @@ The comparison study (:mod:`lossjax.studies.compare`) calls these functions
 on its per-epoch rows; nothing here knows which setting is the book's.
 """
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Sequence
 
 from lossjax.output import plotting, records, results
+from lossjax.output.results import Column, column_table
+from lossjax.studies.over_seeds import MeanStd, Range
 
 # Percentage points below the setting's best seed that count as stalled.
 STALL_MARGIN = 5.0
@@ -96,81 +99,87 @@ def percent(value: float | None) -> float | None:
   return None if value is None else 100 * value
 
 
-def summary_fields(outcomes: Sequence[dict]) -> dict:
-  """The spread and stall counts of one setting, as flat summary keys.
+@dataclasses.dataclass(frozen=True)
+class Spread:
+  """One setting's spread over seeds and its stalls: a summary row's part.
 
-  ``final_test_median``, ``..._min``, ``..._max`` (and ``best_test_...``),
-  ``stalled_final`` / ``stalled_best`` (counts) and ``stalled_seeds_final``
-  / ``stalled_seeds_best`` (the seeds); ``rarely_predicting_seeds_final``:
-  the seeds whose network rarely or never predicts some class at the last
-  epoch (:func:`rarely_predicted`), the plateau's signature even where every
-  seed sits on it (then none is *stalled*, which is relative to the best).
+  Attributes:
+    rarely_predicting_seeds_final: the seeds whose network rarely or never
+      predicts some class at the last epoch (:func:`rarely_predicted`), the
+      plateau's signature even where every seed sits on it (then none is
+      *stalled*, which is relative to the best).
+    final_test, best_test: the test accuracy (%) over seeds at the last and
+      at the best epoch.
+    stalled_final, stalled_best: how many seeds are stalled there;
+    stalled_seeds_final, stalled_seeds_best: which.
   """
-  fields = {
-    "rarely_predicting_seeds_final": [
-      o["seed"] for o in outcomes if o["rarely_predicted"]
-    ]
-  }
-  for stat in ("final", "best"):
-    values = [o[stat] for o in outcomes]
-    stats = spread(values)
-    for name in ("median", "min", "max"):
-      fields[f"{stat}_test_{name}"] = stats[name]
-    flags = stalled(values)
-    fields[f"stalled_{stat}"] = sum(flags)
-    fields[f"stalled_seeds_{stat}"] = [
-      o["seed"] for o, f in zip(outcomes, flags, strict=True) if f
-    ]
-  return fields
+
+  rarely_predicting_seeds_final: list[int]
+  final_test: Range
+  stalled_final: int
+  stalled_seeds_final: list[int]
+  best_test: Range
+  stalled_best: int
+  stalled_seeds_best: list[int]
+
+  @classmethod
+  def of(cls, outcomes: Sequence[dict]) -> "Spread":
+    """From each seed's :func:`seed_outcome`."""
+    fields = {
+      "rarely_predicting_seeds_final": [
+        o["seed"] for o in outcomes if o["rarely_predicted"]
+      ]
+    }
+    for stat in ("final", "best"):
+      values = [o[stat] for o in outcomes]
+      stats = spread(values)
+      fields[f"{stat}_test"] = Range(
+        stats["median"], stats["min"], stats["max"]
+      )
+      flags = stalled(values)
+      fields[f"stalled_{stat}"] = sum(flags)
+      fields[f"stalled_seeds_{stat}"] = [
+        o["seed"] for o, f in zip(outcomes, flags, strict=True) if f
+      ]
+    return cls(**fields)
 
 
-def spread_table(rows: Sequence[dict]) -> str:
+def _median_range(stats: Range) -> str:
+  if stats.median is None:
+    return "-"
+  return f"{stats.median:.2f} [{stats.min:.2f}, {stats.max:.2f}]"
+
+
+def _mean_std(stats: MeanStd) -> str:
+  return "-" if stats.mean is None else f"{stats.mean:.2f} ± {stats.std:.2f}"
+
+
+# The spread table's columns; its rows are the comparison's summary rows
+# (:class:`lossjax.studies.compare_summary.SummaryRow`).
+SPREAD_COLUMNS = (
+  Column("pairing", lambda r: r.pairing),
+  Column("hidden", lambda r: r.hidden),
+  Column("lr", lambda r: f"{r.lr:g}"),
+  Column("book %", lambda r: _fmt(r.book_test_accuracy)),
+  Column("seeds", lambda r: str(r.seeds)),
+  Column(
+    "final: median [min, max]", lambda r: _median_range(r.spread.final_test)
+  ),
+  Column("final: mean ± std", lambda r: _mean_std(r.final_test)),
+  Column("final: stalled", lambda r: f"{r.spread.stalled_final}/{r.seeds}"),
+  Column(
+    "best: median [min, max]", lambda r: _median_range(r.spread.best_test)
+  ),
+  Column("best: mean ± std", lambda r: _mean_std(r.best_test)),
+  Column("best: stalled", lambda r: f"{r.spread.stalled_best}/{r.seeds}"),
+)
+
+
+def spread_table(rows: Sequence) -> str:
   """Markdown: the book's number beside the spread over seeds and the
   stalled count, at the final and at the best epoch (``rows``: the compare
   study's summary rows)."""
-
-  def median_range(r, stat):
-    if r[f"{stat}_test_median"] is None:
-      return "-"
-    return (
-      f"{r[f'{stat}_test_median']:.2f} [{r[f'{stat}_test_min']:.2f}, "
-      f"{r[f'{stat}_test_max']:.2f}]"
-    )
-
-  def mean_std(r, stat):
-    mean = r[f"{stat}_test_mean"]
-    return "-" if mean is None else f"{mean:.2f} ± {r[f'{stat}_test_std']:.2f}"
-
-  def cells(r):
-    book = r["book_test_accuracy"]
-    return [
-      r["pairing"],
-      str(r["hidden"]),
-      f"{r['lr']:g}",
-      "-" if book is None else f"{book:.2f}",
-      str(r["seeds"]),
-      median_range(r, "final"),
-      mean_std(r, "final"),
-      f"{r['stalled_final']}/{r['seeds']}",
-      median_range(r, "best"),
-      mean_std(r, "best"),
-      f"{r['stalled_best']}/{r['seeds']}",
-    ]
-
-  headers = [
-    "pairing",
-    "hidden",
-    "lr",
-    "book %",
-    "seeds",
-    "final: median [min, max]",
-    "final: mean ± std",
-    "final: stalled",
-    "best: median [min, max]",
-    "best: mean ± std",
-    "best: stalled",
-  ]
-  return "\n".join(results.table_lines(headers, map(cells, rows))) + "\n"
+  return column_table(SPREAD_COLUMNS, rows)
 
 
 def healthy_partner(outcomes: Sequence[dict], stalled_seeds) -> dict | None:

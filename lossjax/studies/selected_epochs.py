@@ -3,7 +3,7 @@
 While the comparison study (:mod:`lossjax.studies.compare`) trains a group,
 :class:`SelectedEpochs` keeps every run's validation and test class
 probabilities at its best validation epoch (the first, as
-:func:`lossjax.studies.compare.summarize` selects it) and at the last, then
+:func:`lossjax.studies.compare_summary.summarize` selects it) and at the last, then
 fits each run's temperature on validation at both
 (:func:`lossjax.metrics.calibration.scaled_metrics`): the rows of
 ``temperature.jsonl`` and the arrays of ``test_probabilities.npz``.

@@ -28,6 +28,7 @@ from lossjax.metrics.evals import ClassificationEval, MultiLabelEval
 from lossjax.output import progress
 from lossjax.output.results import json_safe, write_json
 from lossjax.training import memory
+from lossjax.training.device_data import DeviceData
 from lossjax.training.train import train_epochs_many
 from lossjax.training.train_state import (
   EvalFn,
@@ -54,52 +55,6 @@ class TrainingResult:
     return write_json(
       Path(workdir) / "config.json",
       {"config": self.config.to_json(), "data": self.description},
-    )
-
-
-@dataclasses.dataclass(frozen=True)
-class DeviceData:
-  """A dataset's splits as device arrays (moved once, shared by all runs).
-
-  ``eval`` holds ``validation`` and ``test``, and with label noise
-  ``mislabelled``: the training examples whose label was corrupted, with
-  their wrong and their clean label, ``(n, 2)`` (what
-  :class:`lossjax.metrics.evals.ClassificationEval` reads for ``memorised`` and
-  its chance level).
-  """
-
-  train: tuple[jax.Array, jax.Array]
-  eval: dict[str, tuple[jax.Array, jax.Array]]
-  num_inputs: int
-  num_classes: int
-
-  @property
-  def multilabel(self) -> bool:
-    """Whether the targets are multi-hot vectors (:mod:`lossjax.datasets.multilabel`)."""
-    return self.train[1].ndim == 2
-
-  @classmethod
-  def from_dataset(cls, dataset: Dataset) -> "DeviceData":
-    def put(split):
-      return jnp.asarray(split.images), jnp.asarray(split.labels)
-
-    evals = {"validation": put(dataset.validation), "test": put(dataset.test)}
-    wrong = dataset.mislabelled()
-    if wrong.size:
-      evals["mislabelled"] = (
-        jnp.asarray(dataset.train.images[wrong]),
-        jnp.asarray(
-          np.stack(
-            [dataset.train.labels[wrong], dataset.clean_train_labels[wrong]],
-            axis=-1,
-          )
-        ),
-      )
-    return cls(
-      train=put(dataset.train),
-      eval=evals,
-      num_inputs=dataset.train.images.shape[1],
-      num_classes=dataset.num_classes,
     )
 
 
@@ -250,19 +205,18 @@ class GroupEpoch(NamedTuple):
   probabilities: ClassProbabilities | None = None
 
 
-Evaluator = Callable[[Pairing], EvalFn]
-"""Makes a pairing's ``eval_fn`` (e.g. a :class:`lossjax.metrics.evals.ClassificationEval`
-with the pairing's other settings bound by ``functools.partial``)."""
+Evaluator = Callable[..., EvalFn]
+"""Makes a pairing's ``eval_fn`` as ``evaluator(pairing,
+hidden_activation=...)``: :func:`train_group` passes the group's hidden
+activation, so the group config is the one place that names it (e.g.
+:class:`lossjax.metrics.evals.ClassificationEval`, other settings bound by
+``functools.partial``)."""
 
 
-def default_evaluator(
-  config: GroupConfig, data: DeviceData
-) -> Callable[[Pairing], EvalFn]:
+def default_evaluator(data: DeviceData) -> Evaluator:
   """:class:`lossjax.metrics.evals.ClassificationEval`, or
-  :class:`lossjax.metrics.evals.MultiLabelEval` for multi-hot targets, with the
-  group's hidden activation."""
-  kind = MultiLabelEval if data.multilabel else ClassificationEval
-  return functools.partial(kind, hidden_activation=config.hidden_activation)
+  :class:`lossjax.metrics.evals.MultiLabelEval` for multi-hot targets."""
+  return MultiLabelEval if data.multilabel else ClassificationEval
 
 
 @dataclasses.dataclass(frozen=True)
@@ -371,7 +325,8 @@ def train_group(
   The first yield is epoch 0 (before training). Each yield's ``rows`` has
   one dict per run: ``epoch``, ``train_cost`` (mean mini-batch cost over the
   epoch), ``grad_norm`` (per layer, mean over the epoch's steps), and the
-  entries of the run's pairing's evaluator (``evaluator(pairing)``; default
+  entries of the run's pairing's evaluator (``evaluator(pairing,
+  hidden_activation=config.hidden_activation)``; default
   :func:`default_evaluator`). Multi-hot targets train every pairing of
   kind ``"multiclass"`` on normalised targets
   (:func:`lossjax.datasets.multilabel.training_targets`), so a group of multi-label
@@ -387,9 +342,12 @@ def train_group(
   so the loop compiles once for all pairings whatever they measure.
   """
   params, loop = group_loop(config, runs, data)
-  make_eval = evaluator or default_evaluator(config, data)
+  make_eval = evaluator or default_evaluator(data)
   members = loop.members()
-  evaluators = {k: make_eval(config.pairings[k]) for k in members}
+  evaluators = {
+    k: make_eval(config.pairings[k], hidden_activation=config.hidden_activation)
+    for k in members
+  }
   kept = {
     k: _Probabilities(
       config.pairings[k], config.hidden_activation, tuple(probabilities)

@@ -14,7 +14,7 @@ from lossjax.datasets import data
 from lossjax.datasets.data import DataError
 from lossjax.metrics import calibration
 from lossjax.output import records
-from lossjax.studies import compare
+from lossjax.studies import compare, compare_summary
 from tests import datasets
 
 USER = "experiments.user_pairing:"
@@ -201,9 +201,11 @@ class CompareTest(absltest.TestCase):
       seeds=(0, 1),
     )
     calls = []
-    real = compare.summarize
+    real = compare_summary.summarize
     with mock.patch.object(
-      compare, "summarize", side_effect=lambda r: calls.append(1) or real(r)
+      compare_summary,
+      "summarize",
+      side_effect=lambda r: calls.append(1) or real(r),
     ):
       workdir = self.tmp / "once"
       result = compare.run(config, workdir=workdir, log=lambda *_: None)
@@ -368,7 +370,7 @@ class CompareTest(absltest.TestCase):
     self.run_killed(config, workdir, dies_after_epoch_0)
     loaded = compare.load(workdir)
     (row,) = loaded.summary.rows
-    self.assertEqual((row["unfinished_seeds"], row["diverged_seeds"]), (1, 0))
+    self.assertEqual((row.unfinished_seeds, row.diverged_seeds), (1, 0))
     text = compare.summary(loaded)
     self.assertIn("softmax_nll (unfinished 1/1: trained to epoch 0)", text)
     self.assertNotIn("diverged", text)

@@ -1,11 +1,12 @@
 """Spread over seeds and stalled runs, on hand-made per-epoch rows."""
 
 import tempfile
+import types
 from pathlib import Path
 
 from absl.testing import absltest
 
-from lossjax.studies import seed_spread
+from lossjax.studies import over_seeds, seed_spread
 
 
 def seed_rows(
@@ -87,13 +88,18 @@ class StalledCasesTest(absltest.TestCase):
       for s in range(4)
     ]
 
-  def test_summary_fields(self):
-    fields = seed_spread.summary_fields(self.outcomes)
-    self.assertEqual(fields["stalled_final"], 1)
-    self.assertEqual(fields["stalled_seeds_final"], [1])
-    self.assertAlmostEqual(fields["final_test_median"], 94.5)
-    self.assertAlmostEqual(fields["final_test_min"], 85.0)
-    self.assertAlmostEqual(fields["best_test_max"], 96.0)
+  def test_spread_of_the_outcomes(self):
+    spread = seed_spread.Spread.of(self.outcomes)
+    self.assertEqual(spread.stalled_final, 1)
+    self.assertEqual(spread.stalled_seeds_final, [1])
+    self.assertAlmostEqual(spread.final_test.median, 94.5)
+    self.assertAlmostEqual(spread.final_test.min, 85.0)
+    self.assertAlmostEqual(spread.best_test.max, 96.0)
+    # summary.json's keys for the same values.
+    keys = over_seeds.flat_json(spread)
+    self.assertEqual(keys["stalled_final"], 1)
+    self.assertAlmostEqual(keys["final_test_median"], 94.5)
+    self.assertAlmostEqual(keys["best_test_max"], 96.0)
 
   def test_a_stalled_run_beside_the_median_healthy_seed(self):
     (case,) = seed_spread.stalled_cases(self.by_setting)
@@ -109,9 +115,9 @@ class StalledCasesTest(absltest.TestCase):
     dipped = seed_rows(4, [0.95, 0.96, 0.80])
     rows = self.by_setting["sigmoid_mse", (30,), 3.0] + dipped
     outcomes = [*self.outcomes, seed_spread.seed_outcome(dipped)]
-    fields = seed_spread.summary_fields(outcomes)
-    self.assertEqual(fields["stalled_seeds_final"], [1, 4])
-    self.assertEqual(fields["stalled_seeds_best"], [1])
+    spread = seed_spread.Spread.of(outcomes)
+    self.assertEqual(spread.stalled_seeds_final, [1, 4])
+    self.assertEqual(spread.stalled_seeds_best, [1])
     (case,) = seed_spread.stalled_cases({("sigmoid_mse", (30,), 3.0): rows})
     self.assertEqual([run["seed"] for run in case["stalled"]], [1])
 
@@ -135,28 +141,23 @@ class StalledCasesTest(absltest.TestCase):
 
 class SpreadTableTest(absltest.TestCase):
   def test_book_beside_the_statistics(self):
-    row = {
-      "pairing": "sigmoid_mse",
-      "hidden": "30",
-      "lr": 3.0,
-      "seeds": 4,
-      "book_test_accuracy": 95.42,
-      "final_test_mean": 92.5,
-      "final_test_std": 4.8,
-      "best_test_mean": 93.0,
-      "best_test_std": 4.9,
-    }
-    row.update(
-      {
-        "final_test_median": 94.5,
-        "final_test_min": 85.0,
-        "final_test_max": 96.0,
-        "best_test_median": 95.0,
-        "best_test_min": 85.0,
-        "best_test_max": 96.0,
-        "stalled_final": 1,
-        "stalled_best": 1,
-      }
+    row = types.SimpleNamespace(
+      pairing="sigmoid_mse",
+      hidden="30",
+      lr=3.0,
+      seeds=4,
+      book_test_accuracy=95.42,
+      final_test=over_seeds.MeanStd(92.5, 4.8),
+      best_test=over_seeds.MeanStd(93.0, 4.9),
+      spread=seed_spread.Spread(
+        rarely_predicting_seeds_final=[],
+        final_test=over_seeds.Range(94.5, 85.0, 96.0),
+        stalled_final=1,
+        stalled_seeds_final=[1],
+        best_test=over_seeds.Range(95.0, 85.0, 96.0),
+        stalled_best=1,
+        stalled_seeds_best=[1],
+      ),
     )
     table = seed_spread.spread_table([row])
     self.assertIn(
