@@ -141,17 +141,11 @@ class LayersTest(absltest.TestCase):
             upward.append(f"{module} imports {target}")
     self.assertEqual(upward, [])
 
-  def test_no_library_module_over_500_lines_but_the_known_ones(self):
-    # Issue 29: modules stay focused. These are over and say why in the
-    # closing note; the list may only shrink.
-    known = {
-      "claims.py",
-      "sharded_sweep.py",
-      "pairings.py",
-    }
+  def test_no_library_module_over_500_lines(self):
+    # Issue 29: modules stay focused.
     over = {
-      path.name
+      path.name: lines
       for path in library_files()
-      if len(path.read_text().splitlines()) > 500
+      if (lines := len(path.read_text().splitlines())) > 500
     }
-    self.assertLessEqual(over, known)
+    self.assertEqual(over, {})

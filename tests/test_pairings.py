@@ -11,6 +11,7 @@ import numpy as np
 from absl.testing import absltest, parameterized
 
 import lossjax
+from lossjax.core import pairing as pairing_value
 from lossjax.core import pairings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,7 +28,7 @@ class PairingValueTest(parameterized.TestCase):
     )
     self.assertIsNone(p.delta)
     self.assertEqual(p.display_label, "sq")
-    self.assertIn(p.display_color, pairings._SPARE_COLORS)
+    self.assertIn(p.display_color, pairing_value._SPARE_COLORS)
     self.assertEqual(hash(p), hash(p))
     self.assertEqual(int(p.predicted_class(jnp.array([0.1, 3.0, -2.0]))), 1)
 
@@ -250,5 +251,5 @@ class ColoursTest(absltest.TestCase):
     self.assertLen(
       set(colours), len(colours), dict(zip(named, colours, strict=True))
     )
-    spare = set(pairings._SPARE_COLORS)
+    spare = set(pairing_value._SPARE_COLORS)
     self.assertEqual(spare & set(colours), set())

@@ -17,6 +17,7 @@ from absl.testing import absltest
 from lossjax.datasets import data
 from lossjax.studies import sweep as sweep_study
 from lossjax.training import sharded_sweep as sweep
+from lossjax.training import sweep_result
 from tests import datasets
 
 REPO = Path(__file__).resolve().parents[1]
@@ -113,7 +114,7 @@ class SweepTest(absltest.TestCase):
     result = sweep.run_sweep(neuron_spec(), self.tmp / "w", log=lambda _: None)
     rows = {
       (r["pairing"], r["init_scale"], r["lr"]): r
-      for r in sweep.summary_rows(result)
+      for r in sweep_result.summary_rows(result)
     }
     never = 10**9  # not within the epochs: slower than any count
 
@@ -250,7 +251,7 @@ class SweepTest(absltest.TestCase):
   def test_diverging_learning_rate_is_data(self):
     spec = mlp_spec(self.data_dir, lrs=(0.5, 1e30), pairings=("softmax_nll",))
     result = sweep.run_sweep(spec, self.tmp / "w", log=lambda _: None)
-    rows = sweep.summary_rows(result)
+    rows = sweep_result.summary_rows(result)
     self.assertLen(rows, 8)
     for row in rows:
       if row["lr"] == 1e30:
@@ -270,7 +271,7 @@ class SweepTest(absltest.TestCase):
       self.data_dir, hidden_activation=user, pairings=("softmax_nll",)
     )
     result = sweep.run_sweep(spec, self.tmp / "w", log=lambda _: None)
-    rows = sweep.summary_rows(result)
+    rows = sweep_result.summary_rows(result)
     self.assertLen(rows, 8)
     self.assertTrue(all(r["final_cost"] is not None for r in rows), rows)
     self.assertNotEqual(
@@ -327,7 +328,7 @@ class SweepTest(absltest.TestCase):
     self.assertIn("on 4 device(s)", proc.stderr)  # absl's log
     sharded = read_metrics(workdir / "metrics.jsonl")
     self.assertLen(sharded, 2 * 8 * 4)
-    for row in sweep.metric_rows(unsharded):
+    for row in sweep_result.metric_rows(unsharded):
       key = tuple(
         row[k] for k in ("pairing", "init_scale", "lr", "seed", "epoch")
       )
@@ -374,7 +375,7 @@ class SweepTest(absltest.TestCase):
       mlp_spec(self.data_dir), self.tmp / "one", log=lambda _: None
     )
     together = read_metrics(workdir / "metrics.jsonl")
-    for row in sweep.metric_rows(single):
+    for row in sweep_result.metric_rows(single):
       key = tuple(
         row[k] for k in ("pairing", "init_scale", "lr", "seed", "epoch")
       )

@@ -13,12 +13,8 @@ import numpy as np
 
 from lossjax import config as cfg
 from lossjax.output import plotting, progress, results
-from lossjax.training.sharded_sweep import (
-  SweepResult,
-  SweepSpec,
-  metric_rows,
-  run_sweep,
-)
+from lossjax.training.sharded_sweep import SweepResult, SweepSpec, run_sweep
+from lossjax.training.sweep_result import metric_rows
 
 HEATMAP_METRICS = ("epochs_to_target", "final_cost", "final_accuracy")
 
