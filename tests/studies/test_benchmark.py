@@ -64,13 +64,16 @@ class BenchmarkTest(absltest.TestCase):
   @pytest.mark.slow  # a whole study: an integration test
   def test_a_study_row_sets_the_study_beside_its_loop(self):
     source = study_speed.synthetic_mnist(160, validation=40, test=40)
-    row = study_speed.measure("nielsen", source, epochs=1, log=lambda _: None)
+    row = study_speed.measure("nielsen", source, epochs=2, log=lambda _: None)
     # 2 pairings x 3 seeds, one group per architecture ([30] and [100]).
     self.assertEqual((row.models, row.groups), (12, 2))
     self.assertGreater(row.loop_seconds_per_epoch, 0)
     # The study trains the same loop and evaluates around it.
     self.assertGreater(row.study_seconds_per_epoch, 0)
     self.assertEqual(row.to_json()["ratio"], row.ratio)
+    # Its time per epoch is the epochs after the first (the steady state).
+    self.assertLen(row.study_seconds_by_epoch, 2)
+    self.assertEqual(row.study_seconds_per_epoch, row.study_seconds_by_epoch[1])
     record = {
       "date": "d",
       "cpu": "c",
