@@ -114,6 +114,12 @@ def format_value(value: Any, digits: int = 4) -> str:
   return str(value)
 
 
+def percent_text(fraction: float | None, decimals: int = 2) -> str:
+  """A fraction as a percentage cell, ``decimals`` after the point: 0.9731
+  -> ``97.31``; ``None`` -> ``-``."""
+  return "-" if fraction is None else f"{100 * fraction:.{decimals}f}"
+
+
 def table_lines(
   headers: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> list[str]:

@@ -91,10 +91,6 @@ class CalibrationSummary:
     )
 
 
-def _pct(value) -> str:
-  return "-" if value is None else f"{100 * value:.2f}"
-
-
 def _num(value, digits=3) -> str:
   return results.format_value(value, digits)
 
@@ -118,11 +114,14 @@ CALIBRATION_COLUMNS = (
   Column("lr", lambda c: f"{c[0].lr:g}"),
   Column("epoch", lambda c: c[1]),
   Column("test %", lambda c: _test_accuracy(*c)),
-  Column("ECE %", lambda c: _pct(_mean_at(*c, "test_ece"))),
+  Column("ECE %", lambda c: results.percent_text(_mean_at(*c, "test_ece"))),
   Column("NLL", lambda c: _num(_mean_at(*c, "test_nll"))),
   Column("Brier", lambda c: _num(_mean_at(*c, "test_brier"))),
   Column("T", lambda c: _num(_mean_at(*c, "temperature"))),
-  Column("ECE % after T", lambda c: _pct(_mean_at(*c, "test_ece_scaled"))),
+  Column(
+    "ECE % after T",
+    lambda c: results.percent_text(_mean_at(*c, "test_ece_scaled")),
+  ),
   Column("NLL after T", lambda c: _num(_mean_at(*c, "test_nll_scaled"))),
   Column("Brier after T", lambda c: _num(_mean_at(*c, "test_brier_scaled"))),
 )
@@ -142,13 +141,15 @@ MEMORISED_COLUMNS = (
   Column("test % last", lambda r: _num(r.final_test.mean, 4)),
   Column(
     "memorised % at best val",
-    lambda r: _pct(r.calibration.memorised.at_best_val.mean),
+    lambda r: results.percent_text(r.calibration.memorised.at_best_val.mean),
   ),
   Column(
-    "memorised % last", lambda r: _pct(r.calibration.memorised.final.mean)
+    "memorised % last",
+    lambda r: results.percent_text(r.calibration.memorised.final.mean),
   ),
   Column(
-    "chance % last", lambda r: _pct(r.calibration.memorised_chance.final.mean)
+    "chance % last",
+    lambda r: results.percent_text(r.calibration.memorised_chance.final.mean),
   ),
 )
 

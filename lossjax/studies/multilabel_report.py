@@ -103,10 +103,6 @@ def counts_of(rows: Sequence) -> list[int]:
   ]
 
 
-def _pct(value) -> str:
-  return "-" if value is None else f"{100 * value:.2f}"
-
-
 def _at_best_val(row, metric: str):
   return getattr(row.multilabel, metric).at_best_val.mean
 
@@ -122,17 +118,23 @@ def table(rows: Sequence) -> str:
     Column("pairing", lambda r: r.pairing),
     Column("lr", lambda r: f"{r.lr:g}"),
     Column(
-      "exact-set %", lambda r: _pct(_at_best_val(r, "test_exact_set_accuracy"))
+      "exact-set %",
+      lambda r: results.percent_text(
+        _at_best_val(r, "test_exact_set_accuracy")
+      ),
     ),
     *(
       Column(
         f"exact-set % ({c} label{'s' * (c > 1)})",
-        lambda r, c=c: _pct(_count_at_best_val(r, c)),
+        lambda r, c=c: results.percent_text(_count_at_best_val(r, c)),
       )
       for c in counts_of(rows)
     ),
     Column(
-      "top-k set %", lambda r: _pct(_at_best_val(r, "test_top_k_set_accuracy"))
+      "top-k set %",
+      lambda r: results.percent_text(
+        _at_best_val(r, "test_top_k_set_accuracy")
+      ),
     ),
     *(
       Column(
