@@ -33,6 +33,12 @@ def save_figure(
   return atomic_write_bytes(path, buffer.getvalue())
 
 
-def integer_epochs(ax: plt.Axes) -> None:
-  """Epoch axes get whole-number ticks."""
-  ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+def integer_epochs(ax: plt.Axes, nbins: int | None = None) -> None:
+  """Epoch axes get whole-number ticks; ``nbins``: at most that many
+  intervals, of 1, 2 or 5 times a power of ten (for narrow panels)."""
+  if nbins is None:
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+  else:
+    ax.xaxis.set_major_locator(
+      MaxNLocator(nbins=nbins, integer=True, steps=[1, 2, 5, 10])
+    )

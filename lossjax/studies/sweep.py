@@ -249,6 +249,7 @@ def plot_curves(result: SweepResult, path: Path) -> Path:
     row[0].set_ylabel(f"median {what}")
   for ax in axes[-1]:
     ax.set_xlabel("epoch")
+    plotting.integer_epochs(ax, nbins=4)  # shared: every panel's x axis
   handles, labels = axes[0][-1].get_legend_handles_labels()
   # One layout, kept by save_figure: room on the right for the legend.
   fig.set_layout_engine("tight", rect=(0, 0, 0.93, 1))

@@ -64,6 +64,31 @@ class SweepStudyTest(absltest.TestCase):
     self.assertEqual(tight.call_count, 0)  # each has its own layout engine
     self.assertTrue((tmp / "curves.png").is_file())
 
+  def test_the_curves_count_whole_epochs(self):
+    # The curves have a point per epoch; the axis showed 2.5, 7.5.
+    tmp = Path(self.enter_context(tempfile.TemporaryDirectory()))
+    # Four narrow panels per row, as in the MLP sweeps.
+    config = sweep.Config(
+      task="neuron", init_scales=(2.0,), lrs=(0.1, 0.3, 1.0, 3.0)
+    )
+    result = sweep.run(
+      config.replace(epochs=10), workdir=tmp, log=lambda *_: None
+    )
+    figures = []
+    real = plotting.save_figure
+    with mock.patch.object(
+      plotting,
+      "save_figure",
+      side_effect=lambda fig, *a, **k: (
+        figures.append(fig) or real(fig, *a, **k)
+      ),
+    ):
+      sweep.plot_curves(result, tmp / "curves.png")
+    (figure,) = figures
+    ticks = [t for ax in figure.axes for t in ax.get_xticks()]
+    self.assertNotEmpty(ticks)
+    self.assertEqual(ticks, [round(t) for t in ticks])
+
   def test_a_workdir_is_required_and_metrics_fit_the_task(self):
     with self.assertRaisesRegex(ValueError, "give one"):
       sweep.run(sweep.Config(task="neuron"))
