@@ -157,10 +157,6 @@ class NoNameBranchesTest(absltest.TestCase):
     self.assertRegex("  if p in SIGMOID_PAIRINGS:", self.PATTERN)
 
 
-if __name__ == "__main__":
-  absltest.main()
-
-
 class SquareLossOnLinearOutputsTest(parameterized.TestCase):
   """Issue 9's pairings against their formulas, in float64."""
 
@@ -253,3 +249,7 @@ class ColoursTest(absltest.TestCase):
     )
     spare = set(pairing_value._SPARE_COLORS)
     self.assertEqual(spare & set(colours), set())
+
+
+if __name__ == "__main__":
+  absltest.main()
