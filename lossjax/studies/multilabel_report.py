@@ -76,9 +76,7 @@ class MultilabelSummary:
       at_best, at_last = (
         [_by_count(r, count) for r in rows] for rows in (selected, last)
       )
-      if not all(v is None for v in at_best) or not all(
-        v is None for v in at_last
-      ):
+      if any(v is not None for v in (*at_best, *at_last)):
         by_count[count] = OverSeeds.of(at_best, at_last)
     return cls(
       **{
