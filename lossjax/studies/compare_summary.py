@@ -278,14 +278,19 @@ def _mark_selected(rows: list[SummaryRow]) -> list[SummaryRow]:
   """Per (pairing, architecture): ``selected`` is the rate with the best mean
   validation accuracy (its best epoch, averaged over seeds); the smaller rate
   wins a tie. Test accuracy plays no part in the choice."""
+
+  def score(r):
+    return (-math.inf if r.best_val.mean is None else r.best_val.mean, -r.lr)
+
   best = {}
   for r in rows:
     key = (r.pairing, r.hidden)
-    score = (-math.inf if r.best_val.mean is None else r.best_val.mean, -r.lr)
-    if key not in best or score > best[key][0]:
-      best[key] = (score, r)
-  chosen = {id(r) for _, r in best.values()}
-  return [dataclasses.replace(r, selected=id(r) in chosen) for r in rows]
+    if key not in best or score(r) > score(best[key]):
+      best[key] = r
+  return [
+    dataclasses.replace(r, selected=r is best[(r.pairing, r.hidden)])
+    for r in rows
+  ]
 
 
 def _selected_curves(
@@ -308,10 +313,6 @@ def stalled_cases(chosen: Sequence[dict]) -> list[dict]:
 
 def _finite(value) -> bool:
   return value is not None and math.isfinite(value)
-
-
-def _pct(stats: MeanStd) -> str:
-  return "-" if stats.mean is None else f"{stats.mean:.2f} ± {stats.std:.2f}"
 
 
 def _pairing_cell(r: SummaryRow) -> str:
@@ -337,9 +338,9 @@ SUMMARY_COLUMNS = (
   Column("lr", lambda r: f"{r.lr:g}"),
   Column("seeds", lambda r: str(r.seeds)),
   Column("epochs", lambda r: str(r.epochs)),
-  Column("final test %", lambda r: _pct(r.final_test)),
-  Column("best test %", lambda r: _pct(r.best_test)),
-  Column("test % at best val", lambda r: _pct(r.test_at_best_val)),
+  Column("final test %", lambda r: r.final_test.text()),
+  Column("best test %", lambda r: r.best_test.text()),
+  Column("test % at best val", lambda r: r.test_at_best_val.text()),
   Column(
     "output error (epoch 0 -> 1)",
     lambda r: (

@@ -178,6 +178,18 @@ def _chance(row: compare_summary.SummaryRow) -> str:
   return "" if chance is None else f" ({100 * chance:.1f})"
 
 
+def _by_pairing(
+  selected: dict[float, list[compare_summary.SummaryRow]],
+) -> dict[str, dict[float, compare_summary.SummaryRow]]:
+  """Each pairing's selected row at each noise level it has, pairings in
+  first-seen order."""
+  by_pairing: dict[str, dict] = {}
+  for noise, rows in selected.items():
+    for r in rows:
+      by_pairing.setdefault(r.pairing, {})[noise] = r
+  return by_pairing
+
+
 def noise_table(selected: dict[float, list[compare_summary.SummaryRow]]) -> str:
   """Test accuracy (%) at the best validation epoch / at the last epoch, and
   memorised (%) at the same two epochs, per pairing and noise level."""
@@ -188,11 +200,7 @@ def noise_table(selected: dict[float, list[compare_summary.SummaryRow]]) -> str:
     *(f"memorised % at {100 * n:g}%" for n in levels),
   ]
   table = []
-  by_pairing: dict[str, dict] = {}
-  for n, rows in selected.items():
-    for r in rows:
-      by_pairing.setdefault(r.pairing, {})[n] = r
-  for pairing, by_noise in by_pairing.items():
+  for pairing, by_noise in _by_pairing(selected).items():
     accuracy = [
       _cell(by_noise[n].test_at_best_val.mean, by_noise[n].final_test.mean)
       if n in by_noise
@@ -217,16 +225,12 @@ def noise_table(selected: dict[float, list[compare_summary.SummaryRow]]) -> str:
 def rates_table(selected: dict[float, list[compare_summary.SummaryRow]]) -> str:
   """The rate each level selected, per pairing."""
   levels = list(selected)
-  rates = {(n, r.pairing): r.lr for n, rows in selected.items() for r in rows}
   table = (
     [
       pairing,
-      *(
-        "-" if (n, pairing) not in rates else f"{rates[(n, pairing)]:g}"
-        for n in levels
-      ),
+      *(f"{by_noise[n].lr:g}" if n in by_noise else "-" for n in levels),
     ]
-    for pairing in dict.fromkeys(p for _, p in rates)
+    for pairing, by_noise in _by_pairing(selected).items()
   )
   return "\n".join(results.table_lines(_level_headers(levels), table)) + "\n"
 
@@ -241,14 +245,13 @@ def plateau_table(
   """Per pairing and level: how many seeds end on the plateau (some class
   rarely or never predicted at the last epoch), out of how many."""
   levels = list(selected)
-  cells = {
-    (n, r.pairing): f"{len(r.spread.rarely_predicting_seeds_final)}/{r.seeds}"
-    for n, rows in selected.items()
-    for r in rows
-  }
+
+  def cell(r):
+    return f"{len(r.spread.rarely_predicting_seeds_final)}/{r.seeds}"
+
   table = (
-    [pairing, *(cells.get((n, pairing), "-") for n in levels)]
-    for pairing in dict.fromkeys(p for _, p in cells)
+    [pairing, *(cell(by_noise[n]) if n in by_noise else "-" for n in levels)]
+    for pairing, by_noise in _by_pairing(selected).items()
   )
   return "\n".join(results.table_lines(_level_headers(levels), table)) + "\n"
 
@@ -329,13 +332,14 @@ def plot_noise(result: Result, path: Path) -> Path:
       "mislabelled examples memorised (%), last",
     ),
   )
-  by_pairing: dict[str, list] = {}
-  for noise, rows in result.selected.items():
-    for r in rows:
-      by_pairing.setdefault(r.pairing, []).append((100 * noise, r))
+  by_pairing = _by_pairing(result.selected)
   for ax, (value, title) in zip(axes, panels, strict=True):
-    for name, group in by_pairing.items():
-      points = [(x, value(r)) for x, r in group if value(r) is not None]
+    for name, by_noise in by_pairing.items():
+      points = [
+        (100 * noise, value(r))
+        for noise, r in by_noise.items()
+        if value(r) is not None
+      ]
       if not points:
         continue
       ax.plot(

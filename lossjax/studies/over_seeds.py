@@ -32,6 +32,10 @@ class MeanStd:
   def json_keys(self, name: str) -> dict:
     return {f"{name}_mean": self.mean, f"{name}_std": self.std}
 
+  def text(self) -> str:
+    """A table cell: ``97.31 ± 0.12``, or ``-`` without a value."""
+    return "-" if self.mean is None else f"{self.mean:.2f} ± {self.std:.2f}"
+
 
 @dataclasses.dataclass(frozen=True)
 class Range:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from lossjax.output import plotting, records, results
 from lossjax.output.results import Column, column_table
-from lossjax.studies.over_seeds import MeanStd, Range
+from lossjax.studies.over_seeds import Range
 
 # Percentage points below the setting's best seed that count as stalled.
 STALL_MARGIN = 5.0
@@ -150,10 +150,6 @@ def _median_range(stats: Range) -> str:
   return f"{stats.median:.2f} [{stats.min:.2f}, {stats.max:.2f}]"
 
 
-def _mean_std(stats: MeanStd) -> str:
-  return "-" if stats.mean is None else f"{stats.mean:.2f} ± {stats.std:.2f}"
-
-
 # The spread table's columns; its rows are the comparison's summary rows
 # (:class:`lossjax.studies.compare_summary.SummaryRow`).
 SPREAD_COLUMNS = (
@@ -165,12 +161,12 @@ SPREAD_COLUMNS = (
   Column(
     "final: median [min, max]", lambda r: _median_range(r.spread.final_test)
   ),
-  Column("final: mean ± std", lambda r: _mean_std(r.final_test)),
+  Column("final: mean ± std", lambda r: r.final_test.text()),
   Column("final: stalled", lambda r: f"{r.spread.stalled_final}/{r.seeds}"),
   Column(
     "best: median [min, max]", lambda r: _median_range(r.spread.best_test)
   ),
-  Column("best: mean ± std", lambda r: _mean_std(r.best_test)),
+  Column("best: mean ± std", lambda r: r.best_test.text()),
   Column("best: stalled", lambda r: f"{r.spread.stalled_best}/{r.seeds}"),
 )
 

@@ -29,6 +29,10 @@ class MeanStdTest(absltest.TestCase):
     self.assertEqual(MeanStd.of([None]), MeanStd(None, None))
     self.assertEqual(MeanStd.of([4.0]), MeanStd(4.0, 0.0))
 
+  def test_text_is_a_table_cell(self):
+    self.assertEqual(MeanStd(97.314, 0.125).text(), "97.31 ± 0.12")
+    self.assertEqual(MeanStd().text(), "-")
+
   def test_over_seeds_at_best_val_and_final(self):
     over = OverSeeds.of([1.0, 3.0], [5.0, 5.0])
     self.assertEqual(over.at_best_val.mean, 2.0)
