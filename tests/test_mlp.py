@@ -8,6 +8,7 @@ import jax.numpy as jnp
 from absl.testing import absltest, parameterized
 
 import lossjax
+from lossjax.core.mlp import mlp_logits_in_chunks
 from tests.test_losses import random_targets
 from tests.x64 import X64TestCase
 
@@ -108,6 +109,34 @@ class MlpTest(parameterized.TestCase):
   def test_empty_params(self):
     with self.assertRaisesRegex(ValueError, "params is empty"):
       lossjax.mlp_logits([], jnp.ones((1, 3)))
+
+
+class LogitsInChunksTest(X64TestCase):
+  @parameterized.parameters((7, 3), (7, 7), (6, 2), (5, 2000), (1, 1))
+  def test_chunks_give_the_whole_splits_logits(self, n, chunk):
+    keys = jax.random.split(jax.random.key(n), 3)
+    models = jax.vmap(
+      lambda k: lossjax.init_mlp("normalized", k, [6, 5, 4], dtype=jnp.float64)
+    )(keys[:2])
+    x = jax.random.uniform(keys[2], (n, 6), jnp.float64)
+    whole = jax.vmap(lambda p: lossjax.mlp_logits(p, x, activation="tanh"))
+    chunked = jax.vmap(
+      lambda p: mlp_logits_in_chunks(p, x, activation="tanh", chunk=chunk)
+    )
+    chex.assert_trees_all_close(
+      jax.jit(chunked)(models), whole(models), rtol=1e-14, atol=0
+    )
+
+  def test_no_examples(self):
+    params = lossjax.init_mlp("normalized", jax.random.key(0), [3, 2])
+    chex.assert_shape(mlp_logits_in_chunks(params, jnp.ones((0, 3))), (0, 2))
+
+  def test_bad_chunk_and_input(self):
+    params = lossjax.init_mlp("normalized", jax.random.key(0), [3, 2])
+    with self.assertRaisesRegex(ValueError, "chunk is 0"):
+      mlp_logits_in_chunks(params, jnp.ones((4, 3)), chunk=0)
+    with self.assertRaisesRegex(ValueError, "expected \\(examples, inputs\\)"):
+      mlp_logits_in_chunks(params, jnp.ones((2, 4, 3)))
 
 
 if __name__ == "__main__":

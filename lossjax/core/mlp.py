@@ -119,6 +119,36 @@ def mlp_logits(
   return zs[-1]
 
 
+def mlp_logits_in_chunks(
+  params: Params,
+  x: ArrayLike,
+  *,
+  activation: HiddenActivationLike = "sigmoid",
+  chunk: int = 2000,
+) -> jax.Array:
+  """:func:`mlp_logits` of ``x`` ``(n, n_in)``, ``chunk`` examples at a time.
+
+  Each example's logits are its own products, so they are the ones
+  :func:`mlp_logits` gives (bit for bit on XLA:CPU, which the studies'
+  tests check; another backend may pick another product for another number
+  of rows, which moves them by round-off). Why chunks: a whole split at once
+  writes an ``(n, hidden)`` activation per model to memory and reads it
+  back, where a chunk's stays in cache. Evaluating 14 models of ``[784,
+  100, 10]`` on 30,000 examples took 0.59 s whole and 0.43 s in chunks of
+  2,000 (2 CPU cores).
+  """
+  x = jnp.asarray(x)
+  if x.ndim != 2:
+    raise ValueError(f"x has shape {x.shape}; expected (examples, inputs).")
+  if chunk < 1:
+    raise ValueError(f"chunk is {chunk}; it must be at least 1.")
+  return jax.lax.map(
+    lambda row: mlp_logits(params, row, activation=activation),
+    x,
+    batch_size=min(chunk, x.shape[0]) or None,
+  )
+
+
 def mean_loss(
   params: Params,
   x: ArrayLike,

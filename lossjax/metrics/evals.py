@@ -22,7 +22,7 @@ from lossjax.core.losses import (
   output_activation,
   output_delta,
 )
-from lossjax.core.mlp import Params, forward, mlp_logits
+from lossjax.core.mlp import Params, forward, mlp_logits, mlp_logits_in_chunks
 from lossjax.core.pairings import Pairing, resolve_pairing
 from lossjax.datasets.multilabel import training_targets
 from lossjax.metrics import set_metrics
@@ -95,7 +95,9 @@ class ClassificationEval:
   def __call__(self, params: Params, data) -> dict[str, jax.Array]:
     metrics = {}
     for split, (x, labels) in data.items():
-      logits = mlp_logits(params, x, activation=self.hidden_activation)
+      logits = mlp_logits_in_chunks(
+        params, x, activation=self.hidden_activation
+      )
       predicted = self.pairing.predicted_class(logits)
       if split == "mislabelled":
         wrong, clean = labels[:, 0], labels[:, 1]
@@ -209,7 +211,9 @@ class MultiLabelEval:
     scores, targets = {}, {}
     metrics = {}
     for split, (x, multi_hot) in data.items():
-      logits = mlp_logits(params, x, activation=self.hidden_activation)
+      logits = mlp_logits_in_chunks(
+        params, x, activation=self.hidden_activation
+      )
       scores[split], targets[split] = (
         self.pairing.label_scores(logits),
         multi_hot,

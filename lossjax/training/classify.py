@@ -20,7 +20,7 @@ import numpy as np
 
 from lossjax.core.hidden import resolve_hidden_activation
 from lossjax.core.init import INITIALIZERS, init_mlp
-from lossjax.core.mlp import Params, mlp_logits
+from lossjax.core.mlp import Params, mlp_logits_in_chunks
 from lossjax.core.pairings import Pairing, resolve_pairing
 from lossjax.datasets.data import Dataset
 from lossjax.datasets.multilabel import training_targets
@@ -421,7 +421,9 @@ class _Probabilities:
   def __call__(self, params: Params, data) -> dict[str, jax.Array]:
     return {
       split: self.pairing.class_probabilities(
-        mlp_logits(params, data[split][0], activation=self.hidden_activation)
+        mlp_logits_in_chunks(
+          params, data[split][0], activation=self.hidden_activation
+        )
       )
       for split in self.splits
     }
