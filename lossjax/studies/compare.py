@@ -351,13 +351,12 @@ def finished(workdir: Path, config: Config) -> bool:
   return len(finished_groups(workdir, config, groups)) == len(groups)
 
 
-def epoch_timer(config: Config, repeats: int = 1) -> progress.Progress:
-  """A :class:`lossjax.output.progress.Progress` over every epoch of ``repeats``
-  comparisons like ``config`` (one compile per group each)."""
-  groups = config.groups()
+def epoch_timer(*configs: Config) -> progress.Progress:
+  """A :class:`lossjax.output.progress.Progress` over every epoch of the
+  comparisons ``configs`` (one compile per group each)."""
+  groups = [group for config in configs for group, _ in config.groups()]
   return progress.Progress(
-    max(1, repeats * sum(group.epochs for group, _ in groups)),
-    starts=max(1, repeats * len(groups)),
+    max(1, sum(group.epochs for group in groups)), starts=max(1, len(groups))
   )
 
 

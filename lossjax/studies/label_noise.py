@@ -141,10 +141,10 @@ def run(
     and compare.finished(level_dir(workdir, noise), config.level(noise))
     for noise in config.noise_levels
   }
-  # Every level trains the same groups: one timer over the levels to train.
+  # One timer over the levels to train (a level with noise drawn per seed
+  # trains a group per seed, the clean level one group).
   timer = compare.epoch_timer(
-    config.level(config.noise_levels[0]),
-    repeats=max(1, sum(not done for done in finished.values())),
+    *(config.level(noise) for noise, done in finished.items() if not done)
   )
   levels = {}
   for noise in config.noise_levels:

@@ -77,6 +77,25 @@ class LabelNoiseStudyTest(absltest.TestCase):
     self.assertIn("noise 0.4: training", logged)
 
   @pytest.mark.slow  # a whole study: an integration test
+  def test_the_time_left_counts_every_group_of_every_level(self):
+    # The clean level trains one group; a level with noise drawn per seed
+    # trains one per seed, so the timer must count 1 + 2 groups here.
+    config = self.config.replace(
+      data=toy_source(self.tmp, label_noise_per_seed=True), seeds=(0, 1)
+    )
+    timers, epoch_timer = [], compare.epoch_timer
+
+    def kept_timer(*configs):
+      timers.append(epoch_timer(*configs))
+      return timers[-1]
+
+    with mock.patch.object(label_noise.compare, "epoch_timer", kept_timer):
+      label_noise.run(config, log=lambda *_: None)
+    (timer,) = timers
+    self.assertEqual((timer.started, timer.starts), (3, 3))
+    self.assertEqual((timer.finished, timer.total), (6, 6))
+
+  @pytest.mark.slow  # a whole study: an integration test
   def test_a_level_killed_while_drawing_is_drawn_on_the_rerun(self):
     # Issue 26: killed while drawing one level's figures, the rerun reported
     # that level "finished earlier" and never drew them.
