@@ -8,7 +8,7 @@ reliability diagrams and ``test_probabilities.npz``.
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -95,10 +95,10 @@ def _num(value, digits=3) -> str:
   return results.format_value(value, digits)
 
 
-def _mean_at(row, at: str, metric: str):
-  """``metric``'s mean over seeds at ``at``: ``"selected"`` (each seed's best
-  validation epoch) or ``"last"``."""
-  over = getattr(row.calibration, metric)
+def _mean_at(row, at: str, metric: Callable[[CalibrationSummary], OverSeeds]):
+  """The mean over seeds of ``metric`` (a field of the row's calibration) at
+  ``at``: ``"selected"`` (each seed's best validation epoch) or ``"last"``."""
+  over = metric(row.calibration)
   return (over.at_best_val if at == "selected" else over.final).mean
 
 
@@ -114,16 +114,22 @@ CALIBRATION_COLUMNS = (
   Column("lr", lambda c: f"{c[0].lr:g}"),
   Column("epoch", lambda c: c[1]),
   Column("test %", lambda c: _test_accuracy(*c)),
-  Column("ECE %", lambda c: results.percent_text(_mean_at(*c, "test_ece"))),
-  Column("NLL", lambda c: _num(_mean_at(*c, "test_nll"))),
-  Column("Brier", lambda c: _num(_mean_at(*c, "test_brier"))),
-  Column("T", lambda c: _num(_mean_at(*c, "temperature"))),
+  Column(
+    "ECE %", lambda c: results.percent_text(_mean_at(*c, lambda m: m.test_ece))
+  ),
+  Column("NLL", lambda c: _num(_mean_at(*c, lambda m: m.test_nll))),
+  Column("Brier", lambda c: _num(_mean_at(*c, lambda m: m.test_brier))),
+  Column("T", lambda c: _num(_mean_at(*c, lambda m: m.temperature))),
   Column(
     "ECE % after T",
-    lambda c: results.percent_text(_mean_at(*c, "test_ece_scaled")),
+    lambda c: results.percent_text(_mean_at(*c, lambda m: m.test_ece_scaled)),
   ),
-  Column("NLL after T", lambda c: _num(_mean_at(*c, "test_nll_scaled"))),
-  Column("Brier after T", lambda c: _num(_mean_at(*c, "test_brier_scaled"))),
+  Column(
+    "NLL after T", lambda c: _num(_mean_at(*c, lambda m: m.test_nll_scaled))
+  ),
+  Column(
+    "Brier after T", lambda c: _num(_mean_at(*c, lambda m: m.test_brier_scaled))
+  ),
 )
 
 
