@@ -395,7 +395,8 @@ def summary(record: dict) -> str:
       "",
       "Each study beside its training loop alone (synthetic data of MNIST's "
       "shape, 3 seeds; the study's mean epoch after its first, its "
-      "evaluation included, compilation apart):",
+      "evaluation included, compilation apart; the loop's mean over as many "
+      "epochs after its first):",
       "",
       *results.table_lines(
         [

@@ -101,9 +101,12 @@ class StudyRow:
 
 
 def loop_seconds_per_epoch(
-  config: compare.Config, dataset: data.Dataset
+  config: compare.Config, dataset: data.Dataset, *, epochs: int = 1
 ) -> float:
-  """One epoch of every group's training loop alone (compiled first)."""
+  """Every group's training loop alone: its mean over ``epochs`` epochs after
+  the first (which compiles), summed over the groups."""
+  if epochs < 1:
+    raise ValueError(f"epochs is {epochs}; time at least 1.")
   device = classify.DeviceData.from_dataset(config.data.load(loaded=dataset))
   total = 0.0
   for group, runs in config.groups():
@@ -111,8 +114,10 @@ def loop_seconds_per_epoch(
     states, history = loop.epoch(loop.states)  # compiles
     jax.block_until_ready(history)
     start = time.perf_counter()
-    jax.block_until_ready(loop.epoch(states))
-    total += time.perf_counter() - start
+    for _ in range(epochs):
+      states, history = loop.epoch(states)
+    jax.block_until_ready(history)
+    total += (time.perf_counter() - start) / epochs
   return total
 
 
@@ -144,7 +149,9 @@ def measure(
   )
   steady = by_epoch[1:] or by_epoch
   study = sum(steady) / len(steady)
-  loop = loop_seconds_per_epoch(config, dataset)
+  # The loop timed over as many epochs as the study's mean (one run of
+  # either moves by 10-20% on a shared machine).
+  loop = loop_seconds_per_epoch(config, dataset, epochs=len(steady))
   row = StudyRow(
     name,
     sum(len(runs) for _, runs in groups),

@@ -5,12 +5,14 @@ import json
 import tempfile
 import unittest
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from absl.testing import absltest
 
 from lossjax import config as cfg
 from lossjax.studies import benchmark, peers, study_speed
+from lossjax.training import classify
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
@@ -93,6 +95,22 @@ class BenchmarkTest(absltest.TestCase):
       benchmark.Config(studies=("nielsen", "nope"))
     with self.assertRaisesRegex(ValueError, "more than once"):
       benchmark.Config(studies=("nielsen", "nielsen"))
+
+  def test_the_loop_is_timed_over_the_epochs_asked_for(self):
+    source = study_speed.synthetic_mnist(160, validation=40, test=40)
+    config = study_speed.study_config("nielsen", epochs=3)
+    calls = []
+
+    def epoch(loop, states):  # no training: count the epochs
+      calls.append(loop)
+      return states, {}
+
+    with mock.patch.object(classify.GroupLoop, "epoch", epoch):
+      study_speed.loop_seconds_per_epoch(config, source, epochs=3)
+    # Each group: one epoch that compiles, then the 3 timed.
+    self.assertLen(calls, 4 * len(config.groups()))
+    with self.assertRaisesRegex(ValueError, "epochs is 0"):
+      study_speed.loop_seconds_per_epoch(config, source, epochs=0)
 
   def test_the_label_noise_row_trains_the_studys_groups(self):
     # The study draws the noise once per seed, one group per seed; the row
