@@ -301,6 +301,7 @@ def plot_layers(rows, depth: int, activation: str, path: Path) -> Path:
       ]
       return np.array([np.mean(v) if v else np.nan for v in values])
 
+    grads = []
     for layer in range(depth):
       label = f"hidden {layer + 1}"
       mean = series("act_mean", layer, epochs)
@@ -316,12 +317,9 @@ def plot_layers(rows, depth: int, activation: str, path: Path) -> Path:
         label=label,
       )
       trained = epochs[1:]
+      grads.append(series("bias_grad_norm", layer, trained))
       ax_row[2].plot(
-        trained,
-        series("bias_grad_norm", layer, trained),
-        color=colors[layer],
-        marker=".",
-        label=label,
+        trained, grads[-1], color=colors[layer], marker=".", label=label
       )
     title = f"{activation}, {init} init, {pairing}"
     ax_row[0].set(title=f"{title}: activation mean ± std", xlabel="epoch")
@@ -329,11 +327,45 @@ def plot_layers(rows, depth: int, activation: str, path: Path) -> Path:
       title="fraction saturated (relu: dead)", ylim=(0, 1), xlabel="epoch"
     )
     ax_row[2].set(title="|dC/db| per layer (speed of learning)", xlabel="epoch")
-    ax_row[2].set_yscale("log")
+    if np.any(np.asarray(grads) > 0):
+      ax_row[2].set_yscale("log")
+    means = [series("act_mean", layer, epochs) for layer in range(depth)]
+    _note_missing(ax_row[0], epochs, means)
+    _note_missing(
+      ax_row[2], epochs[1:], grads, zero="no gradient (|dC/db| = 0)"
+    )
     for ax in ax_row:
       plotting.integer_epochs(ax)
     ax_row[1].legend(fontsize=7)
   return plotting.save_figure(fig, path)
+
+
+def _note_missing(ax, epochs, curves, *, zero: str | None = None) -> None:
+  """Says in the panel from which epoch its curves have no point: not
+  finite (a diverged run, recorded as null), or 0 on a log axis (``zero``),
+  so an empty stretch of a panel is explained rather than hidden."""
+  values = np.asarray(curves, dtype=float)
+  if not values.size:
+    return
+  notes = []
+  bad = ~np.isfinite(values).all(axis=0)
+  if bad.any():
+    notes.append(f"not finite (diverged) from epoch {epochs[np.argmax(bad)]}")
+  if zero is not None:
+    nil = (np.isfinite(values) & (values <= 0)).any(axis=0)
+    if nil.any():
+      notes.append(f"{zero} from epoch {epochs[np.argmax(nil)]}")
+  if notes:
+    ax.text(
+      0.98,
+      0.95,
+      "\n".join(notes),
+      transform=ax.transAxes,
+      ha="right",
+      va="top",
+      fontsize=8,
+      color="darkred",
+    )
 
 
 def plot_grad_ratio(summary, path: Path, colors: dict[str, str]) -> Path:

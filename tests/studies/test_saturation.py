@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from absl.testing import absltest
 
-from lossjax.output import records
+from lossjax.output import plotting, records
 from lossjax.studies import saturation
 from tests.studies.test_compare import toy_source
 
@@ -55,6 +55,28 @@ class RatioTest(absltest.TestCase):
     self.assertIsNone(row["epoch1_first_over_last"])
     self.assertIsNone(row["final_test_accuracy"])
     self.assertEqual(row["final_saturated_last_hidden"], 0.5)
+
+
+class MissingPointsNoteTest(absltest.TestCase):
+  def note(self, curves, **kwargs):
+    fig, ax = plotting.plt.subplots()
+    self.addCleanup(plotting.plt.close, fig)
+    saturation._note_missing(ax, [1, 2, 3], curves, **kwargs)
+    return [t.get_text() for t in ax.texts]
+
+  def test_a_panel_says_where_its_curves_stop(self):
+    nan = float("nan")
+    self.assertEqual(self.note([[1.0, 2.0, 3.0]], zero="zero"), [])
+    self.assertEqual(
+      self.note([[1.0, 2.0, nan], [1.0, nan, nan]]),
+      ["not finite (diverged) from epoch 2"],
+    )
+    self.assertEqual(
+      self.note([[1.0, 0.0, 0.0]], zero="no gradient"),
+      ["no gradient from epoch 2"],
+    )
+    # Without ``zero`` (a linear axis) a 0 is a point like any other.
+    self.assertEqual(self.note([[1.0, 0.0, 0.0]]), [])
 
 
 class SaturationTest(absltest.TestCase):
