@@ -129,13 +129,15 @@ def mlp_logits_in_chunks(
   """:func:`mlp_logits` of ``x`` ``(n, n_in)``, ``chunk`` examples at a time.
 
   Each example's logits are its own products, so they are the ones
-  :func:`mlp_logits` gives (bit for bit on XLA:CPU, which the studies'
-  tests check; another backend may pick another product for another number
-  of rows, which moves them by round-off). Why chunks: a whole split at once
-  writes an ``(n, hidden)`` activation per model to memory and reads it
-  back, where a chunk's stays in cache. Evaluating 14 models of ``[784,
-  100, 10]`` on 30,000 examples took 0.59 s whole and 0.43 s in chunks of
-  2,000 (2 CPU cores).
+  :func:`mlp_logits` gives: to round-off in float64 (a test checks it), and
+  on XLA:CPU bit for bit (the committed label-noise and nielsen studies
+  reran to the same files; another backend may pick another product for
+  another number of rows, which moves them by round-off).
+
+  Why chunks: a whole split at once writes an ``(n, hidden)`` activation per
+  model to memory and reads it back, where a chunk's stays in cache.
+  Evaluating 14 models of ``[784, 100, 10]`` on 30,000 examples took 0.59 s
+  whole and 0.43 s in chunks of 2,000 (2 CPU cores).
   """
   x = jnp.asarray(x)
   if x.ndim != 2:
