@@ -8,7 +8,7 @@ writes the test examples' ``source_indices`` and ``targets``.
 """
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -101,8 +101,10 @@ def counts_of(rows: Sequence) -> list[int]:
   ]
 
 
-def _at_best_val(row, metric: str):
-  return getattr(row.multilabel, metric).at_best_val.mean
+def _at_best_val(row, metric: Callable[[MultilabelSummary], OverSeeds]):
+  """The mean over seeds of ``metric`` (a field of the row's multi-label
+  summary) at each seed's best validation epoch."""
+  return metric(row.multilabel).at_best_val.mean
 
 
 def _count_at_best_val(row, count: int):
@@ -118,7 +120,7 @@ def table(rows: Sequence) -> str:
     Column(
       "exact-set %",
       lambda r: results.percent_text(
-        _at_best_val(r, "test_exact_set_accuracy")
+        _at_best_val(r, lambda m: m.test_exact_set_accuracy)
       ),
     ),
     *(
@@ -131,7 +133,7 @@ def table(rows: Sequence) -> str:
     Column(
       "top-k set %",
       lambda r: results.percent_text(
-        _at_best_val(r, "test_top_k_set_accuracy")
+        _at_best_val(r, lambda m: m.test_top_k_set_accuracy)
       ),
     ),
     *(
@@ -142,10 +144,10 @@ def table(rows: Sequence) -> str:
         ),
       )
       for header, metric, digits in (
-        ("micro F1", "test_micro_f1", 3),
-        ("macro F1", "test_macro_f1", 3),
-        ("mean AP", "test_average_precision", 3),
-        ("threshold", "threshold", 2),
+        ("micro F1", lambda m: m.test_micro_f1, 3),
+        ("macro F1", lambda m: m.test_macro_f1, 3),
+        ("mean AP", lambda m: m.test_average_precision, 3),
+        ("threshold", lambda m: m.threshold, 2),
       )
     ),
   ]
