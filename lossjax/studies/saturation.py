@@ -301,10 +301,11 @@ def plot_layers(rows, depth: int, activation: str, path: Path) -> Path:
       ]
       return np.array([np.mean(v) if v else np.nan for v in values])
 
-    grads = []
+    means, grads = [], []
     for layer in range(depth):
       label = f"hidden {layer + 1}"
       mean = series("act_mean", layer, epochs)
+      means.append(mean)
       std = series("act_std", layer, epochs)
       ax_row[0].plot(epochs, mean, color=colors[layer], label=label)
       ax_row[0].fill_between(
@@ -329,7 +330,6 @@ def plot_layers(rows, depth: int, activation: str, path: Path) -> Path:
     ax_row[2].set(title="|dC/db| per layer (speed of learning)", xlabel="epoch")
     if np.any(np.asarray(grads) > 0):
       ax_row[2].set_yscale("log")
-    means = [series("act_mean", layer, epochs) for layer in range(depth)]
     _note_missing(ax_row[0], epochs, means)
     _note_missing(
       ax_row[2], epochs[1:], grads, zero="no gradient (|dC/db| = 0)"

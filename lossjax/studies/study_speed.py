@@ -10,7 +10,7 @@ compilation, the evaluation and the selected epochs' bookkeeping included),
 summed over its groups; the study's time per epoch is the mean of its epochs
 after the first, the steady state its 30 epochs run at (the first epoch
 carries one-time costs: on 2 CPU cores it ran 5-10% slower). The loop's is
-one compiled epoch timed after a first one.
+its mean over as many epochs, timed after a first one that compiles.
 """
 
 import dataclasses
